@@ -1,0 +1,165 @@
+//! Elementwise activations and the row-wise (soft)max family.
+
+use crate::error::Result;
+use crate::real::Real;
+use crate::tape::{Back, Node, NodeId, Op, Tape};
+
+impl<T: Real> Tape<T> {
+    /// `max(x, 0)`.
+    pub fn relu(&mut self, x: NodeId) -> Result<NodeId> {
+        self.map(x, Op::Relu(x), |v| if v > T::ZERO { v } else { T::ZERO })
+    }
+
+    /// `1 / (1 + e^-x)`, computed without overflow for large |x|.
+    pub fn sigmoid(&mut self, x: NodeId) -> Result<NodeId> {
+        self.map(x, Op::Sigmoid(x), sigmoid)
+    }
+
+    /// `tanh(x)`.
+    pub fn tanh(&mut self, x: NodeId) -> Result<NodeId> {
+        self.map(x, Op::Tanh(x), |v| v.tanh())
+    }
+
+    /// Row-wise softmax, shifted by the row maximum for stability.
+    pub fn softmax(&mut self, x: NodeId) -> Result<NodeId> {
+        self.rowwise(x, Op::Softmax(x), |row, out| {
+            let m = row_max(row);
+            let mut s = T::ZERO;
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = (v - m).exp();
+                s += *o;
+            }
+            let inv = T::ONE / s;
+            out.iter_mut().for_each(|o| *o *= inv);
+        })
+    }
+
+    /// Row-wise `x - logsumexp(x)`, stable for logits of any size.
+    pub fn log_softmax(&mut self, x: NodeId) -> Result<NodeId> {
+        self.rowwise(x, Op::LogSoftmax(x), |row, out| {
+            let lse = logsumexp(row);
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = v - lse;
+            }
+        })
+    }
+
+    fn rowwise(&mut self, x: NodeId, op: Op<T>, f: impl Fn(&[T], &mut [T])) -> Result<NodeId> {
+        let n = *self.node(x)?;
+        let id = self.push_uninit(op, n.rows, n.cols, n.needs_grad);
+        let (before, out) = self.io(id);
+        if n.cols > 0 {
+            for (o, r) in out
+                .chunks_exact_mut(n.cols)
+                .zip(before[n.range()].chunks_exact(n.cols))
+            {
+                f(r, o);
+            }
+        }
+        Ok(id)
+    }
+}
+
+pub(crate) fn sigmoid<T: Real>(v: T) -> T {
+    if v >= T::ZERO {
+        T::ONE / (T::ONE + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (T::ONE + e)
+    }
+}
+
+pub(crate) fn row_max<T: Real>(row: &[T]) -> T {
+    row.iter()
+        .copied()
+        .fold(T::from_f64(f64::NEG_INFINITY), T::max)
+}
+
+/// `log Σ e^v`, shifted by the maximum so no term overflows.
+pub(crate) fn logsumexp<T: Real>(row: &[T]) -> T {
+    let m = row_max(row);
+    let s = row.iter().fold(T::ZERO, |s, &v| s + (v - m).exp());
+    m + s.ln()
+}
+
+/// Each backward here needs only the output `y` (already on the tape) and `dy`.
+fn elementwise_backward<T: Real>(
+    mut b: Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    x: NodeId,
+    local: impl Fn(T) -> T,
+) {
+    let values = b.values;
+    let y = &values[node.range()];
+    if let Some((_, g)) = b.value_grad(x) {
+        for ((g, &d), &yv) in g.iter_mut().zip(gy).zip(y) {
+            *g += d * local(yv);
+        }
+    }
+}
+
+pub(crate) fn relu_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
+    elementwise_backward(
+        b,
+        node,
+        gy,
+        x,
+        |y| if y > T::ZERO { T::ONE } else { T::ZERO },
+    );
+}
+
+pub(crate) fn sigmoid_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
+    elementwise_backward(b, node, gy, x, |y| y * (T::ONE - y));
+}
+
+pub(crate) fn tanh_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
+    elementwise_backward(b, node, gy, x, |y| T::ONE - y * y);
+}
+
+/// dx = y ⊙ (dy − Σ dy⊙y), row by row.
+pub(crate) fn softmax_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
+    let values = b.values;
+    let y = &values[node.range()];
+    let cols = node.cols;
+    if let Some((_, g)) = b.value_grad(x)
+        && cols > 0
+    {
+        for ((g, d), y) in g
+            .chunks_exact_mut(cols)
+            .zip(gy.chunks_exact(cols))
+            .zip(y.chunks_exact(cols))
+        {
+            let dot = d.iter().zip(y).fold(T::ZERO, |s, (&d, &y)| s + d * y);
+            for ((g, &d), &y) in g.iter_mut().zip(d).zip(y) {
+                *g += y * (d - dot);
+            }
+        }
+    }
+}
+
+/// dx = dy − softmax(x) · Σ dy, row by row (softmax(x) = e^y).
+pub(crate) fn log_softmax_backward<T: Real>(
+    mut b: Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    x: NodeId,
+) {
+    let values = b.values;
+    let y = &values[node.range()];
+    let cols = node.cols;
+    if let Some((_, g)) = b.value_grad(x)
+        && cols > 0
+    {
+        for ((g, d), y) in g
+            .chunks_exact_mut(cols)
+            .zip(gy.chunks_exact(cols))
+            .zip(y.chunks_exact(cols))
+        {
+            let total = d.iter().fold(T::ZERO, |s, &d| s + d);
+            for ((g, &d), &y) in g.iter_mut().zip(d).zip(y) {
+                *g += d - y.exp() * total;
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Matrix products on faer, through views of the tape's buffers (no copies,
+//! transposes are free).
+
+use crate::error::{Error, Result};
+use crate::real::Real;
+use crate::tape::{Back, Node, NodeId, Op, Tape};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+impl<T: Real> Tape<T> {
+    /// `a · b`: `[m, k] · [k, n] -> [m, n]`.
+    pub fn matmul(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.product(a, b, false)
+    }
+
+    /// `a · bᵀ`: `[m, k] · [n, k]ᵀ -> [m, n]`, a linear layer's `x · Wᵀ`.
+    pub fn matmul_nt(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.product(a, b, true)
+    }
+
+    /// A PyTorch linear layer: `x · wᵀ + bias`, with `w` `[out, in]` and `bias` `[1, out]`.
+    pub fn linear(&mut self, x: NodeId, w: NodeId, bias: Option<NodeId>) -> Result<NodeId> {
+        let y = self.matmul_nt(x, w)?;
+        match bias {
+            Some(b) => self.bias_add(y, b),
+            None => Ok(y),
+        }
+    }
+
+    fn product(&mut self, a: NodeId, b: NodeId, nt: bool) -> Result<NodeId> {
+        let (na, nb) = (*self.node(a)?, *self.node(b)?);
+        let (k_b, n) = if nt {
+            (nb.cols, nb.rows)
+        } else {
+            (nb.rows, nb.cols)
+        };
+        if na.cols != k_b {
+            return Err(Error::ShapeMismatch {
+                op: if nt { "matmul_nt" } else { "matmul" },
+                lhs: (na.rows, na.cols),
+                rhs: (nb.rows, nb.cols),
+            });
+        }
+        let op = if nt {
+            Op::MatMulNt(a, b)
+        } else {
+            Op::MatMul(a, b)
+        };
+        let id = self.push_uninit(op, na.rows, n, na.needs_grad || nb.needs_grad);
+        let par = self.par_for(na.rows, na.cols, n);
+        let (before, out) = self.io(id);
+        let lhs = view(before, &na);
+        let rhs = if nt {
+            view(before, &nb).transpose()
+        } else {
+            view(before, &nb)
+        };
+        let dst = MatMut::from_row_major_slice_mut(out, na.rows, n);
+        matmul(dst, Accum::Replace, lhs, rhs, T::ONE, par);
+        Ok(id)
+    }
+}
+
+fn view<'a, T: Real>(buf: &'a [T], n: &Node<T>) -> MatRef<'a, T> {
+    MatRef::from_row_major_slice(&buf[n.range()], n.rows, n.cols)
+}
+
+/// Single-threaded below a size where threads pay off.
+pub(crate) fn par_for(par: Par, m: usize, k: usize, n: usize) -> Par {
+    if m.saturating_mul(k).saturating_mul(n) < crate::tape::PAR_MIN_FLOPS {
+        Par::Seq
+    } else {
+        par
+    }
+}
+
+/// `C = A·B`: dA += dC·Bᵀ, dB += Aᵀ·dC.  `C = A·Bᵀ`: dA += dC·B, dB += dCᵀ·A.
+pub(crate) fn backward<T: Real>(
+    mut b: Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    lhs: NodeId,
+    rhs: NodeId,
+    nt: bool,
+    par: Par,
+) {
+    let gy = MatRef::from_row_major_slice(gy, node.rows, node.cols);
+    let k = b.node(lhs).cols;
+    if let Some((ga, r)) = b.grad_mat_with(lhs, rhs) {
+        let r = if nt { r } else { r.transpose() };
+        let p = par_for(par, node.rows, node.cols, k);
+        matmul(ga, Accum::Add, gy, r, T::ONE, p);
+    }
+    if let Some((gb, l)) = b.grad_mat_with(rhs, lhs) {
+        let p = par_for(par, node.rows, node.cols, k);
+        if nt {
+            matmul(gb, Accum::Add, gy.transpose(), l, T::ONE, p);
+        } else {
+            matmul(gb, Accum::Add, l.transpose(), gy, T::ONE, p);
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! The tape: a flat arena of nodes in creation order, so backward is a reverse loop.
+//!
+//! Values and gradients of all nodes live in two flat buffers (`values`, `grads`)
+//! that are cleared, not freed, between steps: a steady-state training step
+//! allocates nothing. Ops are recorded by the methods in [`crate::ops`].
+
+use crate::error::{Error, Result};
+use crate::ops;
+use crate::params::{ParamId, Params};
+use crate::real::Real;
+use crate::tensor::Tensor;
+use faer::{MatMut, MatRef, Par};
+
+/// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept
+/// across [`Tape::clear`] is caught instead of silently reading another node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId {
+    index: u32,
+    pass: u32,
+}
+
+impl NodeId {
+    /// Position on the tape (creation order).
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Dropout's behaviour at evaluation, chosen per layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DropoutMode {
+    /// Train: kept units × 1/(1-p). Eval: identity. (PyTorch's behaviour.)
+    #[default]
+    Inverted,
+    /// Train: kept units unscaled. Eval: × (1-p). (Hinton et al. 2012.)
+    Classic,
+}
+
+/// Training or evaluation: passed explicitly to the ops that care, never global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Train,
+    Eval,
+}
+
+/// What produced a node; the inputs are earlier nodes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op<T> {
+    Input,
+    Param(ParamId),
+    /// a · b
+    MatMul(NodeId, NodeId),
+    /// a · bᵀ (a linear layer's x · Wᵀ without copying W)
+    MatMulNt(NodeId, NodeId),
+    /// x + b, b a `[1, cols]` row broadcast over x's rows
+    BiasAdd(NodeId, NodeId),
+    Add(NodeId, NodeId),
+    Scale(NodeId, T),
+    Relu(NodeId),
+    Sigmoid(NodeId),
+    Tanh(NodeId),
+    /// x ⊙ mask · scale; `mask` is the offset of its bits in `Tape::masks`
+    Dropout {
+        x: NodeId,
+        scale: T,
+        mask: usize,
+    },
+    Softmax(NodeId),
+    LogSoftmax(NodeId),
+    /// `labels` is the offset of the batch's labels in `Tape::labels`
+    CrossEntropy {
+        x: NodeId,
+        labels: usize,
+    },
+    Nll {
+        x: NodeId,
+        labels: usize,
+    },
+    Mse(NodeId, NodeId),
+    L1(NodeId),
+    L2(NodeId),
+    SumSq(NodeId),
+    Sum(NodeId),
+    Mean(NodeId),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node<T> {
+    pub op: Op<T>,
+    /// Offset of this node's value (and gradient) in the flat buffers.
+    pub off: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// False for inputs and for anything computed from inputs only:
+    /// backward skips them (no dX for the data batch).
+    pub needs_grad: bool,
+}
+
+impl<T> Node<T> {
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.off..self.off + self.len()
+    }
+}
+
+/// A recording of one forward pass, and its reverse.
+#[derive(Debug)]
+pub struct Tape<T> {
+    pub(crate) nodes: Vec<Node<T>>,
+    pub(crate) values: Vec<T>,
+    pub(crate) grads: Vec<T>,
+    pub(crate) masks: Vec<u64>,
+    pub(crate) labels: Vec<u32>,
+    pass: u32,
+    backward_done: bool,
+    par: Par,
+}
+
+impl<T: Real> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Below this many multiply-adds a matmul runs on one thread: threads cost more
+/// than they save on small products (see shared/bench/BASELINES.md).
+pub(crate) const PAR_MIN_FLOPS: usize = 1 << 24;
+
+impl<T: Real> Tape<T> {
+    /// An empty tape; matmuls run on one thread.
+    pub fn new() -> Self {
+        Tape {
+            nodes: Vec::new(),
+            values: Vec::new(),
+            grads: Vec::new(),
+            masks: Vec::new(),
+            labels: Vec::new(),
+            pass: 0,
+            backward_done: false,
+            par: Par::Seq,
+        }
+    }
+
+    /// Lets large matmuls use `threads` threads (rayon's global pool).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.par = if threads <= 1 {
+            Par::Seq
+        } else {
+            Par::rayon(threads)
+        };
+    }
+
+    /// Forgets every node but keeps the buffers, for the next pass.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.values.clear();
+        self.grads.clear();
+        self.masks.clear();
+        self.labels.clear();
+        self.pass = self.pass.wrapping_add(1);
+        self.backward_done = false;
+    }
+
+    /// Drops the nodes recorded after the first `len`, keeping their buffers:
+    /// a shared prefix (say, the batch) is recorded once and several passes
+    /// replayed on top. Gradients of an earlier backward are forgotten.
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.nodes.len() {
+            return;
+        }
+        let n = self.nodes[len];
+        self.values.truncate(n.off);
+        self.nodes.truncate(len);
+        let masks = self
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Dropout { .. }))
+            .map(|n| n.len().div_ceil(64))
+            .sum();
+        self.masks.truncate(masks);
+        let labels = self
+            .nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                Op::CrossEntropy { x, .. } | Op::Nll { x, .. } => Some(self.nodes[x.index()].rows),
+                _ => None,
+            })
+            .sum();
+        self.labels.truncate(labels);
+        self.grads.clear();
+        self.backward_done = false;
+    }
+
+    /// Number of nodes recorded in this pass.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Records a batch (or any constant) as a leaf; no gradient flows into it.
+    pub fn input(&mut self, t: &Tensor<T>) -> NodeId {
+        self.input_slice(t.rows(), t.cols(), t.as_slice())
+            .unwrap_or_else(|_| unreachable!("a Tensor's length is rows * cols"))
+    }
+
+    /// Records `rows x cols` row-major data as a leaf.
+    pub fn input_slice(&mut self, rows: usize, cols: usize, data: &[T]) -> Result<NodeId> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(Error::BadLength {
+                rows,
+                cols,
+                expected: rows.saturating_mul(cols),
+                got: data.len(),
+            });
+        }
+        let id = self.push_uninit(Op::Input, rows, cols, false);
+        let r = self.nodes[id.index()].range();
+        self.values[r].copy_from_slice(data);
+        Ok(id)
+    }
+
+    /// Records a parameter's current value; backward adds into its gradient.
+    pub fn param(&mut self, params: &Params<T>, id: ParamId) -> NodeId {
+        let v = params.value(id);
+        let node = self.push_uninit(Op::Param(id), v.rows(), v.cols(), true);
+        let r = self.nodes[node.index()].range();
+        self.values[r].copy_from_slice(v.as_slice());
+        node
+    }
+
+    /// The shape `(rows, cols)` of a node.
+    pub fn shape(&self, id: NodeId) -> Result<(usize, usize)> {
+        let n = self.node(id)?;
+        Ok((n.rows, n.cols))
+    }
+
+    /// The value of a node, row-major.
+    pub fn value(&self, id: NodeId) -> Result<&[T]> {
+        let n = self.node(id)?;
+        Ok(&self.values[n.range()])
+    }
+
+    /// The value of a `1x1` node.
+    pub fn scalar(&self, id: NodeId) -> Result<T> {
+        let n = self.node(id)?;
+        if n.len() != 1 {
+            return Err(Error::NotScalar(n.rows, n.cols));
+        }
+        Ok(self.values[n.off])
+    }
+
+    /// The gradient of the loss with respect to a node, once backward has run.
+    /// `None` before backward and for leaves that need no gradient.
+    pub fn grad(&self, id: NodeId) -> Result<Option<&[T]>> {
+        let n = self.node(id)?;
+        Ok((self.backward_done && n.needs_grad).then(|| &self.grads[n.range()]))
+    }
+
+    pub(crate) fn node(&self, id: NodeId) -> Result<&Node<T>> {
+        if id.pass != self.pass {
+            return Err(Error::StaleNode(id.index));
+        }
+        self.nodes.get(id.index()).ok_or(Error::StaleNode(id.index))
+    }
+
+    /// Appends a node whose value the caller fills in (zeroed here).
+    pub(crate) fn push_uninit(
+        &mut self,
+        op: Op<T>,
+        rows: usize,
+        cols: usize,
+        needs_grad: bool,
+    ) -> NodeId {
+        let off = self.values.len();
+        self.values.resize(off + rows * cols, T::ZERO);
+        self.nodes.push(Node {
+            op,
+            off,
+            rows,
+            cols,
+            needs_grad,
+        });
+        NodeId {
+            index: self.nodes.len() as u32 - 1,
+            pass: self.pass,
+        }
+    }
+
+    /// Splits the values into (everything before `out`, `out`'s value) so an op
+    /// can read its inputs while writing its output.
+    pub(crate) fn io(&mut self, out: NodeId) -> (&[T], &mut [T]) {
+        let n = self.nodes[out.index()];
+        let (before, rest) = self.values.split_at_mut(n.off);
+        (before, &mut rest[..n.len()])
+    }
+
+    pub(crate) fn par_for(&self, m: usize, k: usize, n: usize) -> Par {
+        ops::matmul::par_for(self.par, m, k, n)
+    }
+
+    /// Reverse pass from the scalar `loss`: fills every node's gradient and adds
+    /// each parameter's into `params` (gradients accumulate: call
+    /// [`Params::zero_grads`] between steps). Runs once per recorded pass.
+    pub fn backward(&mut self, loss: NodeId, params: &mut Params<T>) -> Result<()> {
+        let last = *self.node(loss)?;
+        if self.backward_done {
+            return Err(Error::BackwardTwice);
+        }
+        if last.len() != 1 {
+            return Err(Error::NotScalar(last.rows, last.cols));
+        }
+        self.grads.clear();
+        self.grads.resize(self.values.len(), T::ZERO);
+        self.grads[last.off] = T::ONE;
+        for i in (0..=loss.index()).rev() {
+            let node = self.nodes[i];
+            if node.needs_grad {
+                self.backward_node(&node, params);
+            }
+        }
+        self.backward_done = true;
+        Ok(())
+    }
+
+    fn backward_node(&mut self, node: &Node<T>, params: &mut Params<T>) {
+        let (lower, upper) = self.grads.split_at_mut(node.off);
+        let gy: &[T] = &upper[..node.len()];
+        let b = Back {
+            nodes: &self.nodes,
+            values: &self.values,
+            grads: lower,
+        };
+        match node.op {
+            Op::Input => {}
+            Op::Param(id) => {
+                for (g, &d) in params.get_mut(id).grad.as_mut_slice().iter_mut().zip(gy) {
+                    *g += d;
+                }
+            }
+            Op::MatMul(a, c) => ops::matmul::backward(b, node, gy, a, c, false, self.par),
+            Op::MatMulNt(a, c) => ops::matmul::backward(b, node, gy, a, c, true, self.par),
+            Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
+            Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),
+            Op::Scale(x, c) => ops::elementwise::scale_backward(b, gy, x, c),
+            Op::Relu(x) => ops::activation::relu_backward(b, node, gy, x),
+            Op::Sigmoid(x) => ops::activation::sigmoid_backward(b, node, gy, x),
+            Op::Tanh(x) => ops::activation::tanh_backward(b, node, gy, x),
+            Op::Dropout { x, scale, mask } => {
+                ops::dropout::backward(b, gy, x, scale, &self.masks[mask..])
+            }
+            Op::Softmax(x) => ops::activation::softmax_backward(b, node, gy, x),
+            Op::LogSoftmax(x) => ops::activation::log_softmax_backward(b, node, gy, x),
+            Op::CrossEntropy { x, labels } => {
+                ops::loss::cross_entropy_backward(b, gy[0], x, &self.labels[labels..])
+            }
+            Op::Nll { x, labels } => ops::loss::nll_backward(b, gy[0], x, &self.labels[labels..]),
+            Op::Mse(x, t) => ops::loss::mse_backward(b, gy[0], x, t),
+            Op::L1(x) => ops::reduce::l1_backward(b, gy[0], x),
+            Op::L2(x) => ops::reduce::l2_backward(b, node, gy[0], x),
+            Op::SumSq(x) => ops::reduce::sumsq_backward(b, gy[0], x),
+            Op::Sum(x) => ops::reduce::sum_backward(b, gy[0], x, T::ONE),
+            Op::Mean(x) => {
+                let n = self.nodes[x.index()].len();
+                ops::reduce::sum_backward(b, gy[0], x, T::ONE / T::from_f64(n as f64))
+            }
+        }
+    }
+}
+
+/// What an op's backward sees: every node's value, and the gradients of the
+/// nodes before it (its inputs), to add into.
+pub(crate) struct Back<'a, T> {
+    pub nodes: &'a [Node<T>],
+    pub values: &'a [T],
+    pub grads: &'a mut [T],
+}
+
+impl<T: Real> Back<'_, T> {
+    pub fn node(&self, id: NodeId) -> Node<T> {
+        self.nodes[id.index()]
+    }
+    /// The input's value and gradient buffer, or `None` when it needs no gradient.
+    pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
+        let n = self.nodes[id.index()];
+        n.needs_grad
+            .then(|| (&self.values[n.range()], &mut self.grads[n.range()]))
+    }
+    /// The gradient of `id` as a faer matrix and the value of `other`, when `id` needs one.
+    pub fn grad_mat_with(
+        &mut self,
+        id: NodeId,
+        other: NodeId,
+    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>)> {
+        let n = self.nodes[id.index()];
+        let o = self.nodes[other.index()];
+        n.needs_grad.then(|| {
+            (
+                MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols),
+                MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
+            )
+        })
+    }
+}
+
+impl<T> Tape<T> {
+    /// Capacities of the internal buffers (nodes, values, gradients, masks,
+    /// labels): a steady-state step must leave them unchanged.
+    pub fn capacities(&self) -> [usize; 5] {
+        [
+            self.nodes.capacity(),
+            self.values.capacity(),
+            self.grads.capacity(),
+            self.masks.capacity(),
+            self.labels.capacity(),
+        ]
+    }
+}

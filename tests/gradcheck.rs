@@ -1,0 +1,233 @@
+//! Every op's backward against central finite differences in f64 (Caffe-style):
+//! random shapes and values from proptest, the dropout mask fixed across probes
+//! by re-seeding, probe points kept away from the kinks of relu and |x|.
+
+use netc::{DropoutMode, NodeId, Params, Phase, Result, Tape, Tensor};
+use proptest::prelude::*;
+use rand::{RngExt, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+/// Values in ±[0.05, 1.5): at least 0.05 from the kinks at 0, far more than the probe step.
+fn away_from_zero(rows: usize, cols: usize, rng: &mut Pcg64Mcg) -> Tensor<f64> {
+    Tensor::from_fn(rows, cols, |_, _| {
+        let m = rng.random_range(0.05..1.5);
+        if rng.random::<bool>() { m } else { -m }
+    })
+}
+
+type Build<'a> = dyn Fn(&mut Tape<f64>, &[NodeId]) -> Result<NodeId> + 'a;
+
+/// Builds `build(inputs)`; a non-scalar result `y` becomes `Σ (y + c)²` with a fixed
+/// random `c`, so every output element gets a different upstream gradient.
+fn forward(
+    tape: &mut Tape<f64>,
+    params: &Params<f64>,
+    build: &Build<'_>,
+    seed: u64,
+) -> Result<NodeId> {
+    tape.clear();
+    let ids: Vec<NodeId> = params.ids().map(|id| tape.param(params, id)).collect();
+    let y = build(tape, &ids)?;
+    let (r, c) = tape.shape(y)?;
+    if (r, c) == (1, 1) {
+        return Ok(y);
+    }
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0xc0ffee);
+    let shift = Tensor::from_fn(r, c, |_, _| rng.random_range(-1.0..1.0));
+    let shift = tape.input(&shift);
+    let z = tape.add(y, shift)?;
+    tape.sumsq(z)
+}
+
+fn check(
+    inputs: Vec<Tensor<f64>>,
+    build: &Build<'_>,
+    seed: u64,
+) -> std::result::Result<(), TestCaseError> {
+    let mut params = Params::new();
+    for (i, t) in inputs.into_iter().enumerate() {
+        params.add(format!("in{i}"), t).unwrap();
+    }
+    let mut tape = Tape::new();
+    let loss = forward(&mut tape, &params, build, seed).unwrap();
+    tape.backward(loss, &mut params).unwrap();
+    let h = 1e-6;
+    for id in params.clone().ids() {
+        for k in 0..params.value(id).len() {
+            let orig = params.value(id).as_slice()[k];
+            let mut at = |v: f64, params: &mut Params<f64>| {
+                params.get_mut(id).value.as_mut_slice()[k] = v;
+                let l = forward(&mut tape, params, build, seed).unwrap();
+                tape.scalar(l).unwrap()
+            };
+            let numeric = (at(orig + h, &mut params) - at(orig - h, &mut params)) / (2.0 * h);
+            params.get_mut(id).value.as_mut_slice()[k] = orig;
+            let analytic = params.grad(id).as_slice()[k];
+            let tol = 1e-6 + 1e-6 * analytic.abs().max(numeric.abs());
+            prop_assert!(
+                (analytic - numeric).abs() <= tol,
+                "{}[{k}]: analytic {analytic} vs numeric {numeric}",
+                params.name(id)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A seeded generator for the dropout mask: the same mask at every probe.
+fn mask_rng(seed: u64) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(seed)
+}
+
+fn labels(rows: usize, classes: usize, seed: u64) -> Vec<u32> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    (0..rows)
+        .map(|_| rng.random_range(0..classes as u32))
+        .collect()
+}
+
+fn shapes() -> impl Strategy<Value = (usize, usize, usize, u64)> {
+    (1usize..5, 1usize..6, 1usize..5, any::<u64>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn matmul((m, k, n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let a = away_from_zero(m, k, &mut rng);
+        let b = away_from_zero(k, n, &mut rng);
+        check(vec![a, b], &|t, i| t.matmul(i[0], i[1]), seed)?;
+    }
+
+    #[test]
+    fn matmul_nt((m, k, n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let a = away_from_zero(m, k, &mut rng);
+        let b = away_from_zero(n, k, &mut rng);
+        check(vec![a, b], &|t, i| t.matmul_nt(i[0], i[1]), seed)?;
+    }
+
+    #[test]
+    fn matmul_same_operand_twice((m, _k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let a = away_from_zero(m, m, &mut rng);
+        check(vec![a], &|t, i| t.matmul(i[0], i[0]), seed)?;
+    }
+
+    #[test]
+    fn linear_with_bias((m, k, n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let w = away_from_zero(n, k, &mut rng);
+        let b = away_from_zero(1, n, &mut rng);
+        check(vec![x, w, b], &|t, i| t.linear(i[0], i[1], Some(i[2])), seed)?;
+    }
+
+    #[test]
+    fn bias_add((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let b = away_from_zero(1, k, &mut rng);
+        check(vec![x, b], &|t, i| t.bias_add(i[0], i[1]), seed)?;
+    }
+
+    #[test]
+    fn add_and_scale((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let a = away_from_zero(m, k, &mut rng);
+        let b = away_from_zero(m, k, &mut rng);
+        check(vec![a, b], &|t, i| {
+            let s = t.scale(i[1], -0.7)?;
+            t.add(i[0], s)
+        }, seed)?;
+    }
+
+    #[test]
+    fn activations((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        check(vec![x.clone()], &|t, i| t.relu(i[0]), seed)?;
+        check(vec![x.clone()], &|t, i| t.sigmoid(i[0]), seed)?;
+        check(vec![x], &|t, i| t.tanh(i[0]), seed)?;
+    }
+
+    #[test]
+    fn softmax_family((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        check(vec![x.clone()], &|t, i| t.softmax(i[0]), seed)?;
+        check(vec![x], &|t, i| t.log_softmax(i[0]), seed)?;
+    }
+
+    #[test]
+    fn losses((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let target = away_from_zero(m, k, &mut rng);
+        let y = labels(m, k, seed);
+        check(vec![x.clone()], &|t, i| t.cross_entropy(i[0], &y), seed)?;
+        check(vec![x.clone()], &|t, i| {
+            let lp = t.log_softmax(i[0])?;
+            t.nll(lp, &y)
+        }, seed)?;
+        check(vec![x, target], &|t, i| t.mse(i[0], i[1]), seed)?;
+    }
+
+    #[test]
+    fn reductions((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        check(vec![x.clone()], &|t, i| t.l1(i[0]), seed)?;
+        check(vec![x.clone()], &|t, i| t.l2(i[0]), seed)?;
+        check(vec![x.clone()], &|t, i| t.sumsq(i[0]), seed)?;
+        check(vec![x.clone()], &|t, i| t.sum(i[0]), seed)?;
+        check(vec![x], &|t, i| t.mean(i[0]), seed)?;
+    }
+
+    #[test]
+    fn dropout_train((m, k, _n, seed) in shapes(), p in 0.0f64..0.9) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        for mode in [DropoutMode::Inverted, DropoutMode::Classic] {
+            check(vec![x.clone()], &|t, i| t.dropout(i[0], p, mode, Phase::Train, &mut mask_rng(seed)), seed)?;
+        }
+    }
+
+    #[test]
+    fn dropout_eval((m, k, _n, seed) in shapes(), p in 0.0f64..0.9) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        for mode in [DropoutMode::Inverted, DropoutMode::Classic] {
+            check(vec![x.clone()], &|t, i| {
+                let d = t.dropout(i[0], p, mode, Phase::Eval, &mut mask_rng(seed))?;
+                t.tanh(d)
+            }, seed)?;
+        }
+    }
+
+    /// The reference MLP's shape of graph: two hidden layers, both penalties.
+    #[test]
+    fn composite_mlp(seed in any::<u64>()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(3, 5, &mut rng);
+        let w1 = away_from_zero(4, 5, &mut rng);
+        let b1 = away_from_zero(1, 4, &mut rng);
+        let w2 = away_from_zero(2, 4, &mut rng);
+        let y = labels(3, 2, seed);
+        check(vec![x, w1, b1, w2], &|t, i| {
+            let h = t.linear(i[0], i[1], Some(i[2]))?;
+            let h = t.tanh(h)?;
+            let d = t.dropout(h, 0.3, DropoutMode::Inverted, Phase::Train, &mut mask_rng(seed))?;
+            let out = t.linear(d, i[3], None)?;
+            let ce = t.cross_entropy(out, &y)?;
+            let l1 = t.l1(h)?;
+            let l1 = t.scale(l1, 0.5)?;
+            let l2 = t.l2(d)?;
+            let l2 = t.scale(l2, 0.01)?;
+            let s = t.add(ce, l1)?;
+            t.add(s, l2)
+        }, seed)?;
+    }
+}

@@ -1,0 +1,288 @@
+//! The tape's contract: accumulation, errors, buffer reuse, dropout, stability.
+
+use netc::{DropoutMode, Error, Linear, Params, Phase, Tape, Tensor};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+fn t(rows: usize, cols: usize, v: &[f64]) -> Tensor<f64> {
+    Tensor::from_vec(rows, cols, v.to_vec()).unwrap()
+}
+
+#[test]
+fn a_value_used_twice_gets_the_sum_of_both_gradients() {
+    let mut params = Params::new();
+    let a = params.add("a", t(1, 2, &[1.5, -2.0])).unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let y = tape.add(x, x).unwrap();
+    let s = tape.sum(y).unwrap();
+    tape.backward(s, &mut params).unwrap();
+    assert_eq!(params.grad(a).as_slice(), &[2.0, 2.0]);
+    assert_eq!(tape.grad(x).unwrap().unwrap(), &[2.0, 2.0]);
+}
+
+#[test]
+fn a_parameter_recorded_twice_accumulates_into_the_store() {
+    let mut params = Params::new();
+    let a = params.add("a", t(1, 1, &[3.0])).unwrap();
+    let mut tape = Tape::new();
+    let x1 = tape.param(&params, a);
+    let x2 = tape.param(&params, a);
+    let y = tape.matmul(x1, x2).unwrap(); // a², d/da = 2a
+    tape.backward(y, &mut params).unwrap();
+    assert_eq!(params.grad(a).as_slice(), &[6.0]);
+    // A second pass adds on top until the grads are zeroed.
+    tape.clear();
+    let x = tape.param(&params, a);
+    let y = tape.scale(x, 1.0).unwrap();
+    tape.backward(y, &mut params).unwrap();
+    assert_eq!(params.grad(a).as_slice(), &[7.0]);
+    params.zero_grads();
+    assert_eq!(params.grad(a).as_slice(), &[0.0]);
+}
+
+#[test]
+fn backward_twice_is_an_error() {
+    let mut params = Params::<f64>::new();
+    let mut tape = Tape::new();
+    let x = tape.input(&t(1, 1, &[1.0]));
+    let y = tape.relu(x).unwrap();
+    tape.backward(y, &mut params).unwrap();
+    assert_eq!(tape.backward(y, &mut params), Err(Error::BackwardTwice));
+}
+
+#[test]
+fn backward_on_a_non_scalar_is_an_error() {
+    let mut params = Params::<f64>::new();
+    let mut tape = Tape::new();
+    let x = tape.input(&t(2, 3, &[1.0; 6]));
+    let err = tape.backward(x, &mut params).unwrap_err();
+    assert_eq!(err, Error::NotScalar(2, 3));
+    assert_eq!(
+        err.to_string(),
+        "backward needs a scalar (1x1) loss, got a 2x3 tensor"
+    );
+}
+
+#[test]
+fn a_node_from_a_cleared_pass_is_refused() {
+    let mut tape = Tape::<f32>::new();
+    let x = tape.input(&Tensor::zeros(1, 1));
+    tape.clear();
+    let _ = tape.input(&Tensor::zeros(1, 1));
+    assert!(matches!(tape.relu(x), Err(Error::StaleNode(0))));
+}
+
+#[test]
+fn shape_mismatches_name_the_op_and_both_shapes() {
+    let mut tape = Tape::<f32>::new();
+    let a = tape.input(&Tensor::zeros(2, 3));
+    let b = tape.input(&Tensor::zeros(4, 5));
+    let err = tape.matmul(a, b).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "matmul: shapes do not match: (2, 3) and (4, 5)"
+    );
+    assert!(tape.add(a, b).is_err());
+    assert!(tape.bias_add(a, b).is_err());
+    assert!(tape.mse(a, b).is_err());
+}
+
+#[test]
+fn bad_labels_are_refused() {
+    let mut tape = Tape::<f32>::new();
+    let x = tape.input(&Tensor::zeros(2, 3));
+    assert_eq!(
+        tape.cross_entropy(x, &[0]).unwrap_err().to_string(),
+        "cross_entropy: 1 labels for a batch of 2"
+    );
+    assert_eq!(
+        tape.nll(x, &[0, 3]).unwrap_err().to_string(),
+        "nll: label 3 is out of range for 3 classes"
+    );
+}
+
+#[test]
+fn the_tape_reuses_its_buffers_between_passes() {
+    let mut rng = Pcg64Mcg::seed_from_u64(1);
+    let mut params = Params::<f32>::new();
+    let l = Linear::new(&mut params, "fc", 8, 4, true, &mut rng).unwrap();
+    let x = Tensor::zeros(16, 8);
+    let mut tape = Tape::new();
+    let mut pass = |tape: &mut Tape<f32>, params: &mut Params<f32>| {
+        tape.clear();
+        let xi = tape.input(&x);
+        let h = l.forward(tape, params, xi).unwrap();
+        let d = tape
+            .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
+        let loss = tape.cross_entropy(d, &[1; 16]).unwrap();
+        tape.backward(loss, params).unwrap();
+    };
+    pass(&mut tape, &mut params);
+    let before = tape.capacities();
+    for _ in 0..5 {
+        pass(&mut tape, &mut params);
+    }
+    assert_eq!(tape.capacities(), before);
+}
+
+#[test]
+fn dropout_keeps_about_one_minus_p_and_is_seeded() {
+    let x = Tensor::<f32>::from_fn(100, 1000, |_, _| 1.0);
+    for p in [0.1, 0.5, 0.9] {
+        let mut tape = Tape::new();
+        let xi = tape.input(&x);
+        let run = |tape: &mut Tape<f32>, seed| {
+            let d = tape
+                .dropout(
+                    xi,
+                    p,
+                    DropoutMode::Inverted,
+                    Phase::Train,
+                    &mut Pcg64Mcg::seed_from_u64(seed),
+                )
+                .unwrap();
+            tape.value(d).unwrap().to_vec()
+        };
+        let a = run(&mut tape, 7);
+        let b = run(&mut tape, 7);
+        let c = run(&mut tape, 8);
+        assert_eq!(a, b, "same seed, same mask");
+        assert_ne!(a, c, "another seed, another mask");
+        let kept = a.iter().filter(|&&v| v != 0.0).count() as f64 / a.len() as f64;
+        assert!((kept - (1.0 - p)).abs() < 0.005, "p={p}: kept {kept}");
+        // Inverted: kept units are scaled so the expectation is unchanged.
+        let scale = (1.0 / (1.0 - p)) as f32;
+        assert!(a.iter().all(|&v| v == 0.0 || v == scale));
+    }
+}
+
+#[test]
+fn dropout_modes_at_train_and_eval() {
+    let x = t(1, 4, &[1.0, 2.0, 3.0, 4.0]);
+    let keep = [true, false, true, true];
+    let mut tape = Tape::new();
+    let xi = tape.input(&x);
+    let inv = tape
+        .dropout_with_mask(xi, 0.5, DropoutMode::Inverted, &keep)
+        .unwrap();
+    let cls = tape
+        .dropout_with_mask(xi, 0.5, DropoutMode::Classic, &keep)
+        .unwrap();
+    assert_eq!(tape.value(inv).unwrap(), &[2.0, 0.0, 6.0, 8.0]);
+    assert_eq!(tape.value(cls).unwrap(), &[1.0, 0.0, 3.0, 4.0]);
+    assert_eq!(tape.dropout_mask(inv).unwrap().unwrap(), keep.to_vec());
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    let inv = tape
+        .dropout(xi, 0.5, DropoutMode::Inverted, Phase::Eval, &mut rng)
+        .unwrap();
+    let cls = tape
+        .dropout(xi, 0.25, DropoutMode::Classic, Phase::Eval, &mut rng)
+        .unwrap();
+    assert_eq!(tape.value(inv).unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(tape.value(cls).unwrap(), &[0.75, 1.5, 2.25, 3.0]);
+}
+
+#[test]
+fn dropout_probability_must_be_in_0_1() {
+    let mut tape = Tape::<f32>::new();
+    let x = tape.input(&Tensor::zeros(1, 4));
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    for p in [-0.1, 1.0, 1.5, f64::NAN, f64::INFINITY] {
+        let err = tape.dropout(x, p, DropoutMode::Inverted, Phase::Train, &mut rng);
+        assert!(matches!(err, Err(Error::BadProbability(_))), "p={p}");
+    }
+    let p0 = tape
+        .dropout(x, 0.0, DropoutMode::Inverted, Phase::Train, &mut rng)
+        .unwrap();
+    assert!(tape.dropout_mask(p0).unwrap().unwrap().iter().all(|&k| k));
+}
+
+#[test]
+fn l2_at_zero_has_a_zero_gradient() {
+    let mut params = Params::new();
+    let a = params.add("a", t(1, 3, &[0.0; 3])).unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let n = tape.l2(x).unwrap();
+    tape.backward(n, &mut params).unwrap();
+    assert_eq!(tape.scalar(n).unwrap(), 0.0);
+    assert_eq!(params.grad(a).as_slice(), &[0.0; 3]);
+}
+
+#[test]
+fn softmax_losses_are_stable_for_huge_logits() {
+    let mut params = Params::new();
+    let a = params
+        .add(
+            "a",
+            Tensor::<f32>::from_vec(2, 3, vec![1e4, -1e4, 0.0, -1e4, 1e4, 1e4]).unwrap(),
+        )
+        .unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let ce = tape.cross_entropy(x, &[0, 0]).unwrap();
+    let lp = tape.log_softmax(x).unwrap();
+    let sm = tape.softmax(x).unwrap();
+    let nll = tape.nll(lp, &[0, 0]).unwrap();
+    let loss = tape.add(ce, nll).unwrap();
+    tape.backward(loss, &mut params).unwrap();
+    let ce = tape.scalar(ce).unwrap();
+    assert!((ce - 1e4).abs() < 1.0, "ce {ce}"); // row 0 is right (0), row 1 is off by 2e4, mean 1e4
+    assert!(tape.value(lp).unwrap().iter().all(|v| v.is_finite()));
+    assert!(tape.value(sm).unwrap().iter().all(|v| v.is_finite()));
+    assert!(params.grad(a).as_slice().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn linear_init_follows_pytorch_bounds_and_seed() {
+    let make = |seed| {
+        let mut params = Params::<f32>::new();
+        Linear::new(
+            &mut params,
+            "h1",
+            128,
+            32,
+            true,
+            &mut Pcg64Mcg::seed_from_u64(seed),
+        )
+        .unwrap();
+        params
+    };
+    let (a, b, c) = (make(0), make(0), make(1));
+    assert_eq!(a.get(a.id("h1.weight").unwrap()).dims, vec![32, 128]);
+    assert_eq!(a.get(a.id("h1.bias").unwrap()).dims, vec![32]);
+    let bound = 1.0 / (128f32).sqrt();
+    for p in a.iter() {
+        assert!(p.value.as_slice().iter().all(|v| v.abs() <= bound));
+    }
+    let w = |p: &Params<f32>| p.value(p.id("h1.weight").unwrap()).as_slice().to_vec();
+    assert_eq!(w(&a), w(&b));
+    assert_ne!(w(&a), w(&c));
+    // Spread over the whole interval, not a corner of it.
+    let max = w(&a).iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(max > 0.95 * bound);
+}
+
+#[test]
+fn truncate_replays_passes_on_a_shared_prefix() {
+    let mut params = Params::new();
+    let a = params.add("a", t(2, 2, &[1.0, -2.0, 3.0, -4.0])).unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let mark = tape.len();
+    let mut pass = |tape: &mut Tape<f64>, params: &mut Params<f64>, seed| {
+        tape.truncate(mark);
+        params.zero_grads();
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let d = tape.dropout(x, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng).unwrap();
+        let loss = tape.cross_entropy(d, &[0, 1]).unwrap();
+        tape.backward(loss, params).unwrap();
+        (tape.value(d).unwrap().to_vec(), params.grad(a).as_slice().to_vec())
+    };
+    let first = pass(&mut tape, &mut params, 3);
+    let _ = pass(&mut tape, &mut params, 4);
+    assert_eq!(pass(&mut tape, &mut params, 3), first);
+    assert_eq!(tape.len(), mark + 2);
+}
