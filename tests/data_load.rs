@@ -4,8 +4,7 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use netc::data::{
-    DataSpec, Dataset, LabelKind, Labels, SearchDir, load, load_with, search_dirs,
-    shuffled_indices,
+    DataSpec, Dataset, LabelKind, Labels, SearchDir, load, load_with, search_dirs, shuffled_indices,
 };
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -94,7 +93,7 @@ fn mnist_fixture_round_trips() {
         }
     }
     assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
-    assert!(x.iter().any(|&v| v == 1.0));
+    assert!(x.contains(&1.0));
 }
 
 #[test]
@@ -159,13 +158,22 @@ fn lookup_order_data_dir_then_env() {
         d.test.classes().unwrap()[0]
     };
     // --data-dir beats $NETC_DATA; $NETC_DATA is used when no --data-dir.
-    assert_eq!(first_test_label(&search_dirs(Some(&a), Some(b.as_os_str()))), 8);
-    assert_eq!(first_test_label(&search_dirs(Some(&b), Some(a.as_os_str()))), 7);
+    assert_eq!(
+        first_test_label(&search_dirs(Some(&a), Some(b.as_os_str()))),
+        8
+    );
+    assert_eq!(
+        first_test_label(&search_dirs(Some(&b), Some(a.as_os_str()))),
+        7
+    );
     assert_eq!(first_test_label(&search_dirs(None, Some(a.as_os_str()))), 8);
     // A data dir without the set is passed over.
     let empty = tmp.path().join("empty");
     fs::create_dir_all(&empty).unwrap();
-    assert_eq!(first_test_label(&search_dirs(Some(&empty), Some(b.as_os_str()))), 7);
+    assert_eq!(
+        first_test_label(&search_dirs(Some(&empty), Some(b.as_os_str()))),
+        7
+    );
 }
 
 #[test]
@@ -197,7 +205,13 @@ fn digits_are_embedded_and_split_deterministically() {
     let again = load_with(&spec, 64, classes(10), &[]).unwrap();
     assert_eq!(again, d);
     // Another fraction holds out another number.
-    let half = load_with(&DataSpec::Digits { test_fraction: 0.5 }, 64, classes(10), &[]).unwrap();
+    let half = load_with(
+        &DataSpec::Digits { test_fraction: 0.5 },
+        64,
+        classes(10),
+        &[],
+    )
+    .unwrap();
     assert_eq!((half.train.len(), half.test.len()), (898, 899));
 }
 
@@ -205,7 +219,13 @@ fn digits_are_embedded_and_split_deterministically() {
 fn digits_first_row_matches_the_csv() {
     // Row 0 of the file is a 0; the split keeps file order, so the first
     // sample of whichever split holds row 0 is it.
-    let d = load_with(&DataSpec::Digits { test_fraction: 0.2 }, 64, classes(10), &[]).unwrap();
+    let d = load_with(
+        &DataSpec::Digits { test_fraction: 0.2 },
+        64,
+        classes(10),
+        &[],
+    )
+    .unwrap();
     let first = [0u8, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0];
     let hit = [&d.train, &d.test]
         .iter()
@@ -226,15 +246,29 @@ fn synthetic_is_seeded() {
     assert!(a.train.classes().unwrap().iter().all(|&c| c == 1));
     let mut x = vec![0.0f32; 40 * 128];
     let mut y = vec![0u32; 40];
-    a.train.gather(&(0..40).collect::<Vec<_>>(), &mut x, &mut y).unwrap();
+    a.train
+        .gather(&(0..40).collect::<Vec<_>>(), &mut x, &mut y)
+        .unwrap();
     assert!(x.iter().all(|v| (0.0..1.0).contains(v)));
     let mean = x.iter().sum::<f32>() / x.len() as f32;
     assert!((mean - 0.5).abs() < 0.05, "mean {mean}");
-    assert_eq!(load_with(&spec(0, Some(1)), 128, classes(2), &[]).unwrap(), a);
-    assert_ne!(load_with(&spec(1, Some(1)), 128, classes(2), &[]).unwrap(), a);
+    assert_eq!(
+        load_with(&spec(0, Some(1)), 128, classes(2), &[]).unwrap(),
+        a
+    );
+    assert_ne!(
+        load_with(&spec(1, Some(1)), 128, classes(2), &[]).unwrap(),
+        a
+    );
     // Without a target, classes are drawn uniformly (all three appear).
     let u = load_with(&spec(0, None), 4, classes(3), &[]).unwrap();
-    assert_eq!(counts(u.train.classes().unwrap(), 3).iter().filter(|&&c| c > 0).count(), 3);
+    assert_eq!(
+        counts(u.train.classes().unwrap(), 3)
+            .iter()
+            .filter(|&&c| c > 0)
+            .count(),
+        3
+    );
     // Regression targets: every value the target, or uniform.
     let r = load_with(&spec(0, Some(2)), 4, LabelKind::Targets(3), &[]).unwrap();
     assert_eq!(
@@ -261,7 +295,10 @@ fn csv_with_header_test_file_and_gzip() {
     };
     let d = load_with(&spec, 2, classes(2), &[]).unwrap();
     assert_eq!(d.name, "toy");
-    assert_eq!((d.train.len(), d.test.len(), d.dims.clone()), (3, 1, vec![2]));
+    assert_eq!(
+        (d.train.len(), d.test.len(), d.dims.clone()),
+        (3, 1, vec![2])
+    );
     let mut x = [0.0f32; 4];
     let mut y = [0u32; 2];
     d.train.gather(&[2, 0], &mut x, &mut y).unwrap();
@@ -274,7 +311,9 @@ fn csv_with_header_test_file_and_gzip() {
 fn csv_held_out_fraction_and_targets() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("reg.csv");
-    let rows: String = (0..10).map(|i| format!("{i},{},{}\n", i * 2, i * 3)).collect();
+    let rows: String = (0..10)
+        .map(|i| format!("{i},{},{}\n", i * 2, i * 3))
+        .collect();
     fs::write(&path, rows).unwrap();
     let spec = DataSpec::Csv {
         path,
@@ -312,8 +351,15 @@ fn normalisation_uses_training_statistics() {
     let mut x = vec![0.0f32; idx.len() * 784];
     d.train.gather_inputs(&idx, &mut x).unwrap();
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len() as f64;
-    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / x.len() as f64;
-    assert!(mean.abs() < 1e-4 && (var.sqrt() - 1.0).abs() < 1e-4, "{mean} {var}");
+    let var = x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / x.len() as f64;
+    assert!(
+        mean.abs() < 1e-4 && (var.sqrt() - 1.0).abs() < 1e-4,
+        "{mean} {var}"
+    );
 }
 
 #[test]
@@ -326,7 +372,9 @@ fn epoch_batches_cover_the_split_once() {
     shuffled_indices(d.train.len(), &mut rng, &mut order);
     for batch in order.chunks(64) {
         let n = batch.len();
-        d.train.gather(batch, &mut x[..n * 784], &mut y[..n]).unwrap();
+        d.train
+            .gather(batch, &mut x[..n * 784], &mut y[..n])
+            .unwrap();
         labels.extend_from_slice(&y[..n]);
     }
     let mut sorted = labels.clone();
@@ -342,7 +390,10 @@ fn epoch_batches_cover_the_split_once() {
 fn full_mnist_when_present() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     if !shared.join("mnist").is_dir() {
-        println!("note: {} is absent; full-MNIST check skipped", shared.display());
+        println!(
+            "note: {} is absent; full-MNIST check skipped",
+            shared.display()
+        );
         return;
     }
     let d = load(&DataSpec::Mnist, 784, classes(10), Some(&shared)).unwrap();

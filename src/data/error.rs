@@ -84,6 +84,19 @@ pub enum DataError {
         expected: usize,
     },
 
+    /// Test images of another shape than the training images.
+    #[error(
+        "{}: images are {found}, but the training images in {} are {expected}",
+        .path.display(),
+        .train_path.display()
+    )]
+    ImageShape {
+        path: PathBuf,
+        found: String,
+        train_path: PathBuf,
+        expected: String,
+    },
+
     /// An images file and its labels file disagree on the number of samples.
     #[error(
         "{} holds {images} images but {} holds {labels} labels",

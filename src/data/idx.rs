@@ -23,6 +23,8 @@ pub(crate) struct IdxImages {
     pub dims: Vec<usize>,
     /// Values per image (rows x cols).
     pub features: usize,
+    /// Bytes of pixel data (count x features).
+    len: usize,
     header_len: u128,
 }
 
@@ -36,9 +38,7 @@ impl IdxImages {
             "unsigned-byte images, N x rows x cols",
         )?;
         let header_len = 4 + 4 * dims.len() as u128;
-        // In u128, three u32 factors cannot overflow; `check_claim` then bounds
-        // the product (and so each factor, none being zero), so the usize
-        // conversions below are exact.
+        // In u128, three u32 factors cannot overflow.
         let features = dims[1..].iter().map(|&d| d as u128).product::<u128>();
         if dims[0] == 0 || features == 0 {
             return Err(DataError::Empty {
@@ -46,12 +46,22 @@ impl IdxImages {
                 what: "the file holds no pixels (a zero in its dimensions)",
             });
         }
-        file.check_claim("its images", header_len, features * dims[0] as u128)?;
+        let claimed = features * dims[0] as u128;
+        file.check_claim("its images", header_len, claimed)?;
+        let (Ok(len), Ok(features)) = (usize::try_from(claimed), usize::try_from(features)) else {
+            return Err(DataError::TooLarge {
+                path: path.to_path_buf(),
+                what: "its images".into(),
+                bytes: claimed,
+                why: "more than this machine can address".into(),
+            });
+        };
         Ok(IdxImages {
             file,
             count: dims[0],
             dims: dims[1..].to_vec(),
-            features: features as usize,
+            features,
+            len,
             header_len,
         })
     }
@@ -68,8 +78,7 @@ impl IdxImages {
 
     /// Reads all pixels, row-major, one image after another.
     pub fn read(mut self) -> Result<Vec<u8>, DataError> {
-        // `check_claim` bounded the product, so it fits a usize.
-        let len = self.count * self.features;
+        let len = self.len;
         let data = read_data(&mut self.file, "its images", self.header_len, len)?;
         self.file.expect_end(self.header_len + len as u128)?;
         Ok(data)
@@ -172,7 +181,8 @@ fn describe_magic(magic: u32) -> String {
         LABELS_MAGIC => " (a labels file)",
         _ => "",
     };
-    format!("{kind} elements in {ndims} dimensions{what}")
+    let plural = if ndims == 1 { "" } else { "s" };
+    format!("{kind} elements in {ndims} dimension{plural}{what}")
 }
 
 /// Dimensions as `28x28`.

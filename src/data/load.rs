@@ -105,6 +105,14 @@ fn load_idx_set(
             });
         }
     }
+    if test_images.dims != train_images.dims {
+        return Err(DataError::ImageShape {
+            path: test_images.path().to_path_buf(),
+            found: test_images.dims_text(),
+            train_path: train_images.path().to_path_buf(),
+            expected: train_images.dims_text(),
+        });
+    }
     let train_labels = read_labels(&files.train_labels, classes)?;
     let test_labels = read_labels(&files.test_labels, classes)?;
     for (images, labels, labels_path) in [

@@ -83,10 +83,16 @@ impl DataFile {
                 path,
                 message: "the compressed stream ends early (is the file truncated?)".into(),
             },
-            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => DataError::Gzip {
-                path,
-                message: e.to_string(),
-            },
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                let text = e.to_string();
+                // flate2's wording for a CRC failure repeats "corrupt"; say what it means.
+                let message = if text.contains("checksum") {
+                    "the data does not match its checksum (the file is damaged)".to_string()
+                } else {
+                    text
+                };
+                DataError::Gzip { path, message }
+            }
             _ => DataError::Io { path, source: e },
         }
     }

@@ -372,7 +372,7 @@ fn check_shape(features: usize, len: usize, labels: &Labels) -> Result<usize, Da
     }
     let rows = len / features;
     if let Labels::Targets { width, values } = labels
-        && values.len() != rows * width
+        && rows.checked_mul(*width) != Some(values.len())
     {
         return Err(DataError::Shape(format!(
             "{} target values for {rows} samples of width {width}",
