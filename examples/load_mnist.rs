@@ -43,25 +43,29 @@ fn main() -> ExitCode {
     let mut x = vec![0.0f32; BATCH * data.features];
     let mut y = vec![0u32; BATCH];
     let mut checksum = 0.0f64;
-    let start = Instant::now();
     shuffled_indices(data.train.len(), &mut rng, &mut order);
-    for batch in order.chunks(BATCH) {
-        let n = batch.len();
-        if let Err(e) = data
-            .train
-            .gather(batch, &mut x[..n * data.features], &mut y[..n])
-        {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+    let in_order: Vec<usize> = (0..data.train.len()).collect();
+    for (what, indices) in [("shuffled", &order), ("in order", &in_order)] {
+        let start = Instant::now();
+        for batch in indices.chunks(BATCH) {
+            let n = batch.len();
+            if let Err(e) = data
+                .train
+                .gather(batch, &mut x[..n * data.features], &mut y[..n])
+            {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+            checksum += f64::from(x[0]) + f64::from(y[0]);
         }
-        checksum += f64::from(x[0]) + f64::from(y[0]);
+        let epoch_s = start.elapsed().as_secs_f64();
+        println!(
+            "one epoch of batches of {BATCH}, {what}, gathered in {:.1} ms ({:.2} ns per value)",
+            epoch_s * 1e3,
+            epoch_s * 1e9 / (data.train.len() * data.features) as f64
+        );
     }
-    let epoch_s = start.elapsed().as_secs_f64();
-    println!(
-        "one shuffled epoch of batches of {BATCH} gathered in {:.1} ms ({:.2} ns per value; checksum {checksum:.3})",
-        epoch_s * 1e3,
-        epoch_s * 1e9 / (data.train.len() * data.features) as f64
-    );
+    println!("(checksum {checksum:.3})");
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")
         && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM"))
     {

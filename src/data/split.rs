@@ -41,6 +41,18 @@ impl Labels {
     }
 }
 
+/// How byte inputs become f32: by arithmetic that vectorises when it gives
+/// exactly the table's values (it does for 1/255 and 1/16), else by the table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ByteConvert {
+    /// `b * factor`, then the normalisation.
+    Multiply(f32),
+    /// `b / divisor`, then the normalisation.
+    Divide(f32),
+    /// `table[b]` (the table includes the normalisation).
+    Table,
+}
+
 /// An affine normalisation of every input value: `(x - mean) / std`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Normalization {
@@ -65,7 +77,9 @@ pub struct Split {
     labels: Labels,
     normalization: Option<Normalization>,
     /// For byte inputs: the f32 value of each byte, scaled and normalised.
-    table: Vec<f32>,
+    /// It defines the values; `convert` is a faster way to the same bits.
+    table: Box<[f32; 256]>,
+    convert: ByteConvert,
 }
 
 impl Split {
@@ -89,7 +103,8 @@ impl Split {
             inputs: Inputs::Bytes { data, scale },
             labels,
             normalization: None,
-            table: Vec::new(),
+            table: Box::new([0.0; 256]),
+            convert: ByteConvert::Table,
         };
         split.build_table();
         Ok(split)
@@ -108,7 +123,8 @@ impl Split {
             inputs: Inputs::Floats(data),
             labels,
             normalization: None,
-            table: Vec::new(),
+            table: Box::new([0.0; 256]),
+            convert: ByteConvert::Table,
         })
     }
 
@@ -117,7 +133,7 @@ impl Split {
         self.rows
     }
 
-    /// Always false: a split holds at least one sample.
+    /// True for a split without samples (never for a constructed one).
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }
@@ -216,15 +232,19 @@ impl Split {
     pub fn gather_inputs(&self, indices: &[usize], x_out: &mut [f32]) -> Result<(), DataError> {
         let f = self.features;
         self.check_out("x_out", indices.len(), f, x_out.len())?;
-        for (&i, out) in indices.iter().zip(x_out.chunks_exact_mut(f)) {
+        for (k, (&i, out)) in indices.iter().zip(x_out.chunks_exact_mut(f)).enumerate() {
             self.check_index(i)?;
             let start = i * f;
             match &self.inputs {
                 Inputs::Bytes { data, .. } => {
-                    // `table` has 256 entries, so indexing by a byte is in range.
-                    for (o, &b) in out.iter_mut().zip(&data[start..start + f]) {
-                        *o = self.table[usize::from(b)];
+                    // Rows are scattered over a large set: ask for a later row
+                    // now so it is in cache when its turn comes.
+                    if let Some(&next) = indices.get(k + PREFETCH_AHEAD)
+                        && next < self.rows
+                    {
+                        prefetch(&data[next * f..(next + 1) * f]);
                     }
+                    self.convert_row(&data[start..start + f], out);
                 }
                 Inputs::Floats(data) => {
                     let row = &data[start..start + f];
@@ -240,6 +260,36 @@ impl Split {
             }
         }
         Ok(())
+    }
+
+    /// Converts one row of bytes to f32 values (scaled, normalised).
+    #[inline(always)]
+    fn convert_row(&self, row: &[u8], out: &mut [f32]) {
+        match self.convert {
+            ByteConvert::Multiply(factor) => {
+                for (o, &b) in out.iter_mut().zip(row) {
+                    *o = f32::from(b) * factor;
+                }
+            }
+            ByteConvert::Divide(divisor) => {
+                for (o, &b) in out.iter_mut().zip(row) {
+                    *o = f32::from(b) / divisor;
+                }
+            }
+            ByteConvert::Table => {
+                // A 256-entry array indexed by a byte: no bounds check.
+                let table: &[f32; 256] = &self.table;
+                for (o, &b) in out.iter_mut().zip(row) {
+                    *o = table[usize::from(b)];
+                }
+                return;
+            }
+        }
+        if let Some(n) = self.normalization {
+            for o in out.iter_mut() {
+                *o = n.apply(*o);
+            }
+        }
     }
 
     /// Gathers a batch of a split with class labels: inputs into `x_out`,
@@ -316,20 +366,29 @@ impl Split {
         Ok(split)
     }
 
-    /// Recomputes the byte table after a change of scale or normalisation.
+    /// Recomputes the byte table after a change of scale or normalisation,
+    /// and picks the fastest conversion that reproduces it bit for bit.
     fn build_table(&mut self) {
         let Inputs::Bytes { scale, .. } = self.inputs else {
             return;
         };
         let norm = self.normalization;
-        self.table = (0..=255u8)
-            .map(|b| {
-                // In f64 then rounded once: for scale 1/255 this is exactly the
-                // f32 quotient `b / 255.0` a reference implementation computes.
-                let x = (f64::from(b) * scale) as f32;
-                norm.map_or(x, |n| n.apply(x))
-            })
-            .collect();
+        // In f64 then rounded once: for scale 1/255 this is exactly the f32
+        // quotient `b / 255.0` a reference implementation computes.
+        let scaled: [f32; 256] = std::array::from_fn(|b| (b as f64 * scale) as f32);
+        for (entry, &x) in self.table.iter_mut().zip(&scaled) {
+            *entry = norm.map_or(x, |n| n.apply(x));
+        }
+        let factor = scale as f32;
+        let divisor = (1.0 / scale) as f32;
+        let all = |f: &dyn Fn(f32) -> f32| (0..256).all(|b| f(b as f32) == scaled[b]);
+        self.convert = if all(&|b| b * factor) {
+            ByteConvert::Multiply(factor)
+        } else if all(&|b| b / divisor) {
+            ByteConvert::Divide(divisor)
+        } else {
+            ByteConvert::Table
+        };
     }
 
     fn check_index(&self, i: usize) -> Result<(), DataError> {
@@ -350,6 +409,24 @@ impl Split {
         }
         Ok(())
     }
+}
+
+/// How many rows ahead of the one being converted to prefetch.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Hints the processor to bring `row` into cache; a hint only, so it cannot
+/// change a result.
+#[inline(always)]
+fn prefetch(row: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(64) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch never faults and reads nothing observable; the
+        // pointer is in bounds anyway, and SSE is part of every x86_64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// Checks `len` input values of width `features` against the labels, and
@@ -420,6 +497,45 @@ mod tests {
         for (b, v) in x.iter().enumerate() {
             assert_eq!(*v, b as f32 / 255.0, "byte {b}");
         }
+    }
+
+    #[test]
+    fn fast_conversions_give_the_table_bits() {
+        let data: Vec<u8> = (0..=255).collect();
+        let idx: Vec<usize> = (0..256).collect();
+        let norm = Some(Normalization {
+            mean: 0.1307,
+            std: 0.3081,
+        });
+        for scale in [
+            1.0 / 255.0,
+            1.0 / 16.0,
+            0.1,
+            1.0 / 3.0,
+            1.0,
+            0.3,
+            std::f64::consts::PI,
+        ] {
+            for n in [None, norm] {
+                let mut s =
+                    Split::from_bytes(1, data.clone(), scale, Labels::Classes(vec![0; 256]))
+                        .unwrap();
+                s.set_normalization(n).unwrap();
+                let mut x = vec![0.0f32; 256];
+                s.gather_inputs(&idx, &mut x).unwrap();
+                for (b, got) in x.iter().enumerate() {
+                    let v = (b as f64 * scale) as f32;
+                    let v = n.map_or(v, |n| (v - n.mean) / n.std);
+                    assert_eq!(got.to_bits(), v.to_bits(), "scale {scale} byte {b} {n:?}");
+                }
+            }
+        }
+        // The common scales take the vectorisable paths.
+        let one = |scale| Split::from_bytes(1, vec![0], scale, Labels::Classes(vec![0])).unwrap();
+        assert_eq!(one(1.0 / 255.0).convert, ByteConvert::Divide(255.0));
+        assert_eq!(one(1.0 / 16.0).convert, ByteConvert::Multiply(0.0625));
+        // And an odd scale falls back on the table (checked bit for bit above).
+        assert_eq!(one(0.3).convert, ByteConvert::Table);
     }
 
     #[test]
