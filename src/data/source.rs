@@ -1,0 +1,232 @@
+//! Opening a data file: gzip detected by its magic bytes (never by its name),
+//! with errors that name the file, and the limits that keep a hostile header
+//! from making netc allocate without bound.
+
+use super::error::DataError;
+use flate2::bufread::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Deflate cannot expand one compressed byte into more than about 1032 bytes,
+/// so a gzip file of `n` bytes holds at most `n * 1032` (+ a little slack).
+const MAX_DEFLATE_RATIO: u128 = 1032;
+
+/// The most bytes of data netc reads from one file (16 GiB): more is refused
+/// before allocating.
+pub const MAX_FILE_BYTES: u128 = 1 << 34;
+
+/// A readable data file, decompressing if it starts with the gzip magic.
+pub(crate) struct DataFile {
+    pub path: PathBuf,
+    pub gzip: bool,
+    /// Length on disk (compressed if `gzip`).
+    pub len: u64,
+    reader: Box<dyn BufRead>,
+}
+
+impl DataFile {
+    /// Opens `path`, refusing an empty file.
+    pub fn open(path: &Path) -> Result<DataFile, DataError> {
+        let file = File::open(path).map_err(DataError::io(path))?;
+        let len = file.metadata().map_err(DataError::io(path))?.len();
+        if len == 0 {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+                what: "the file is empty",
+            });
+        }
+        Self::from_reader(path, len, BufReader::with_capacity(1 << 16, file))
+    }
+
+    /// Wraps an in-memory or other reader of `len` bytes named `path`.
+    pub fn from_reader(
+        path: &Path,
+        len: u64,
+        mut inner: impl BufRead + 'static,
+    ) -> Result<DataFile, DataError> {
+        let head = peek(&mut inner, 2).map_err(DataError::io(path))?;
+        let gzip = head == GZIP_MAGIC;
+        let reader: Box<dyn BufRead> = if gzip {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                MultiGzDecoder::new(inner),
+            ))
+        } else {
+            Box::new(inner)
+        };
+        Ok(DataFile {
+            path: path.to_path_buf(),
+            gzip,
+            len,
+            reader,
+        })
+    }
+
+    /// The decompressed bytes, as a buffered reader.
+    pub fn reader(&mut self) -> &mut dyn BufRead {
+        &mut self.reader
+    }
+
+    /// Turns a read error into a [`DataError`]: a decompression failure is a
+    /// corrupt gzip file, anything else an I/O error.
+    pub fn read_error(&self, e: io::Error) -> DataError {
+        let path = self.path.clone();
+        if !self.gzip {
+            return DataError::Io { path, source: e };
+        }
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof => DataError::Gzip {
+                path,
+                message: "the compressed stream ends early (is the file truncated?)".into(),
+            },
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                let text = e.to_string();
+                // flate2's wording for a CRC failure repeats "corrupt"; say what it means.
+                let message = if text.contains("checksum") {
+                    "the data does not match its checksum (the file is damaged)".to_string()
+                } else {
+                    text
+                };
+                DataError::Gzip { path, message }
+            }
+            _ => DataError::Io { path, source: e },
+        }
+    }
+
+    /// Reads into `buf` until it is full or the data ends; returns the count.
+    pub fn read_up_to(&mut self, buf: &mut [u8]) -> Result<usize, DataError> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_error(e)),
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Checks that `claimed` bytes of data (what a header says follows it) can
+    /// be in this file and are within netc's limit, before anything is allocated.
+    /// `header` is the number of bytes already read.
+    pub fn check_claim(&self, what: &str, header: u128, claimed: u128) -> Result<(), DataError> {
+        let too_large = |why: String| DataError::TooLarge {
+            path: self.path.clone(),
+            what: what.to_string(),
+            bytes: claimed,
+            why,
+        };
+        if claimed > MAX_FILE_BYTES {
+            return Err(too_large(format!(
+                "more than netc's limit of {MAX_FILE_BYTES} bytes per file; the header is probably wrong"
+            )));
+        }
+        let len = u128::from(self.len);
+        if self.gzip {
+            let most = len * MAX_DEFLATE_RATIO + 1024;
+            if header + claimed > most {
+                return Err(too_large(format!(
+                    "a gzip file of {len} bytes holds at most {most}; the file is truncated or its header is wrong"
+                )));
+            }
+        } else if header + claimed > len {
+            return Err(DataError::Truncated {
+                path: self.path.clone(),
+                expected: header + claimed,
+                actual: len,
+                gzip: false,
+            });
+        } else if header + claimed < len {
+            // Known before reading: a wrong header, refused without reading the data.
+            return Err(DataError::TrailingBytes {
+                path: self.path.clone(),
+                expected: header + claimed,
+                extra: len - header - claimed,
+                gzip: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// After the data the header described (`expected` bytes in all), checks
+    /// that nothing follows.
+    pub fn expect_end(&mut self, expected: u128) -> Result<(), DataError> {
+        let extra = if self.gzip {
+            // Count what is left; bounded, since the decompressed size of a
+            // gzip file is bounded by its length.
+            io::copy(&mut self.reader, &mut io::sink()).map_err(|e| self.read_error(e))?
+        } else {
+            let mut probe = [0u8; 1];
+            let n = self.read_up_to(&mut probe)?;
+            if n == 0 {
+                0
+            } else {
+                u64::try_from(u128::from(self.len).saturating_sub(expected)).unwrap_or(u64::MAX)
+            }
+        };
+        if extra > 0 {
+            return Err(DataError::TrailingBytes {
+                path: self.path.clone(),
+                expected,
+                extra: u128::from(extra),
+                gzip: self.gzip,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Up to `n` bytes at the front of `reader`, without consuming them.
+fn peek(reader: &mut impl BufRead, n: usize) -> io::Result<Vec<u8>> {
+    loop {
+        match reader.fill_buf() {
+            Ok(buf) => return Ok(buf[..buf.len().min(n)].to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A zeroed-free buffer of `len` bytes, reserved fallibly so an allocation the
+/// machine cannot make is an error, not an abort.
+pub(crate) fn try_buffer<T>(path: &Path, what: &str, len: usize) -> Result<Vec<T>, DataError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| DataError::TooLarge {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        bytes: (len as u128) * (std::mem::size_of::<T>() as u128),
+        why: "the memory could not be allocated".to_string(),
+    })?;
+    Ok(v)
+}
+
+/// Reads exactly `len` bytes of data into a new buffer, or says how many there were.
+/// `header` is the number of bytes before the data (for the error's byte counts).
+pub(crate) fn read_data(
+    file: &mut DataFile,
+    what: &str,
+    header: u128,
+    len: usize,
+) -> Result<Vec<u8>, DataError> {
+    let mut data: Vec<u8> = try_buffer(&file.path, what, len)?;
+    // `take` keeps `read_to_end` from growing the buffer past what was reserved.
+    let mut limited = file.reader().take(len as u64);
+    let got = limited.read_to_end(&mut data);
+    if let Err(e) = got {
+        return Err(file.read_error(e));
+    }
+    if data.len() < len {
+        return Err(DataError::Truncated {
+            path: file.path.clone(),
+            expected: header + len as u128,
+            actual: header + data.len() as u128,
+            gzip: file.gzip,
+        });
+    }
+    Ok(data)
+}
