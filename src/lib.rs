@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod error;
+pub mod optim;
 pub mod params;
 pub mod real;
 pub mod tensor;
