@@ -3,6 +3,7 @@
 //! The engine (`tensor`, `tape`, `ops`, `params`, `optim`) knows nothing of the
 //! language, the data or the command line, so Rust code can use it alone.
 
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod optim;
