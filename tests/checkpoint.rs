@@ -605,3 +605,49 @@ fn a_checkpoint_before_the_first_step_has_no_buffers() {
     load_checkpoint(&path, &mut resumed.params, &mut resumed.opt, &["noise"]).unwrap();
     assert_eq!(resumed.opt.steps(), 0);
 }
+
+// ---- files written by PyTorch ----
+
+fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference")
+        .join(name)
+}
+
+#[test]
+fn a_pytorch_written_file_reads_with_every_dtype() {
+    let path = reference("mlp_penalties.safetensors");
+    let file = netc::checkpoint::read_tensors(&path).unwrap();
+    assert_eq!(file.metadata()["net"], "mlp");
+    assert_eq!(file.shape("h1.weight"), Some(&[32usize, 128][..]));
+    assert_eq!(file.dtype("y").as_deref(), Some("I64"));
+    assert_eq!(file.i64s("y").unwrap(), [1, 1, 1, 1]);
+    let loss = file.f64s("loss").unwrap();
+    assert!(loss.len() == 1 && loss[0].is_finite() && loss[0] > 0.0);
+    assert_eq!(file.f32s("x").unwrap().len(), 4 * 128);
+    assert_eq!(file.f64s("grad/h1.weight").unwrap().len(), 32 * 128);
+    let err = file.f32s("loss").unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("tensor `loss` is F64, expected F32"),
+        "{err}"
+    );
+    let err = file.f32s("nope").unwrap_err();
+    assert!(err.to_string().ends_with("missing tensor `nope`"), "{err}");
+
+    // Its weights fill the reference MLP's parameters, the rest set aside.
+    let sizes = [("h1", 128, 32), ("h2", 32, 16), ("out", 16, 2)];
+    let mut params = mlp(&sizes, 0.0);
+    let err = netc::checkpoint::fill_params(&file, &mut params, |_| false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unexpected tensor `x` (shape [4, 128])"),
+        "{err}"
+    );
+    assert_eq!(bits(&params), bits(&mlp(&sizes, 0.0)));
+    // The batch, the loss and everything under a `kind/` prefix are not weights.
+    let not_weights = |n: &str| n.contains('/') || ["x", "y", "loss"].contains(&n);
+    netc::checkpoint::fill_params(&file, &mut params, not_weights).unwrap();
+    let out_bias = params.iter().last().unwrap();
+    assert_eq!(out_bias.value.as_slice(), file.f32s("out.bias").unwrap());
+}

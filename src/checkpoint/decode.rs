@@ -7,7 +7,7 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where one tensor lives in a parsed file.
 #[derive(Clone, Debug)]
@@ -19,13 +19,15 @@ struct Info {
     end: usize,
 }
 
-/// A whole safetensors file in memory, its header parsed and validated.
+/// A whole safetensors file in memory, its header parsed and validated: for
+/// reading tensors other than a network's (a batch, reference values).
 #[derive(Debug)]
-pub(crate) struct Parsed {
+pub struct TensorFile {
+    path: PathBuf,
     bytes: Vec<u8>,
     data_start: usize,
     tensors: BTreeMap<String, Info>,
-    pub(crate) metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
 }
 
 /// What a load expects one tensor to be.
@@ -39,7 +41,7 @@ pub(crate) struct Expect {
 /// Reads and parses `path`. Nothing is allocated from the header's claims: the
 /// header size is checked against the real file length first, and the file is
 /// read into a buffer of exactly that length (a failed allocation is an error).
-pub(crate) fn read(path: &Path) -> Result<Parsed, CheckpointError> {
+pub fn read_tensors(path: &Path) -> Result<TensorFile, CheckpointError> {
     let io = |action: &'static str| {
         move |source| CheckpointError::Io {
             path: path.to_path_buf(),
@@ -92,7 +94,7 @@ pub(crate) fn read(path: &Path) -> Result<Parsed, CheckpointError> {
 }
 
 /// Parses a whole file already in memory.
-pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Parsed, CheckpointError> {
+fn parse(path: &Path, bytes: Vec<u8>) -> Result<TensorFile, CheckpointError> {
     let (header_len, meta) =
         SafeTensors::read_metadata(&bytes).map_err(|e| classify(path, e, bytes.len()))?;
     let tensors = meta
@@ -115,7 +117,8 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<Parsed, CheckpointErr
         .unwrap_or_default()
         .into_iter()
         .collect();
-    Ok(Parsed {
+    Ok(TensorFile {
+        path: path.to_path_buf(),
         bytes,
         data_start: 8 + header_len,
         tensors,
@@ -147,40 +150,102 @@ fn classify(path: &Path, e: SafeTensorError, len: usize) -> CheckpointError {
     }
 }
 
-impl Parsed {
-    fn data(&self, name: &str, dtype: Dtype) -> Option<&[u8]> {
-        let info = self.tensors.get(name).filter(|i| i.dtype == dtype)?;
-        let data = self.bytes.get(self.data_start..)?;
-        data.get(info.start..info.end)
+impl TensorFile {
+    /// The file this was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
-    /// The values of an F32 tensor (`None` if absent or of another dtype).
-    pub(crate) fn f32s(&self, name: &str) -> Option<Vec<f32>> {
-        let raw = self.data(name, Dtype::F32)?;
-        let mut out = Vec::with_capacity(raw.len() / 4);
-        for c in raw.chunks_exact(4) {
-            out.push(f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        }
-        Some(out)
+    /// The `__metadata__` strings (empty if the file has none).
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
     }
 
-    /// The values of a U64 tensor (`None` if absent or of another dtype).
-    pub(crate) fn u64s(&self, name: &str) -> Option<Vec<u64>> {
-        let raw = self.data(name, Dtype::U64)?;
-        let mut out = Vec::with_capacity(raw.len() / 8);
-        for c in raw.chunks_exact(8) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            out.push(u64::from_le_bytes(b));
+    /// Takes the metadata out.
+    pub fn into_metadata(self) -> BTreeMap<String, String> {
+        self.metadata
+    }
+
+    /// Tensor names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// The shape of tensor `name`.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors.get(name).map(|i| i.shape.as_slice())
+    }
+
+    /// The dtype of tensor `name`, as safetensors spells it (`"F32"`, `"I64"`...).
+    pub fn dtype(&self, name: &str) -> Option<String> {
+        self.tensors.get(name).map(|i| i.dtype.to_string())
+    }
+
+    /// The values of an F32 tensor.
+    pub fn f32s(&self, name: &str) -> Result<Vec<f32>, CheckpointError> {
+        self.values(name, Dtype::F32, f32::from_le_bytes)
+    }
+
+    /// The values of an F64 tensor.
+    pub fn f64s(&self, name: &str) -> Result<Vec<f64>, CheckpointError> {
+        self.values(name, Dtype::F64, f64::from_le_bytes)
+    }
+
+    /// The values of an I64 tensor.
+    pub fn i64s(&self, name: &str) -> Result<Vec<i64>, CheckpointError> {
+        self.values(name, Dtype::I64, i64::from_le_bytes)
+    }
+
+    /// The values of a U64 tensor.
+    pub fn u64s(&self, name: &str) -> Result<Vec<u64>, CheckpointError> {
+        self.values(name, Dtype::U64, u64::from_le_bytes)
+    }
+
+    /// Decodes tensor `name`, which must have `dtype` (of `N` bytes an element).
+    fn values<const N: usize, E>(
+        &self,
+        name: &str,
+        dtype: Dtype,
+        from_le: fn([u8; N]) -> E,
+    ) -> Result<Vec<E>, CheckpointError> {
+        let problem = |p| CheckpointError::Mismatch {
+            path: self.path.clone(),
+            problems: vec![p],
+        };
+        let info = self.tensors.get(name).ok_or_else(|| {
+            problem(Problem::NotFound {
+                name: name.to_string(),
+            })
+        })?;
+        if info.dtype != dtype {
+            return Err(problem(Problem::Dtype {
+                name: name.to_string(),
+                expected: dtype.to_string(),
+                found: info.dtype.to_string(),
+            }));
         }
-        Some(out)
+        // safetensors validated the offsets against the data section already.
+        let raw = self
+            .bytes
+            .get(self.data_start..)
+            .and_then(|d| d.get(info.start..info.end))
+            .ok_or_else(|| CheckpointError::Truncated {
+                path: self.path.clone(),
+                detail: format!("the data of `{name}` lies outside the file"),
+            })?;
+        let mut out = Vec::with_capacity(raw.len() / N);
+        for chunk in raw.chunks_exact(N) {
+            let mut b = [0u8; N];
+            b.copy_from_slice(chunk);
+            out.push(from_le(b));
+        }
+        Ok(out)
     }
 
     /// Compares the file with `expected`, listing every problem at once.
     /// Tensors for which `tolerated` is true are not reported as unexpected.
     pub(crate) fn check(
         &self,
-        path: &Path,
         expected: &[Expect],
         tolerated: impl Fn(&str) -> bool,
     ) -> Result<(), CheckpointError> {
@@ -222,7 +287,7 @@ impl Parsed {
             Ok(())
         } else {
             Err(CheckpointError::Mismatch {
-                path: path.to_path_buf(),
+                path: self.path.clone(),
                 problems,
             })
         }

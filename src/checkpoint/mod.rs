@@ -34,11 +34,12 @@ mod decode;
 mod encode;
 
 pub use atomic::{write_atomic, write_atomic_with};
+pub use decode::{TensorFile, read_tensors};
 pub use encode::{TensorData, TensorEntry, encode};
 
 use crate::optim::{OptimError, OptimState, Optimizer, StateBuffer};
 use crate::params::Params;
-use decode::{Expect, Parsed};
+use decode::Expect;
 use safetensors::Dtype;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -103,6 +104,10 @@ pub enum Problem {
         name: String,
         dims: Vec<usize>,
     },
+    /// Asked for by name, with no expected shape.
+    NotFound {
+        name: String,
+    },
     Unexpected {
         name: String,
         dims: Vec<usize>,
@@ -125,6 +130,7 @@ impl fmt::Display for Problem {
             Problem::Missing { name, dims } => {
                 write!(f, "missing tensor `{name}` (expected shape {dims:?})")
             }
+            Problem::NotFound { name } => write!(f, "missing tensor `{name}`"),
             Problem::Unexpected { name, dims } => {
                 write!(f, "unexpected tensor `{name}` (shape {dims:?})")
             }
@@ -189,13 +195,25 @@ pub fn load_model(
     path: &Path,
     params: &mut Params<f32>,
 ) -> Result<BTreeMap<String, String>, CheckpointError> {
-    let file = decode::read(path)?;
-    file.check(path, &param_expectations(params), |name| {
+    let file = read_tensors(path)?;
+    fill_params(&file, params, |name| {
         name.starts_with("optim/") || name.starts_with("train/")
     })?;
-    let values = param_values(path, &file, params)?;
+    Ok(file.into_metadata())
+}
+
+/// Fills `params` from the tensors of the same names in `file`, after checking
+/// them all (missing, shape, dtype, and tensors the network does not have
+/// unless `ignore` accepts their name). On error `params` is unchanged.
+pub fn fill_params(
+    file: &TensorFile,
+    params: &mut Params<f32>,
+    ignore: impl Fn(&str) -> bool,
+) -> Result<(), CheckpointError> {
+    file.check(&param_expectations(params), ignore)?;
+    let values = param_values(file, params)?;
     store_values(params, values);
-    Ok(file.metadata)
+    Ok(())
 }
 
 /// Writes weights, optimizer state, `state` and `metadata` to `path` atomically.
@@ -253,10 +271,13 @@ pub fn load_checkpoint(
     optim: &mut Optimizer<f32>,
     rng_names: &[&str],
 ) -> Result<Loaded, CheckpointError> {
-    let file = decode::read(path)?;
+    let file = read_tensors(path)?;
     // The optimizer's buffers exist only once it has stepped, so the expected
     // set depends on the step count the file records.
-    let steps = file.u64s(OPTIM_STEP).and_then(|v| v.first().copied());
+    let steps = match file.u64s(OPTIM_STEP).as_deref() {
+        Ok([steps]) => Some(*steps),
+        _ => None,
+    };
     let layout = steps
         .map(|s| optim.state_layout(params, s))
         .unwrap_or_default();
@@ -273,25 +294,20 @@ pub fn load_checkpoint(
     // Without a readable step count, the buffers cannot be judged: only the
     // step count is reported then.
     let unjudged = steps.is_none();
-    file.check(path, &expected, |name| {
-        unjudged && name.starts_with("optim/")
-    })?;
+    file.check(&expected, |name| unjudged && name.starts_with("optim/"))?;
 
-    let values = param_values(path, &file, params)?;
+    let values = param_values(&file, params)?;
     let mut buffers = Vec::with_capacity(layout.len());
     for (name, dims) in layout {
-        let data = f32_tensor(path, &file, &name, &dims)?;
+        let data = file.f32s(&name)?;
         buffers.push(StateBuffer { name, dims, data });
     }
-    let scalar = |name: &str| u64_tensor(path, &file, name, 1).map(|v| v[0]);
-    let (step, epoch) = (scalar(TRAIN_STEP)?, scalar(TRAIN_EPOCH)?);
+    let [step] = u64_array(&file, TRAIN_STEP)?;
+    let [epoch] = u64_array(&file, TRAIN_EPOCH)?;
     let mut rngs = BTreeMap::new();
     for name in rng_names {
-        let parts = u64_tensor(path, &file, &rng_tensor(name), 2)?;
-        rngs.insert(
-            name.to_string(),
-            (parts[0] as u128) | ((parts[1] as u128) << 64),
-        );
+        let [lo, hi] = u64_array(&file, &rng_tensor(name))?;
+        rngs.insert(name.to_string(), (lo as u128) | ((hi as u128) << 64));
     }
     let optim_state = OptimState {
         steps: steps.unwrap_or_default(),
@@ -307,7 +323,7 @@ pub fn load_checkpoint(
     store_values(params, values);
     Ok(Loaded {
         state: TrainState { step, epoch, rngs },
-        metadata: file.metadata,
+        metadata: file.into_metadata(),
     })
 }
 
@@ -357,26 +373,22 @@ fn check_finite(path: &Path, tensor: &str, values: &[f32]) -> Result<(), Checkpo
 }
 
 /// Every parameter's values from a file already checked against `params`.
-fn param_values(
-    path: &Path,
-    file: &Parsed,
-    params: &Params<f32>,
-) -> Result<Vec<Vec<f32>>, CheckpointError> {
+fn param_values(file: &TensorFile, params: &Params<f32>) -> Result<Vec<Vec<f32>>, CheckpointError> {
     params
         .iter()
         .map(|p| {
-            let v = f32_tensor(path, file, &p.name, &p.dims)?;
+            let v = file.f32s(&p.name)?;
             // `dims` and `value` are public fields: guard against a store
             // whose recorded shape no longer matches its values.
             if v.len() != p.value.len() {
-                return Err(mismatch(
-                    path,
-                    Problem::Shape {
+                return Err(CheckpointError::Mismatch {
+                    path: file.path().to_path_buf(),
+                    problems: vec![Problem::Shape {
                         name: p.name.clone(),
                         expected: vec![p.value.len()],
                         found: p.dims.clone(),
-                    },
-                ));
+                    }],
+                });
             }
             Ok(v)
         })
@@ -389,44 +401,13 @@ fn store_values(params: &mut Params<f32>, values: Vec<Vec<f32>>) {
     }
 }
 
-fn mismatch(path: &Path, problem: Problem) -> CheckpointError {
-    CheckpointError::Mismatch {
-        path: path.to_path_buf(),
-        problems: vec![problem],
-    }
-}
-
-fn f32_tensor(
-    path: &Path,
-    file: &Parsed,
-    name: &str,
-    dims: &[usize],
-) -> Result<Vec<f32>, CheckpointError> {
-    file.f32s(name).ok_or_else(|| {
-        mismatch(
-            path,
-            Problem::Missing {
-                name: name.to_string(),
-                dims: dims.to_vec(),
-            },
-        )
+/// A U64 tensor of `N` values, from a file already checked for it.
+fn u64_array<const N: usize>(file: &TensorFile, name: &str) -> Result<[u64; N], CheckpointError> {
+    let v = file.u64s(name)?;
+    v.try_into().map_err(|_| CheckpointError::Mismatch {
+        path: file.path().to_path_buf(),
+        problems: vec![Problem::NotFound {
+            name: name.to_string(),
+        }],
     })
-}
-
-fn u64_tensor(
-    path: &Path,
-    file: &Parsed,
-    name: &str,
-    len: usize,
-) -> Result<Vec<u64>, CheckpointError> {
-    match file.u64s(name) {
-        Some(v) if v.len() == len => Ok(v),
-        _ => Err(mismatch(
-            path,
-            Problem::Missing {
-                name: name.to_string(),
-                dims: vec![len],
-            },
-        )),
-    }
 }
