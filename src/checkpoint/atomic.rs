@@ -63,6 +63,56 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// Removes the temporary files that writes of `path` left behind when their
+/// process was killed (`.<name>.<pid>.<n>.tmp` next to it), and returns how
+/// many. Call it before the first write of a run. A writer whose temporary is
+/// removed under it fails its rename and reports it; the target stays intact.
+pub fn remove_stale_temps(path: &Path) -> Result<usize, CheckpointError> {
+    let Some(name) = path.file_name() else {
+        return Ok(0);
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let dir = parent_dir(path);
+    let io_err = |action: &'static str| {
+        let dir = dir.clone();
+        move |source| CheckpointError::Io {
+            path: dir,
+            action,
+            source,
+        }
+    };
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        // No directory yet: nothing was left behind.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_err("list")(e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(io_err("list"))?;
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if let Some(rest) = file_name.strip_prefix(&prefix)
+            && is_temp_suffix(rest)
+        {
+            fs::remove_file(entry.path()).map_err(io_err("clean up"))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether `rest` is the `<pid>.<n>.tmp` tail of one of our temporary names.
+fn is_temp_suffix(rest: &str) -> bool {
+    let Some(numbers) = rest.strip_suffix(".tmp") else {
+        return false;
+    };
+    let mut parts = numbers.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
+}
+
 /// Writes through a buffer, flushes, and syncs the data to disk.
 fn fill_and_sync(
     file: File,
@@ -173,6 +223,37 @@ mod tests {
     fn a_path_without_a_file_name_is_refused() {
         let err = write_atomic(Path::new("/"), b"d").unwrap_err();
         assert!(err.to_string().contains("does not name a file"), "{err}");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        write_atomic(&path, b"good").unwrap();
+        for name in [
+            ".checkpoint.safetensors.4242.0.tmp",
+            ".checkpoint.safetensors.17.3.tmp",
+            ".checkpoint.safetensors.x.0.tmp",
+            ".checkpoint.safetensors.1.tmp",
+            ".model.safetensors.4242.0.tmp",
+            "checkpoint.safetensors.4242.0.tmp",
+        ] {
+            fs::write(dir.path().join(name), b"partial").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&path).unwrap(), 2);
+        assert_eq!(
+            entries(dir.path()),
+            [
+                ".checkpoint.safetensors.1.tmp",
+                ".checkpoint.safetensors.x.0.tmp",
+                ".model.safetensors.4242.0.tmp",
+                "checkpoint.safetensors",
+                "checkpoint.safetensors.4242.0.tmp",
+            ]
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"good");
+        let missing = dir.path().join("no-run-yet/model.safetensors");
+        assert_eq!(remove_stale_temps(&missing).unwrap(), 0);
     }
 
     #[test]

@@ -21,7 +21,6 @@ struct Info {
 
 /// A whole safetensors file in memory, its header parsed and validated: for
 /// reading tensors other than a network's (a batch, reference values).
-#[derive(Debug)]
 pub struct TensorFile {
     path: PathBuf,
     bytes: Vec<u8>,
@@ -36,6 +35,17 @@ pub(crate) struct Expect {
     pub name: String,
     pub dims: Vec<usize>,
     pub dtype: Dtype,
+}
+
+impl std::fmt::Debug for TensorFile {
+    /// The path and the tensor table, not the (possibly huge) bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TensorFile")
+            .field("path", &self.path)
+            .field("tensors", &self.tensors)
+            .field("metadata", &self.metadata)
+            .finish()
+    }
 }
 
 /// Reads and parses `path`. Nothing is allocated from the header's claims: the

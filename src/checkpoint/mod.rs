@@ -33,7 +33,7 @@ mod atomic;
 mod decode;
 mod encode;
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{remove_stale_temps, write_atomic, write_atomic_with};
 pub use decode::{TensorFile, read_tensors};
 pub use encode::{TensorData, TensorEntry, encode};
 
