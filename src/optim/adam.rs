@@ -131,32 +131,33 @@ impl<T: Real> Adam<T> {
         let bias_correction2 = 1.0 - c.beta2.powf(t);
         let neg_step_size = T::from_f64(-(c.lr / bias_correction1));
         let bias_correction2_sqrt = T::from_f64(bias_correction2.powf(0.5));
-        let shrink = T::from_f64(1.0 - c.lr * c.weight_decay);
-        let wd = T::from_f64(c.weight_decay);
-        let (decoupled, l2) = match (c.weight_decay != 0.0, c.decoupled) {
-            (false, _) => (false, false),
-            (true, d) => (d, !d),
+        let k = Coeffs {
+            neg_step_size,
+            bias_correction2_sqrt,
+            shrink: T::from_f64(1.0 - c.lr * c.weight_decay),
+            wd: T::from_f64(c.weight_decay),
+            w1: T::from_f64(1.0 - c.beta1),
+            beta2: T::from_f64(c.beta2),
+            w2: T::from_f64(1.0 - c.beta2),
+            eps: T::from_f64(c.eps),
         };
-        let w1 = T::from_f64(1.0 - c.beta1);
-        let beta2 = T::from_f64(c.beta2);
-        let w2 = T::from_f64(1.0 - c.beta2);
-        let eps = T::from_f64(c.eps);
+        let decay = match (c.weight_decay != 0.0, c.decoupled) {
+            (false, _) => Decay::None,
+            (true, false) => Decay::L2,
+            (true, true) => Decay::Decoupled,
+        };
+        let small = k.w1.abs() < T::from_f64(0.5);
         for (i, p) in params.iter_mut().enumerate() {
             let grad = p.grad.as_slice();
             let value = p.value.as_mut_slice();
-            let m = self.exp_avg[i].iter_mut();
-            let v2 = self.exp_avg_sq[i].iter_mut();
-            for (((v, &g), m), v2) in value.iter_mut().zip(grad).zip(m).zip(v2) {
-                let mut d = g;
-                if decoupled {
-                    *v *= shrink;
-                } else if l2 {
-                    d += wd * *v;
-                }
-                *m = lerp(*m, d, w1);
-                *v2 = *v2 * beta2 + w2 * d * d;
-                let denom = v2.sqrt() / bias_correction2_sqrt + eps;
-                *v += neg_step_size * *m / denom;
+            let (m, v2) = (&mut self.exp_avg[i], &mut self.exp_avg_sq[i]);
+            match (decay, small) {
+                (Decay::None, true) => update::<T, NONE, true>(value, grad, m, v2, &k),
+                (Decay::None, false) => update::<T, NONE, false>(value, grad, m, v2, &k),
+                (Decay::L2, true) => update::<T, L2, true>(value, grad, m, v2, &k),
+                (Decay::L2, false) => update::<T, L2, false>(value, grad, m, v2, &k),
+                (Decay::Decoupled, true) => update::<T, DECOUPLED, true>(value, grad, m, v2, &k),
+                (Decay::Decoupled, false) => update::<T, DECOUPLED, false>(value, grad, m, v2, &k),
             }
         }
         self.steps = steps;
@@ -188,12 +189,60 @@ impl<T: Real> Adam<T> {
     }
 }
 
+/// How weight decay enters the update.
+#[derive(Clone, Copy)]
+enum Decay {
+    None,
+    L2,
+    Decoupled,
+}
+
+// `Decay` as const-generic flags, so each kernel loop is branch-free.
+const NONE: u8 = 0;
+const L2: u8 = 1;
+const DECOUPLED: u8 = 2;
+
+/// The step's scalars, rounded to `T`.
+struct Coeffs<T> {
+    neg_step_size: T,
+    bias_correction2_sqrt: T,
+    shrink: T,
+    wd: T,
+    w1: T,
+    beta2: T,
+    w2: T,
+    eps: T,
+}
+
+/// The update of one parameter; `SMALL` says which branch of `torch.lerp` the
+/// weight `1 - β1` takes (it is the same for every element).
+fn update<T: Real, const DECAY: u8, const SMALL: bool>(
+    value: &mut [T],
+    grad: &[T],
+    exp_avg: &mut [T],
+    exp_avg_sq: &mut [T],
+    k: &Coeffs<T>,
+) {
+    let moments = exp_avg.iter_mut().zip(exp_avg_sq.iter_mut());
+    for ((v, &g), (m, v2)) in value.iter_mut().zip(grad).zip(moments) {
+        let mut d = g;
+        if DECAY == DECOUPLED {
+            *v *= k.shrink;
+        } else if DECAY == L2 {
+            d += k.wd * *v;
+        }
+        *m = lerp::<T, SMALL>(*m, d, k.w1);
+        *v2 = *v2 * k.beta2 + k.w2 * d * d;
+        let denom = v2.sqrt() / k.bias_correction2_sqrt + k.eps;
+        *v += k.neg_step_size * *m / denom;
+    }
+}
+
 /// `torch.lerp(start, end, weight)` as ATen computes it: the formula switches at
-/// weight 0.5 so that both ends are exact.
+/// |weight| = 0.5 (`SMALL` below it) so that both ends are exact.
 #[inline(always)]
-fn lerp<T: Real>(start: T, end: T, weight: T) -> T {
-    let half = T::from_f64(0.5);
-    if weight.abs() < half {
+fn lerp<T: Real, const SMALL: bool>(start: T, end: T, weight: T) -> T {
+    if SMALL {
         start + weight * (end - start)
     } else {
         end - (end - start) * (T::ONE - weight)
@@ -309,10 +358,10 @@ mod tests {
 
     #[test]
     fn lerp_is_exact_at_both_ends() {
-        assert_eq!(lerp(0.3f32, 0.7, 0.0), 0.3);
-        assert_eq!(lerp(0.3f32, 0.7, 1.0), 0.7);
-        assert_eq!(lerp(1.0f32, 3.0, 0.25), 1.5);
-        assert_eq!(lerp(1.0f32, 3.0, 0.75), 2.5);
+        assert_eq!(lerp::<f32, true>(0.3, 0.7, 0.0), 0.3);
+        assert_eq!(lerp::<f32, false>(0.3, 0.7, 1.0), 0.7);
+        assert_eq!(lerp::<f32, true>(1.0, 3.0, 0.25), 1.5);
+        assert_eq!(lerp::<f32, false>(1.0, 3.0, 0.75), 2.5);
     }
 
     #[test]

@@ -111,28 +111,23 @@ impl<T: Real> Sgd<T> {
             state::check_store(NAME, params, &self.momentum_buffers)?;
         }
         // Python computes these scalars in double; the kernels round them to T.
-        let neg_lr = T::from_f64(-c.lr);
-        let wd = T::from_f64(c.weight_decay);
+        let k = Coeffs {
+            neg_lr: T::from_f64(-c.lr),
+            wd: T::from_f64(c.weight_decay),
+            momentum: T::from_f64(c.momentum),
+            keep: T::from_f64(1.0 - c.dampening),
+        };
         let decay = c.weight_decay != 0.0;
-        let momentum = T::from_f64(c.momentum);
-        let keep = T::from_f64(1.0 - c.dampening);
         for (i, p) in params.iter_mut().enumerate() {
             let grad = p.grad.as_slice();
             let value = p.value.as_mut_slice();
-            if !use_momentum {
-                for (v, &g) in value.iter_mut().zip(grad) {
-                    let d = if decay { g + wd * *v } else { g };
-                    *v += neg_lr * d;
-                }
-                continue;
-            }
-            let buf = &mut self.momentum_buffers[i];
-            for ((v, &g), b) in value.iter_mut().zip(grad).zip(buf.iter_mut()) {
-                let d = if decay { g + wd * *v } else { g };
-                // PyTorch clones the gradient into the buffer on the first step.
-                *b = if first { d } else { *b * momentum + keep * d };
-                let d = if c.nesterov { d + momentum * *b } else { *b };
-                *v += neg_lr * d;
+            if use_momentum {
+                let buf = &mut self.momentum_buffers[i];
+                with_momentum(value, grad, buf, &k, decay, first, c.nesterov);
+            } else if decay {
+                plain::<T, true>(value, grad, &k);
+            } else {
+                plain::<T, false>(value, grad, &k);
             }
         }
         self.steps = self.steps.saturating_add(1);
@@ -160,6 +155,67 @@ impl<T: Real> Sgd<T> {
         self.steps = steps;
         self.momentum_buffers = taken.pop().unwrap_or_default();
         Ok(())
+    }
+}
+
+/// The step's scalars, rounded to `T`.
+struct Coeffs<T> {
+    neg_lr: T,
+    wd: T,
+    momentum: T,
+    keep: T,
+}
+
+// The kernels below are monomorphized on their flags, so every loop is free of
+// branches and vectorizes; the arithmetic and its order are the same in all.
+
+/// `p += -lr·(g + wd·p)` (the decay term only when `DECAY`).
+fn plain<T: Real, const DECAY: bool>(value: &mut [T], grad: &[T], k: &Coeffs<T>) {
+    for (v, &g) in value.iter_mut().zip(grad) {
+        let d = if DECAY { g + k.wd * *v } else { g };
+        *v += k.neg_lr * d;
+    }
+}
+
+/// Dispatches to the momentum kernel for these flags.
+fn with_momentum<T: Real>(
+    value: &mut [T],
+    grad: &[T],
+    buf: &mut [T],
+    k: &Coeffs<T>,
+    decay: bool,
+    first: bool,
+    nesterov: bool,
+) {
+    match (decay, first, nesterov) {
+        (false, false, false) => momentum::<T, false, false, false>(value, grad, buf, k),
+        (false, false, true) => momentum::<T, false, false, true>(value, grad, buf, k),
+        (false, true, false) => momentum::<T, false, true, false>(value, grad, buf, k),
+        (false, true, true) => momentum::<T, false, true, true>(value, grad, buf, k),
+        (true, false, false) => momentum::<T, true, false, false>(value, grad, buf, k),
+        (true, false, true) => momentum::<T, true, false, true>(value, grad, buf, k),
+        (true, true, false) => momentum::<T, true, true, false>(value, grad, buf, k),
+        (true, true, true) => momentum::<T, true, true, true>(value, grad, buf, k),
+    }
+}
+
+/// The momentum update of one parameter.
+fn momentum<T: Real, const DECAY: bool, const FIRST: bool, const NESTEROV: bool>(
+    value: &mut [T],
+    grad: &[T],
+    buf: &mut [T],
+    k: &Coeffs<T>,
+) {
+    for ((v, &g), b) in value.iter_mut().zip(grad).zip(buf.iter_mut()) {
+        let d = if DECAY { g + k.wd * *v } else { g };
+        // PyTorch clones the gradient into the buffer on the first step.
+        *b = if FIRST {
+            d
+        } else {
+            *b * k.momentum + k.keep * d
+        };
+        let d = if NESTEROV { d + k.momentum * *b } else { *b };
+        *v += k.neg_lr * d;
     }
 }
 
