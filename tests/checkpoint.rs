@@ -163,7 +163,7 @@ fn a_file_from_another_net_lists_every_difference() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{} does not match the network (6 problems):\n  \
+            "{} does not hold the expected tensors (6 problems):\n  \
              tensor `h1.weight` has shape [4, 3], expected [5, 3]\n  \
              tensor `h1.bias` has shape [4], expected [5]\n  \
              missing tensor `head.weight` (expected shape [2, 5])\n  \
@@ -650,4 +650,62 @@ fn a_pytorch_written_file_reads_with_every_dtype() {
     netc::checkpoint::fill_params(&file, &mut params, not_weights).unwrap();
     let out_bias = params.iter().last().unwrap();
     assert_eq!(out_bias.value.as_slice(), file.f32s("out.bias").unwrap());
+}
+
+// ---- a real write failure from the OS ----
+
+const FSIZE_CHILD: &str = "NETC_TEST_FSIZE_DIR";
+
+/// A file-size limit (`ulimit -f`) makes the kernel fail a write half-way with
+/// EFBIG, as a full disk fails it with ENOSPC. The test re-runs itself in a
+/// child process under the limit (SIGXFSZ ignored, so the write returns an
+/// error instead of killing the process); the child writes, the parent checks.
+#[test]
+fn a_write_the_os_cuts_short_keeps_the_previous_file() {
+    if let Ok(dir) = std::env::var(FSIZE_CHILD) {
+        let path = Path::new(&dir).join("checkpoint.safetensors");
+        let err = netc::checkpoint::write_atomic(&path, &vec![1u8; 4 << 20]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("cannot write "), "{msg}");
+        assert!(
+            msg.contains("checkpoint.safetensors: File too large"),
+            "{msg}"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.safetensors");
+    netc::checkpoint::write_atomic(&path, b"last good checkpoint").unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64 && exec \"$0\" \"$@\"")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_write_the_os_cuts_short_keeps_the_previous_file",
+            "--test-threads=1",
+        ])
+        .env(FSIZE_CHILD, dir.path())
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child failed: {report}");
+    assert!(
+        report.contains("1 passed"),
+        "the child did not run the test: {report}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"last good checkpoint");
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["checkpoint.safetensors"],
+        "a temporary file was left behind"
+    );
 }

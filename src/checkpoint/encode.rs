@@ -15,7 +15,9 @@ pub(crate) const MAX_HEADER_BYTES: usize = 100_000_000;
 /// The values of one tensor to write, little-endian on disk.
 #[derive(Clone, Copy, Debug)]
 pub enum TensorData<'a> {
+    /// Weights, optimizer state, gradients.
     F32(&'a [f32]),
+    /// Counters and generator states.
     U64(&'a [u64]),
 }
 

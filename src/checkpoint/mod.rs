@@ -58,20 +58,25 @@ fn rng_tensor(name: &str) -> String {
 /// What can go wrong reading or writing a weights or checkpoint file.
 #[derive(Debug, Error)]
 pub enum CheckpointError {
+    /// The OS refused an operation on `path` (`action` says which).
     #[error("cannot {action} {}: {source}", .path.display())]
     Io {
         path: PathBuf,
         action: &'static str,
         source: std::io::Error,
     },
+    /// The file is not in the safetensors format at all.
     #[error("{}: not a safetensors file: {reason}", .path.display())]
     NotSafetensors { path: PathBuf, reason: String },
+    /// The file starts as safetensors but its length does not fit its header.
     #[error("{}: truncated or damaged safetensors file: {detail}", .path.display())]
     Truncated { path: PathBuf, detail: String },
+    /// The file is larger than the memory that could be reserved for it.
     #[error("{}: cannot load a file of {bytes} bytes into memory", .path.display())]
     TooLarge { path: PathBuf, bytes: u64 },
+    /// The file's tensors differ from what was expected, in every listed way.
     #[error(
-        "{} does not match the network ({} problem{}):{}",
+        "{} does not hold the expected tensors ({} problem{}):{}",
         .path.display(),
         .problems.len(),
         if .problems.len() == 1 { "" } else { "s" },
@@ -81,6 +86,7 @@ pub enum CheckpointError {
         path: PathBuf,
         problems: Vec<Problem>,
     },
+    /// Refused to save a NaN or infinite value.
     #[error(
         "{}: not saved: `{tensor}`[{index}] is {value} (the previous file, if any, is kept)",
         .path.display()
@@ -91,8 +97,10 @@ pub enum CheckpointError {
         index: usize,
         value: f32,
     },
+    /// The optimizer refused the state found in the file.
     #[error("{}: {source}", .path.display())]
     Optim { path: PathBuf, source: OptimError },
+    /// The tensors to write are inconsistent (repeated names, wrong lengths).
     #[error("cannot encode a safetensors file: {reason}")]
     Encode { reason: String },
 }
@@ -100,23 +108,19 @@ pub enum CheckpointError {
 /// One way a file differs from what the network expects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
-    Missing {
-        name: String,
-        dims: Vec<usize>,
-    },
+    /// An expected tensor is absent.
+    Missing { name: String, dims: Vec<usize> },
     /// Asked for by name, with no expected shape.
-    NotFound {
-        name: String,
-    },
-    Unexpected {
-        name: String,
-        dims: Vec<usize>,
-    },
+    NotFound { name: String },
+    /// The file holds a tensor nothing expects.
+    Unexpected { name: String, dims: Vec<usize> },
+    /// Present, with another shape.
     Shape {
         name: String,
         expected: Vec<usize>,
         found: Vec<usize>,
     },
+    /// Present, with another element type (as safetensors names it).
     Dtype {
         name: String,
         expected: String,
@@ -174,7 +178,9 @@ pub struct TrainState {
 /// What [`load_checkpoint`] returns besides filling the parameters and optimizer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Loaded {
+    /// Step, epoch and generator states.
     pub state: TrainState,
+    /// The file's `__metadata__` strings.
     pub metadata: BTreeMap<String, String>,
 }
 

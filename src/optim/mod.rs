@@ -10,6 +10,21 @@
 //!
 //! Unlike PyTorch, every parameter has a gradient (zero if unused), so every
 //! parameter takes part in every step and one step count serves them all.
+//!
+//! ```
+//! use netc::optim::{Optimizer, SgdConfig};
+//! use netc::{Params, Tensor};
+//!
+//! let mut params = Params::<f32>::new();
+//! let w = params.add("w", Tensor::from_vec(1, 2, vec![1.0, -1.0])?)?;
+//! let config = SgdConfig { momentum: 0.9, ..SgdConfig::new(0.5) };
+//! let mut sgd = Optimizer::sgd(config).expect("valid settings");
+//! params.get_mut(w).grad.as_mut_slice().copy_from_slice(&[0.5, 0.25]);
+//! sgd.step(&mut params).expect("the store did not change");
+//! // The first momentum buffer is the gradient itself: p - lr·g.
+//! assert_eq!(params.value(w).as_slice(), &[0.75, -1.125]);
+//! # Ok::<(), netc::Error>(())
+//! ```
 
 mod adam;
 mod sgd;
@@ -26,6 +41,7 @@ use thiserror::Error;
 /// What can go wrong when building, stepping or restoring an optimizer.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum OptimError {
+    /// A hyper-parameter is out of its range.
     #[error("{optimizer}: {setting} must be {rule}, got {value}")]
     BadSetting {
         optimizer: &'static str,
@@ -33,16 +49,19 @@ pub enum OptimError {
         rule: &'static str,
         value: f64,
     },
+    /// Nesterov momentum without momentum, or with dampening.
     #[error(
         "sgd: nesterov momentum needs momentum > 0 and dampening = 0 \
          (got momentum {momentum}, dampening {dampening})"
     )]
     Nesterov { momentum: f64, dampening: f64 },
+    /// The store no longer has the layout the state was sized from.
     #[error("{optimizer}: the parameter store changed after the first step: {detail}")]
     StoreChanged {
         optimizer: &'static str,
         detail: String,
     },
+    /// An imported state does not fit the parameters (every problem listed).
     #[error("{optimizer}: the saved state does not fit the parameters: {}", .problems.join("; "))]
     BadState {
         optimizer: &'static str,
@@ -53,7 +72,9 @@ pub enum OptimError {
 /// One of the supported optimizers, chosen at run time (e.g. from a `.net` file).
 #[derive(Clone, Debug)]
 pub enum Optimizer<T> {
+    /// `torch.optim.SGD`.
     Sgd(Sgd<T>),
+    /// `torch.optim.Adam` or `torch.optim.AdamW`.
     Adam(Adam<T>),
 }
 
