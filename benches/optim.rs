@@ -2,7 +2,9 @@
 //! (784→128→10: 101 770 f32).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use netc::checkpoint::{TrainState, load_checkpoint, save_checkpoint};
+use netc::checkpoint::{
+    TensorData, TensorEntry, TrainState, encode, load_checkpoint, save_checkpoint,
+};
 use netc::optim::{AdamConfig, Optimizer, SgdConfig};
 use netc::{Params, Tensor};
 use std::collections::BTreeMap;
@@ -69,7 +71,18 @@ fn checkpoints(c: &mut Criterion) {
     opt.step(&mut params).unwrap();
     let state = TrainState::default();
     let meta = BTreeMap::from([("net".to_string(), "x".repeat(500))]);
-    // Includes the fsyncs of the file and the directory.
+    // The bytes alone, then the whole atomic save with its fsyncs.
+    let entries: Vec<TensorEntry> = params
+        .iter()
+        .map(|p| TensorEntry {
+            name: p.name.clone(),
+            dims: p.dims.clone(),
+            data: TensorData::F32(p.value.as_slice()),
+        })
+        .collect();
+    group.bench_function("encode_mnist_weights", |b| {
+        b.iter(|| encode(black_box(&entries), &meta).unwrap())
+    });
     group.bench_function("save_mnist_sgd_momentum", |b| {
         b.iter(|| save_checkpoint(&path, &params, &opt, &state, &meta).unwrap())
     });
