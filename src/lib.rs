@@ -1,6 +1,6 @@
 //! netc: a small, fast, honest deep-learning tool.
 //!
-//! The engine (`tensor`, `tape`, `ops`, `params`, `layers`) knows nothing of the
+//! The engine (`tensor`, `tape`, `ops`, `params`, `layers`, `optim`) knows nothing of the
 //! language, the data or the command line, so Rust code can use it alone.
 //!
 //! A two-layer net built by hand on the tape, and one gradient step:
@@ -45,10 +45,12 @@
 //! # Ok::<(), netc::Error>(())
 //! ```
 
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod layers;
 pub mod ops;
+pub mod optim;
 pub mod params;
 pub mod real;
 pub mod tape;
