@@ -1,7 +1,7 @@
 //! The reference MLP trained with the engine alone, no `.net` file: 128→32→16→2,
-//! ReLU, batch 4 of uniform inputs all labelled 1, loss = cross_entropy
-//! + 0.5·Σ|h1| + 0.01·‖h2‖₂, plain SGD lr 1e-4, 1000 steps. The model is built
-//! once (the PyTorch original re-created it every step).
+//! ReLU, batch 4 of uniform inputs all labelled 1, loss = cross-entropy plus
+//! 0.5·Σ|h1| plus 0.01·‖h2‖₂, plain SGD lr 1e-4, 1000 steps. The model is
+//! built once (the PyTorch original re-created it every step).
 
 use netc::{Linear, Params, Tape, Tensor};
 use rand::{RngExt, SeedableRng};

@@ -276,10 +276,15 @@ fn truncate_replays_passes_on_a_shared_prefix() {
         tape.truncate(mark);
         params.zero_grads();
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
-        let d = tape.dropout(x, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng).unwrap();
+        let d = tape
+            .dropout(x, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
         let loss = tape.cross_entropy(d, &[0, 1]).unwrap();
         tape.backward(loss, params).unwrap();
-        (tape.value(d).unwrap().to_vec(), params.grad(a).as_slice().to_vec())
+        (
+            tape.value(d).unwrap().to_vec(),
+            params.grad(a).as_slice().to_vec(),
+        )
     };
     let first = pass(&mut tape, &mut params, 3);
     let _ = pass(&mut tape, &mut params, 4);
