@@ -272,7 +272,7 @@ fn truncate_replays_passes_on_a_shared_prefix() {
     let mut tape = Tape::new();
     let x = tape.param(&params, a);
     let mark = tape.len();
-    let mut pass = |tape: &mut Tape<f64>, params: &mut Params<f64>, seed| {
+    let pass = |tape: &mut Tape<f64>, params: &mut Params<f64>, seed| {
         tape.truncate(mark);
         params.zero_grads();
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
