@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod error;
+pub mod lang;
 pub mod params;
 pub mod real;
 pub mod tensor;
