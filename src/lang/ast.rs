@@ -104,12 +104,16 @@ pub enum StmtKind {
     Train { keyword: Span, entries: Vec<Entry> },
 }
 
-/// A statement that did not parse: its span and, when visible, the name it binds.
+/// A statement that did not parse, and what it seems to have meant, so
+/// that its absence does not cause more errors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Broken {
     pub span: Span,
-    /// `h1` for a broken `h1 = ...`, or a keyword (`train`, `input`, ...).
-    pub name: Option<String>,
+    /// The statement it seems to be: `net`, `input`, `label`, `train` or
+    /// `loss` (also for a misspelt keyword such as `inptu`).
+    pub keyword: Option<String>,
+    /// The names it may define (its first words that are not keywords).
+    pub names: Vec<String>,
 }
 
 /// A parsed file: its statements in order, its comments, and the statements

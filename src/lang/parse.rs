@@ -33,10 +33,8 @@ pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
             Ok(stmt) => file.statements.push(stmt),
             Err(e) => {
                 errors.push(*e);
-                file.broken.push(Broken {
-                    span: chunk.span,
-                    name: bound_name(&src[chunk.span.start..chunk.span.end]),
-                });
+                file.broken
+                    .push(broken(chunk.span, &src[chunk.span.start..chunk.span.end]));
             }
         }
     }
@@ -64,18 +62,33 @@ fn parse_chunk(src: &str, chunk: &Chunk) -> Result<Statement, Box<Diagnostic>> {
     })
 }
 
-/// The name a broken statement binds (`h1 = ...`) or its keyword, if visible.
-fn bound_name(text: &str) -> Option<String> {
-    let word: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+/// What a statement that did not parse seems to be: a keyword (possibly
+/// misspelt) and the names it may define (its first two words).
+fn broken(span: Span, text: &str) -> Broken {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .take(2)
         .collect();
-    if word.is_empty() {
-        return None;
+    let first = words.first().copied().unwrap_or("");
+    let keyword = if KEYWORDS.contains(&first) || first == "loss" {
+        Some(first.to_string())
+    } else {
+        did_you_mean(first, KEYWORDS.iter().copied()).map(str::to_string)
+    };
+    let names = words
+        .iter()
+        .filter(|w| {
+            !KEYWORDS.contains(w) && w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        })
+        .filter(|w| keyword.is_none() || **w != first)
+        .map(|w| w.to_string())
+        .collect();
+    Broken {
+        span,
+        keyword,
+        names,
     }
-    let rest = text[word.len()..].trim_start();
-    let keyword = matches!(word.as_str(), "net" | "input" | "label" | "train");
-    (keyword || (rest.starts_with('=') && !rest.starts_with("=="))).then_some(word)
 }
 
 // ---- errors ------------------------------------------------------------------
@@ -511,7 +524,7 @@ mod tests {
         let (f, e) = parse("h1 relu(x)\nh2 = relu(h1)\nh3 = relu(h2 h2)\n");
         assert_eq!(e.len(), 2);
         assert_eq!(f.statements.len(), 1);
-        assert_eq!(f.broken[1].name.as_deref(), Some("h3"));
+        assert_eq!(f.broken[1].names, vec!["h3", "relu"]);
     }
 
     #[test]
