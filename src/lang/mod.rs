@@ -19,10 +19,12 @@ pub mod parse;
 pub mod span;
 pub mod split;
 pub mod suggest;
+pub mod summary;
 
 pub use check::{MEMORY_LIMIT, MemoryEstimate, estimate_memory};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
+pub use summary::summary;
 
 /// Parses and checks one `.net` file. `path` is only used in messages.
 /// On success the model carries any warnings; on failure every error and

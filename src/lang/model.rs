@@ -6,6 +6,15 @@ use super::diag::Diagnostics;
 use crate::data::DataSpec;
 use std::fmt;
 
+/// A number as a `.net` file would write it: `0.5`, `1e-8`.
+pub fn num(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// A checked `.net` file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -170,7 +179,7 @@ impl fmt::Display for Expr {
             }
             Expr::Apply { func, x } => write!(f, "{}({x})", func.name()),
             Expr::Dropout { x, p, mode } => {
-                write!(f, "dropout({x}, {p}")?;
+                write!(f, "dropout({x}, {}", num(*p))?;
                 if *mode != DropoutMode::Inverted {
                     write!(f, ", mode: {}", mode.name())?;
                 }
@@ -242,7 +251,7 @@ impl Penalty {
 
 impl fmt::Display for Penalty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} * {}", self.coef, self.label())
+        write!(f, "{} * {}", num(self.coef), self.label())
     }
 }
 
@@ -356,7 +365,11 @@ impl fmt::Display for OptimizerSpec {
             OptimizerSpec::Sgd(s) => write!(
                 f,
                 "sgd(lr: {}, momentum: {}, dampening: {}, nesterov: {}, weight_decay: {})",
-                s.lr, s.momentum, s.dampening, s.nesterov, s.weight_decay
+                num(s.lr),
+                num(s.momentum),
+                num(s.dampening),
+                s.nesterov,
+                num(s.weight_decay)
             ),
             OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => {
                 let name = if matches!(self, OptimizerSpec::Adam(_)) {
@@ -367,7 +380,11 @@ impl fmt::Display for OptimizerSpec {
                 write!(
                     f,
                     "{name}(lr: {}, betas: [{}, {}], eps: {}, weight_decay: {})",
-                    a.lr, a.betas.0, a.betas.1, a.eps, a.weight_decay
+                    num(a.lr),
+                    num(a.betas.0),
+                    num(a.betas.1),
+                    num(a.eps),
+                    num(a.weight_decay)
                 )
             }
         }

@@ -9,7 +9,7 @@ mod memory;
 mod net;
 mod train;
 
-pub use memory::{MEMORY_LIMIT, MemoryEstimate, estimate_memory};
+pub use memory::{MEMORY_LIMIT, MemoryEstimate, estimate_memory, human_bytes};
 
 use super::ast::{self, StmtKind};
 use super::diag::{Diagnostic, Diagnostics};
