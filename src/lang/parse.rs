@@ -268,9 +268,12 @@ struct Builder {
 }
 
 impl Builder {
+    /// A pair's span, without the whitespace and comments pest includes at
+    /// the end of a rule that ends with a repetition (`term ~ ("+" ~ term)*`).
     fn span(&self, p: &Pair<Rule>) -> Span {
         let s = p.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let end = s.start() + code_end(s.as_str());
+        Span::new(s.start() + self.offset, end + self.offset)
     }
 
     fn ident(&self, p: Pair<Rule>) -> Ident {
@@ -424,6 +427,39 @@ impl Builder {
     }
 }
 
+/// The end of the last character of `text` that is neither whitespace nor
+/// in a comment.
+fn code_end(text: &str) -> usize {
+    let mut end = 0;
+    let mut it = text.char_indices();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '#' => {
+                for (_, c) in it.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let mut last = i;
+                while let Some((j, c)) = it.next() {
+                    last = j;
+                    if c == '\\' {
+                        it.next();
+                    } else if c == '"' {
+                        break;
+                    }
+                }
+                end = last + 1;
+            }
+            c if c.is_whitespace() || c == '\u{FEFF}' => {}
+            c => end = i + c.len_utf8(),
+        }
+    }
+    end
+}
+
 fn unescape(raw: &str) -> String {
     let inner = raw
         .strip_prefix('"')
@@ -525,6 +561,12 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!(f.statements.len(), 1);
         assert_eq!(f.broken[1].names, vec!["h3", "relu"]);
+    }
+
+    #[test]
+    fn spans_end_at_the_last_code_character() {
+        assert_eq!(code_end("4 # small\n  # more\n  "), 1);
+        assert_eq!(code_end("csv(\"a#b\") # c"), 10);
     }
 
     #[test]
