@@ -10,7 +10,7 @@
 //!   = help: did you mean `relu`?
 //! ```
 
-use super::span::{LineIndex, Span};
+use super::span::{LineIndex, Span, floor_char_boundary};
 use std::fmt::{self, Write as _};
 
 /// How bad a diagnostic is: errors stop the run, warnings do not.
@@ -170,15 +170,26 @@ impl std::error::Error for Diagnostics {}
 
 const TAB: &str = "    ";
 
-/// A source line made safe to print: tabs expanded, control characters replaced.
-fn display_line(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\t' => TAB.to_string(),
-            c if c.is_control() => '\u{FFFD}'.to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+/// The part of a source line between display columns `from` and `to`, made
+/// safe to print: tabs expanded, control characters replaced.
+fn display_slice(text: &str, from: usize, to: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for c in text.chars() {
+        if col >= to {
+            break;
+        }
+        let w = if c == '\t' { TAB.len() } else { 1 };
+        if col >= from {
+            match c {
+                '\t' => out.push_str(TAB),
+                c if c.is_control() => out.push('\u{FFFD}'),
+                c => out.push(c),
+            }
+        }
+        col += w;
+    }
+    out
 }
 
 /// Display width of `text` as [`display_line`] prints it.
@@ -224,21 +235,22 @@ fn render_one(out: &mut String, d: &Diagnostic, path: &str, source: &str, index:
     let _ = writeln!(out, "{pad}--> {path}:{}:{}", at.line, at.col);
     let _ = writeln!(out, "{pad} |");
 
+    let mut i = 0;
     let mut prev_line: Option<usize> = None;
-    for m in &marks {
-        let line = index.line_of(m.span.start);
-        if prev_line != Some(line) {
-            if let Some(p) = prev_line
-                && line > p + 1
-            {
-                let _ = writeln!(out, "...");
-            }
-            let (ls, le) = index.line_range(source, line);
-            let text = display_line(&source[ls..le]);
-            let _ = writeln!(out, "{:>width$} | {}", line + 1, text.trim_end());
+    while i < marks.len() {
+        let line = index.line_of(marks[i].span.start);
+        let same = marks[i..]
+            .iter()
+            .take_while(|m| index.line_of(m.span.start) == line)
+            .count();
+        if let Some(p) = prev_line
+            && line > p + 1
+        {
+            let _ = writeln!(out, "...");
         }
+        render_line(out, &marks[i..i + same], line, source, index, &pad, width);
         prev_line = Some(line);
-        underline(out, m, source, index, &pad);
+        i += same;
     }
     if !d.help.is_empty() || !d.notes.is_empty() {
         let _ = writeln!(out, "{pad} |");
@@ -251,21 +263,64 @@ fn render_one(out: &mut String, d: &Diagnostic, path: &str, source: &str, index:
     }
 }
 
-/// The `^^^^ text` line under one mark (clipped to the mark's first line).
-fn underline(out: &mut String, m: &Mark, source: &str, index: &LineIndex, pad: &str) {
-    let line = index.line_of(m.span.start);
+/// Lines longer than this are shown as a window around their marks.
+const MAX_SHOWN: usize = 120;
+const CONTEXT: usize = 40;
+
+/// One source line (cut to a window around the marks if it is long) and
+/// the underline of each mark on it.
+fn render_line(
+    out: &mut String,
+    marks: &[Mark],
+    line: usize,
+    source: &str,
+    index: &LineIndex,
+    pad: &str,
+    width: usize,
+) {
     let (ls, le) = index.line_range(source, line);
-    let start = super::span::floor_char_boundary(source, m.span.start.clamp(ls, le.max(ls)));
-    let end = super::span::floor_char_boundary(source, m.span.end.clamp(start, le.max(start)));
-    let lead = display_width(&source[ls..start]);
-    let len = display_width(&source[start..end]).max(1);
-    let ch = if m.primary { "^" } else { "-" };
-    let mut s = format!("{pad} | {}{}", " ".repeat(lead), ch.repeat(len));
-    if !m.text.is_empty() {
-        s.push(' ');
-        s.push_str(m.text);
+    // (display column, display length) of each mark, clipped to this line
+    let cols: Vec<(usize, usize)> = marks
+        .iter()
+        .map(|m| {
+            let start = floor_char_boundary(source, m.span.start.clamp(ls, le.max(ls)));
+            let end = floor_char_boundary(source, m.span.end.clamp(start, le.max(start)));
+            (
+                display_width(&source[ls..start]),
+                display_width(&source[start..end]).max(1),
+            )
+        })
+        .collect();
+    let raw = source[ls..le].trim_end();
+    let total = display_width(raw);
+    let (mut from, mut to) = (0, total);
+    if total > MAX_SHOWN {
+        let first = cols.iter().map(|c| c.0).min().unwrap_or(0);
+        let last = cols.iter().map(|c| c.0 + c.1).max().unwrap_or(0);
+        from = first.saturating_sub(CONTEXT);
+        to = (last.min(first + MAX_SHOWN) + CONTEXT).min(total);
     }
-    let _ = writeln!(out, "{s}");
+    let mut shown = display_slice(raw, from, to);
+    let mut shift = 0;
+    if from > 0 {
+        shown.insert_str(0, "...");
+        shift = 3;
+    }
+    if to < total {
+        shown.push_str("...");
+    }
+    let _ = writeln!(out, "{:>width$} | {}", line + 1, shown);
+    for (m, (lead, len)) in marks.iter().zip(cols) {
+        let lead = (lead + shift).saturating_sub(from);
+        let len = len.min(MAX_SHOWN + CONTEXT);
+        let ch = if m.primary { "^" } else { "-" };
+        let mut s = format!("{pad} | {}{}", " ".repeat(lead), ch.repeat(len));
+        if !m.text.is_empty() {
+            s.push(' ');
+            s.push_str(m.text);
+        }
+        let _ = writeln!(out, "{s}");
+    }
 }
 
 /// Makes user text safe and short enough to quote in a message.
@@ -297,6 +352,20 @@ mod tests {
         );
         let want = "error: unknown function `rleu`\n --> a.net:2:6\n  |\n2 | h1 = rleu(x)\n  |      ^^^^ not a known function\n  |\n  = help: did you mean `relu`?\n";
         assert_eq!(ds.render(), want);
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_mark() {
+        let src = format!("h = {}bad{}", "a + ".repeat(100), " + b".repeat(100));
+        let at = src.find("bad").unwrap_or(0);
+        let mut ds = Diagnostics::new("t.net", src.as_str());
+        ds.push(Diagnostic::error(Span::new(at, at + 3), "x").label("here"));
+        let r = ds.render();
+        let lines: Vec<&str> = r.lines().collect();
+        assert!(lines[3].starts_with("1 | ...a + a + "), "{r}");
+        assert!(lines[3].ends_with("b + b..."), "{r}");
+        let caret = lines[4].find('^').unwrap_or(0);
+        assert_eq!(&lines[3][caret..caret + 3], "bad", "{r}");
     }
 
     #[test]

@@ -36,11 +36,12 @@ pub fn did_you_mean<'a>(
     if word.is_empty() || word.chars().count() > 64 {
         return None;
     }
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    let limit = (len / 3).max(1);
     let lower = word.to_lowercase();
     candidates
         .into_iter()
-        .filter(|c| *c != word)
+        .filter(|c| *c != word && c.chars().count().abs_diff(len) <= limit)
         .map(|c| {
             let d = if c.to_lowercase() == lower {
                 0

@@ -20,6 +20,10 @@ use std::collections::{HashMap, HashSet};
 /// The largest size any one dimension, width or count may have.
 pub const MAX_SIZE: u64 = 1 << 31;
 
+/// At most this many diagnostics are reported for one file; the rest are
+/// counted. This also bounds the work spent on hints for a hostile file.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 /// What a name in the file refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NameKind {
@@ -58,6 +62,8 @@ pub(crate) struct Checker<'a> {
     checked: HashMap<String, Checked>,
     input: Option<(model::Input, Span)>,
     label: Option<(model::Label, Span)>,
+    /// Diagnostics beyond [`MAX_DIAGNOSTICS`]: (errors, warnings, first span).
+    dropped: (usize, usize, Span),
 }
 
 impl<'a> Checker<'a> {
@@ -70,11 +76,46 @@ impl<'a> Checker<'a> {
             checked: HashMap::new(),
             input: None,
             label: None,
+            dropped: (0, 0, Span::default()),
         }
     }
 
     fn push(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        if self.diags.len() < MAX_DIAGNOSTICS {
+            self.diags.push(d);
+            return;
+        }
+        if self.dropped == (0, 0, Span::default()) {
+            self.dropped.2 = d.primary.span;
+        }
+        if d.is_error() {
+            self.dropped.0 += 1;
+        } else {
+            self.dropped.1 += 1;
+        }
+    }
+
+    /// Whether further diagnostics would be dropped (so hints need no work).
+    fn saturated(&self) -> bool {
+        self.diags.len() >= MAX_DIAGNOSTICS
+    }
+
+    /// One last diagnostic counting the ones not shown.
+    fn report_dropped(&mut self) {
+        let (errors, warnings, span) = self.dropped;
+        if errors + warnings == 0 {
+            return;
+        }
+        let msg = format!("{errors} more errors and {warnings} more warnings are not shown");
+        let d = if errors > 0 {
+            Diagnostic::error(span, msg)
+        } else {
+            Diagnostic::warning(span, msg)
+        };
+        self.diags.push(
+            d.label("the first one not shown")
+                .help("fix the errors above and check again"),
+        );
     }
 
     fn errors(&self) -> usize {
@@ -109,7 +150,9 @@ pub fn check(
     parse_errors: Vec<Diagnostic>,
 ) -> Result<Model, Diagnostics> {
     let mut c = Checker::new(src);
-    c.diags = parse_errors;
+    for e in parse_errors {
+        c.push(e);
+    }
 
     let header = c.header(file);
     c.register(file);
@@ -171,6 +214,7 @@ pub fn check(
         model = Some(m);
     }
 
+    c.report_dropped();
     let mut diags = Diagnostics::new(path, src);
     diags.extend(c.diags);
     diags.sort();

@@ -94,6 +94,7 @@ impl Checker<'_> {
     /// `net NAME v1`: present, first, and a known version.
     pub(super) fn header(&mut self, file: &ast::File) -> Option<(String, Span)> {
         let mut found = None;
+        let first_broken = file.broken.iter().map(|b| b.span.start).min();
         for (i, s) in file.statements.iter().enumerate() {
             let StmtKind::Header { name, version } = &s.kind else {
                 continue;
@@ -108,15 +109,12 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let before_broken = file.broken.iter().any(|b| b.span.start < s.span.start);
+            let before_broken = first_broken.is_some_and(|b| b < s.span.start);
             if i > 0 || before_broken {
-                let first = file.statements[0].span.start.min(
-                    file.broken
-                        .iter()
-                        .map(|b| b.span.start)
-                        .min()
-                        .unwrap_or(usize::MAX),
-                );
+                let first = file.statements[0]
+                    .span
+                    .start
+                    .min(first_broken.unwrap_or(usize::MAX));
                 self.push(
                     Diagnostic::error(s.span, "the `net` line must come first")
                         .label("not the first statement")
@@ -374,14 +372,22 @@ impl Checker<'_> {
 
     fn name_ref(&mut self, id: &Ident, scope: &Scope) -> Option<(model::Expr, Vec<usize>)> {
         let Some(info) = self.names.get(&id.text).copied() else {
-            // In file order, so that among equally close names the first wins.
-            let mut known: Vec<(usize, &str)> = self
-                .names
-                .iter()
-                .filter(|(_, n)| matches!(n.kind, NameKind::Input | NameKind::Binding))
-                .map(|(k, n)| (n.pos, k.as_str()))
-                .collect();
-            known.sort();
+            if self.saturated() {
+                self.push(Diagnostic::error(id.span, "unknown name"));
+                return None;
+            }
+            // Suggestions cost a pass over every name: only for the first errors.
+            let mut known: Vec<(usize, &str)> = Vec::new();
+            if self.diags.len() < 20 {
+                known = self
+                    .names
+                    .iter()
+                    .filter(|(_, n)| matches!(n.kind, NameKind::Input | NameKind::Binding))
+                    .map(|(k, n)| (n.pos, k.as_str()))
+                    .collect();
+                // In file order, so that among equally close names the first wins.
+                known.sort();
+            }
             let known = known.into_iter().map(|(_, k)| k);
             let mut d = Diagnostic::error(id.span, format!("unknown name `{}`", quote(&id.text)))
                 .label("not defined in this file");
