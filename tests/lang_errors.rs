@@ -73,6 +73,14 @@ snap!(
     )
 );
 snap!(syntax_misspelt_keyword, with("input x: 16", "inptu x: 16"));
+snap!(
+    syntax_equals_in_named_argument,
+    with("linear(x, 8)", "linear(x, units=8)")
+);
+snap!(
+    syntax_not_a_statement,
+    with("out = linear(h1, 4)", "out = linear(h1, 4)\n(out)")
+);
 
 // ---- names ----
 snap!(unknown_function, with("relu(linear", "rleu(linear"));

@@ -133,14 +133,23 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, offset: usize) -> Diag
     }
     let expected = prune(expected);
     let (found_span, found) = found_at(text, pos);
+    let span = found_span.shift(offset);
+    if pos == 0 {
+        return Diagnostic::error(span, format!("expected a statement, found {found}"))
+            .label("not the start of a statement")
+            .help("a statement is `NAME = expression`, or starts with `net`, `input`, `label` or `train`");
+    }
     let list = join_or(&expected);
-    let mut d = Diagnostic::error(
-        found_span.shift(offset),
-        format!("expected {list}, found {found}"),
-    )
-    .label(format!("expected {list}"));
+    let mut d = Diagnostic::error(span, format!("expected {list}, found {found}"))
+        .label(format!("expected {list}"));
     if let Some(h) = keyword_hint(text) {
         d = d.help(h);
+    }
+    if found == "`=`" && expected.iter().any(|e| e == "`,`" || e == "`)`") {
+        d = d.help("named arguments are written with `:`, e.g. `units: 32`");
+    }
+    if found == "`'`" {
+        d = d.help("strings are written in double quotes: \"data/train.csv\"");
     }
     d
 }
