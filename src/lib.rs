@@ -48,6 +48,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod lang;
 pub mod layers;
 pub mod ops;
 pub mod optim;

@@ -1,0 +1,144 @@
+//! Commands of the `netc` binary, and the reporter they share.
+//! Exit status: 0 success, 1 a user error (with diagnostics), 2 a usage
+//! error (from clap).
+
+mod check;
+mod fmt;
+
+use clap::{Parser, Subcommand};
+use netc::lang::Diagnostics;
+use std::fs;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// netc: a small, fast, honest deep-learning tool.
+#[derive(Parser, Debug)]
+#[command(name = "netc", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check .net files, and print what each declares.
+    Check(check::CheckArgs),
+    /// Rewrite .net files in the canonical layout.
+    Fmt(fmt::FmtArgs),
+}
+
+/// Runs the command line; the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let mut r = Reporter::default();
+    match cli.command {
+        Command::Check(a) => check::run(&a, &mut r),
+        Command::Fmt(a) => fmt::run(&a, &mut r),
+    }
+    r.exit_code()
+}
+
+/// A `.net` file larger than this (16 MiB) is refused unread.
+const MAX_FILE: u64 = 16 << 20;
+
+/// Prints diagnostics and messages (to stderr) and remembers whether any
+/// user error occurred.
+#[derive(Default)]
+pub struct Reporter {
+    failed: bool,
+}
+
+impl Reporter {
+    /// `error: msg`, and the run fails.
+    pub fn error(&mut self, msg: impl AsRef<str>) {
+        self.failed = true;
+        eprintln!("error: {}", msg.as_ref());
+    }
+
+    /// The run fails without a further message (one was printed already).
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// Prints every diagnostic about one file, then a line counting them.
+    /// `what` is the action: "check" or "format".
+    pub fn diagnostics(&mut self, d: &Diagnostics, what: &str) {
+        if d.is_empty() {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", d.render());
+        let (e, w) = (d.error_count(), d.warning_count());
+        let plural = |n: usize, s: &str| {
+            if n == 1 {
+                format!("1 {s}")
+            } else {
+                format!("{n} {s}s")
+            }
+        };
+        if e > 0 {
+            self.failed = true;
+            let warn = if w > 0 {
+                format!("; {} emitted", plural(w, "warning"))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                err,
+                "error: could not {what} `{}` due to {}{warn}",
+                d.path,
+                plural(e, "error")
+            );
+        } else {
+            let _ = writeln!(
+                err,
+                "warning: `{}` generated {}",
+                d.path,
+                plural(w, "warning")
+            );
+        }
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        if self.failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+
+    /// The text of a `.net` file, or an error reported here.
+    pub fn read(&mut self, path: &Path) -> Option<String> {
+        let shown = path.display();
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                self.error(format!("`{shown}` is a directory, not a .net file"));
+                return None;
+            }
+            Ok(m) if m.len() > MAX_FILE => {
+                self.error(format!(
+                    "`{shown}` is {} bytes, too large for a .net file (at most {MAX_FILE})",
+                    m.len()
+                ));
+                return None;
+            }
+            _ => {}
+        }
+        match fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.error(format!(
+                        "`{shown}` is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                self.error(format!("cannot read `{shown}`: {e}"));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Calls and their arguments: matching them to a signature, and reading
+//! numbers, flags, choices and strings with messages that say what is wrong.
+
+use super::Checker;
+use crate::lang::ast::{Arg, Expr, ExprKind, Ident};
+use crate::lang::diag::{Diagnostic, quote};
+use crate::lang::span::Span;
+use crate::lang::suggest::did_you_mean;
+
+/// A function's parameters, in positional order.
+pub struct Sig {
+    pub name: &'static str,
+    /// (name, required)
+    pub params: &'static [(&'static str, bool)],
+    /// A correct call, for help lines.
+    pub example: &'static str,
+}
+
+/// The arguments of one call, matched to its signature's parameters.
+pub struct Bound<'e> {
+    slots: Vec<Option<&'e Expr>>,
+}
+
+impl<'e> Bound<'e> {
+    /// The argument given for parameter `i`, if any.
+    pub fn get(&self, i: usize) -> Option<&'e Expr> {
+        self.slots.get(i).copied().flatten()
+    }
+}
+
+/// Which numbers a setting accepts.
+#[derive(Clone, Copy)]
+pub enum Range {
+    /// `> 0`
+    Positive,
+    /// `>= 0`
+    NonNegative,
+    /// `0 <= v < 1`
+    Prob,
+    /// `0 <= v <= 1`
+    Closed,
+    /// `0 < v < 1`
+    Fraction,
+}
+
+impl Range {
+    fn admits(self, v: f64) -> bool {
+        match self {
+            Range::Positive => v > 0.0,
+            Range::NonNegative => v >= 0.0,
+            Range::Prob => (0.0..1.0).contains(&v),
+            Range::Closed => (0.0..=1.0).contains(&v),
+            Range::Fraction => v > 0.0 && v < 1.0,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Range::Positive => "greater than 0",
+            Range::NonNegative => "0 or more",
+            Range::Prob => "in [0, 1)",
+            Range::Closed => "in [0, 1]",
+            Range::Fraction => "in (0, 1)",
+        }
+    }
+}
+
+/// How an expression reads in "found ..." messages.
+pub fn describe(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Number(n) => format!("`{}`", quote(&n.text)),
+        ExprKind::Str { raw, .. } => format!("the string {}", quote(raw)),
+        ExprKind::Path(parts) => {
+            let t: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+            format!("`{}`", quote(&t.join(".")))
+        }
+        ExprKind::Call { func, .. } => format!("a call to `{}`", quote(&func.text)),
+        ExprKind::List(_) => "a list".to_string(),
+        ExprKind::Sum(_) => "a sum".to_string(),
+        ExprKind::Product(_) => "a product".to_string(),
+    }
+}
+
+/// The single name an expression is, if it is one (`x`, not `h1.weight`).
+pub fn plain_name(e: &Expr) -> Option<&Ident> {
+    match &e.kind {
+        ExprKind::Path(parts) if parts.len() == 1 => parts.first(),
+        _ => None,
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+impl Checker<'_> {
+    /// Matches `args` to `sig`: positional ones in order, then named ones.
+    /// Reports every mismatch; `None` if there was any.
+    pub fn bind<'e>(&mut self, args: &'e [Arg], call: Span, sig: &Sig) -> Option<Bound<'e>> {
+        let mut slots: Vec<Option<&'e Expr>> = vec![None; sig.params.len()];
+        let mut given_at: Vec<Option<Span>> = vec![None; sig.params.len()];
+        let mut ok = true;
+        let mut seen_named = false;
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        for (i, arg) in args.iter().enumerate() {
+            let slot = match &arg.name {
+                None => {
+                    if seen_named {
+                        let hint = sig
+                            .params
+                            .get(i)
+                            .map_or(String::new(), |(n, _)| format!(": `{n}: ...`"));
+                        self.push(
+                            Diagnostic::error(arg.span, "a positional argument after a named one")
+                                .label("give its name")
+                                .help(format!(
+                                    "name this argument{hint}, or move it before the named ones"
+                                )),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    if i >= sig.params.len() {
+                        let most = sig.params.len();
+                        let all_required = sig.params.iter().all(|(_, r)| *r);
+                        let takes = if all_required {
+                            plural(most, "argument")
+                        } else {
+                            format!("at most {}", plural(most, "argument"))
+                        };
+                        let extra = args[most..]
+                            .iter()
+                            .filter(|a| a.name.is_none())
+                            .fold(arg.span, |s, a| s.to(a.span));
+                        self.push(
+                            Diagnostic::error(
+                                extra,
+                                format!(
+                                    "`{}` takes {takes}, but {} given",
+                                    sig.name,
+                                    if positional == 1 {
+                                        "1 was".to_string()
+                                    } else {
+                                        format!("{positional} were")
+                                    }
+                                ),
+                            )
+                            .label(if positional - most == 1 {
+                                "unexpected argument"
+                            } else {
+                                "unexpected arguments"
+                            })
+                            .help(format!("for example: `{}`", sig.example)),
+                        );
+                        return None;
+                    }
+                    i
+                }
+                Some(name) => {
+                    seen_named = true;
+                    match sig.params.iter().position(|(n, _)| *n == name.text) {
+                        Some(j) => j,
+                        None => {
+                            self.unknown_option(sig, name);
+                            ok = false;
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(first) = given_at[slot] {
+                let pname = sig.params[slot].0;
+                self.push(
+                    Diagnostic::error(arg.span, format!("`{pname}` is given twice"))
+                        .label("given again here")
+                        .with(first, "first given here"),
+                );
+                ok = false;
+                continue;
+            }
+            given_at[slot] = Some(arg.span);
+            slots[slot] = Some(&arg.value);
+        }
+        for (j, (pname, required)) in sig.params.iter().enumerate() {
+            if *required && slots[j].is_none() && given_at[j].is_none() && ok {
+                self.push(
+                    Diagnostic::error(call, format!("`{}` needs its `{pname}` argument", sig.name))
+                        .label(format!("`{pname}` is missing"))
+                        .help(format!("for example: `{}`", sig.example)),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(Bound { slots })
+    }
+
+    fn unknown_option(&mut self, sig: &Sig, name: &Ident) {
+        let names = sig.params.iter().map(|(n, _)| *n);
+        let mut d = Diagnostic::error(
+            name.span,
+            format!("`{}` has no option `{}`", sig.name, quote(&name.text)),
+        )
+        .label("unknown option");
+        d = match did_you_mean(&name.text, names.clone()) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if sig.params.is_empty() => d.help(format!("`{}` takes no options", sig.name)),
+            None => {
+                let list: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+                d.help(format!("its options are {}", list.join(", ")))
+            }
+        };
+        self.push(d);
+    }
+
+    /// A number literal's value, or an error naming the setting.
+    fn number(&mut self, e: &Expr, what: &str) -> Option<f64> {
+        let ExprKind::Number(n) = &e.kind else {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("`{what}` must be a number, found {}", describe(e)),
+                )
+                .label("expected a number"),
+            );
+            return None;
+        };
+        match n.value() {
+            Some(v) => Some(v),
+            None => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!("`{}` is not a finite number", quote(&n.text)),
+                    )
+                    .label(format!("`{what}` must be finite")),
+                );
+                None
+            }
+        }
+    }
+
+    /// A real setting in `range`.
+    pub fn real(&mut self, e: &Expr, what: &str, range: Range) -> Option<f64> {
+        let v = self.number(e, what)?;
+        if !range.admits(v) {
+            let mut d = Diagnostic::error(
+                e.span,
+                format!(
+                    "`{what}` must be {}, found {}",
+                    range.describe(),
+                    describe(e)
+                ),
+            )
+            .label(format!("out of range for `{what}`"));
+            if what == "p" {
+                d = d.help(
+                    "`p` is the probability of dropping a unit: 0 keeps every unit, 0.5 drops half",
+                );
+            }
+            self.push(d);
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A whole-number setting in `min..=max`.
+    pub fn whole(&mut self, e: &Expr, what: &str, min: u64, max: u64) -> Option<u64> {
+        let v = self.number(e, what)?;
+        let ExprKind::Number(n) = &e.kind else {
+            return None;
+        };
+        let Some(w) = n.whole().filter(|_| v >= 0.0) else {
+            let msg = if v < 0.0 {
+                format!("`{what}` must be at least {min}, found {}", describe(e))
+            } else {
+                format!("`{what}` must be a whole number, found {}", describe(e))
+            };
+            self.push(Diagnostic::error(e.span, msg).label("expected a whole number"));
+            return None;
+        };
+        if w < min {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("`{what}` must be at least {min}, found {}", describe(e)),
+                )
+                .label("too small"),
+            );
+            return None;
+        }
+        if w > max {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`{what}` is too large: at most {max}, found {}",
+                        describe(e)
+                    ),
+                )
+                .label("too large"),
+            );
+            return None;
+        }
+        Some(w)
+    }
+
+    /// `true` or `false`.
+    pub fn boolean(&mut self, e: &Expr, what: &str) -> Option<bool> {
+        self.choice(e, what, &["false", "true"]).map(|i| i == 1)
+    }
+
+    /// One of the words in `options`, as its index.
+    pub fn choice(&mut self, e: &Expr, what: &str, options: &[&str]) -> Option<usize> {
+        let list: Vec<String> = options.iter().map(|o| format!("`{o}`")).collect();
+        let list = match list.as_slice() {
+            [a, b] => format!("{a} or {b}"),
+            _ => list.join(", "),
+        };
+        let Some(word) = plain_name(e) else {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("`{what}` must be {list}, found {}", describe(e)),
+                )
+                .label("not one of the choices"),
+            );
+            return None;
+        };
+        if let Some(i) = options.iter().position(|o| *o == word.text) {
+            return Some(i);
+        }
+        let mut d = Diagnostic::error(
+            e.span,
+            format!("`{what}` must be {list}, found {}", describe(e)),
+        )
+        .label("not one of the choices");
+        if let Some(s) = did_you_mean(&word.text, options.iter().copied()) {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        self.push(d);
+        None
+    }
+
+    /// A string literal's value.
+    pub fn string(&mut self, e: &Expr, what: &str) -> Option<String> {
+        match &e.kind {
+            ExprKind::Str { value, .. } if !value.is_empty() => Some(value.clone()),
+            ExprKind::Str { .. } => {
+                self.push(
+                    Diagnostic::error(e.span, format!("`{what}` is empty")).label("empty path"),
+                );
+                None
+            }
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!("`{what}` must be a string, found {}", describe(e)),
+                    )
+                    .label("expected a string")
+                    .help(format!("quote it: `\"{}\"`", self.text(e.span))),
+                );
+                None
+            }
+        }
+    }
+
+    /// The source text of `span`, shortened for messages.
+    pub fn text(&self, span: Span) -> String {
+        quote(self.src.get(span.start..span.end).unwrap_or(""))
+    }
+}

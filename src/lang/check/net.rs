@@ -1,0 +1,632 @@
+//! The net itself: the header, the input, the label, and each binding's
+//! expression with its shape.
+
+use super::args::{Range, Sig, describe};
+use super::{Checked, Checker, MAX_SIZE, NameKind};
+use crate::lang::ast::{self, Expr, ExprKind, Ident, StmtKind};
+use crate::lang::diag::{Diagnostic, quote};
+use crate::lang::model::{self, DropoutMode, Func, LabelKind};
+use crate::lang::span::Span;
+use crate::lang::suggest::did_you_mean;
+
+/// The language versions this netc reads.
+pub const VERSIONS: [&str; 1] = ["v1"];
+
+/// The functions a binding may call.
+pub const ACTIVATION_FUNCS: [&str; 8] = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "dropout",
+    "softmax",
+    "log_softmax",
+    "flatten",
+];
+
+const LINEAR: Sig = Sig {
+    name: "linear",
+    params: &[("x", true), ("units", true), ("bias", false)],
+    example: "linear(x, 32)",
+};
+const DROPOUT: Sig = Sig {
+    name: "dropout",
+    params: &[("x", true), ("p", false), ("mode", false)],
+    example: "dropout(h, 0.5)",
+};
+const CLASSES: Sig = Sig {
+    name: "classes",
+    params: &[("n", true)],
+    example: "classes(10)",
+};
+const VALUES: Sig = Sig {
+    name: "values",
+    params: &[("n", true)],
+    example: "values(1)",
+};
+
+fn unary(name: &'static str) -> Sig {
+    Sig {
+        name,
+        params: &[("x", true)],
+        example: match name {
+            "relu" => "relu(h)",
+            "sigmoid" => "sigmoid(h)",
+            "tanh" => "tanh(h)",
+            "softmax" => "softmax(out)",
+            "log_softmax" => "log_softmax(out)",
+            _ => "flatten(x)",
+        },
+    }
+}
+
+/// Where a function that is not an activation function belongs.
+fn elsewhere(name: &str) -> Option<&'static str> {
+    match name {
+        "cross_entropy" | "nll" | "mse" => Some("is a data term: it belongs in `loss = ...`"),
+        "l1" | "l2" | "sumsq" => Some("is a penalty: it belongs in `loss = ...`"),
+        "synthetic" | "digits" | "mnist" | "fashion_mnist" | "idx" | "csv" => {
+            Some("is a data source: it belongs in `train { data: ... }`")
+        }
+        "sgd" | "adam" | "adamw" => {
+            Some("is an optimizer: it belongs in `train { optimizer: ... }`")
+        }
+        "classes" | "values" => Some("is a label kind: it belongs in `label y: ...`"),
+        _ => None,
+    }
+}
+
+pub fn shape_text(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Per-binding state while its expression is checked.
+struct Scope {
+    /// Where the binding's statement starts: names used must be defined before it.
+    pos: usize,
+    binding: String,
+    /// Every `linear(...)` call in the binding, in reading order.
+    layers: Vec<(Span, model::Layer)>,
+}
+
+impl Checker<'_> {
+    /// `net NAME v1`: present, first, and a known version.
+    pub(super) fn header(&mut self, file: &ast::File) -> Option<(String, Span)> {
+        let mut found = None;
+        let first_broken = file.broken.iter().map(|b| b.span.start).min();
+        for (i, s) in file.statements.iter().enumerate() {
+            let StmtKind::Header { name, version } = &s.kind else {
+                continue;
+            };
+            if let Some((_, first)) = &found {
+                let first: Span = *first;
+                self.push(
+                    Diagnostic::error(s.span, "a second `net` line")
+                        .label("declared again here")
+                        .with(first, "first declared here")
+                        .help("a file holds one net"),
+                );
+                continue;
+            }
+            let before_broken = first_broken.is_some_and(|b| b < s.span.start);
+            if i > 0 || before_broken {
+                let first = file.statements[0]
+                    .span
+                    .start
+                    .min(first_broken.unwrap_or(usize::MAX));
+                self.push(
+                    Diagnostic::error(s.span, "the `net` line must come first")
+                        .label("not the first statement")
+                        .with(Span::new(first, first), "the file starts here")
+                        .help("move it to the top of the file (comments may come before it)"),
+                );
+            }
+            if !VERSIONS.contains(&version.text.as_str()) {
+                self.push(
+                    Diagnostic::error(
+                        version.span,
+                        format!("unknown language version `{}`", quote(&version.text)),
+                    )
+                    .label("not a version this netc reads")
+                    .help(format!("this netc reads `{}`", VERSIONS.join("`, `"))),
+                );
+            }
+            found = Some((name.text.clone(), s.span));
+        }
+        let header_broken = file
+            .broken
+            .iter()
+            .any(|b| b.keyword.as_deref() == Some("net"));
+        let empty = file.statements.is_empty() && file.broken.is_empty();
+        if found.is_none() && !header_broken && !empty {
+            let at = file.statements.first().map_or(Span::at(0), |s| s.span);
+            self.push(
+                Diagnostic::error(Span::at(at.start), "missing the `net` line")
+                    .label("expected `net NAME v1` before this")
+                    .help("start the file with a line like `net mlp v1`"),
+            );
+        }
+        found
+    }
+
+    /// `input x: 28x28`
+    pub(super) fn input(&mut self, name: &Ident, dims: &[ast::Number], span: Span) {
+        let mut out = Vec::new();
+        let mut features: u64 = 1;
+        for n in dims {
+            let e = Expr {
+                kind: ExprKind::Number(n.clone()),
+                span: n.span,
+            };
+            let Some(d) = self.whole(&e, "input size", 1, MAX_SIZE) else {
+                continue;
+            };
+            features = features.saturating_mul(d);
+            out.push(d as usize);
+        }
+        if out.len() != dims.len() {
+            return;
+        }
+        if features > MAX_SIZE {
+            let all = dims
+                .first()
+                .map_or(span, |f| f.span.to(dims[dims.len() - 1].span));
+            self.push(
+                Diagnostic::error(all, format!("the input has too many features: {features}"))
+                    .label(format!("at most {MAX_SIZE} features per sample")),
+            );
+            return;
+        }
+        let input = model::Input {
+            name: name.text.clone(),
+            dims: out,
+            features: features as usize,
+        };
+        self.input = Some((input, name.span));
+    }
+
+    /// `label y: classes(10)` or `label y: values(3)`
+    pub(super) fn label(&mut self, name: &Ident, kind: &Expr) {
+        let kinds = ["classes", "values"];
+        let (func, args) = match &kind.kind {
+            ExprKind::Call { func, args } => (func, args.as_slice()),
+            ExprKind::Path(p) if p.len() == 1 && kinds.contains(&p[0].text.as_str()) => {
+                let w = &p[0].text;
+                self.push(
+                    Diagnostic::error(kind.span, format!("`{w}` needs a count"))
+                        .label("how many?")
+                        .help(format!("for example: `{w}(10)`")),
+                );
+                return;
+            }
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        kind.span,
+                        format!(
+                            "a label is `classes(N)` or `values(N)`, found {}",
+                            describe(kind)
+                        ),
+                    )
+                    .label("not a label kind")
+                    .help("`classes(10)` for class indices, `values(1)` for real targets (mse)"),
+                );
+                return;
+            }
+        };
+        let sig = match func.text.as_str() {
+            "classes" => &CLASSES,
+            "values" => &VALUES,
+            other => {
+                let mut d =
+                    Diagnostic::error(func.span, format!("unknown label kind `{}`", quote(other)))
+                        .label("not a label kind");
+                d = match did_you_mean(other, kinds) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("a label is `classes(N)` or `values(N)`"),
+                };
+                self.push(d);
+                return;
+            }
+        };
+        let Some(bound) = self.bind(args, kind.span, sig) else {
+            return;
+        };
+        let Some(n_expr) = bound.get(0) else {
+            return;
+        };
+        let classes = sig.name == "classes";
+        let min = if classes { 2 } else { 1 };
+        let what = if classes { "classes" } else { "values" };
+        let Some(n) = self.whole(n_expr, what, min, MAX_SIZE) else {
+            return;
+        };
+        let kind = if classes {
+            LabelKind::Classes(n as usize)
+        } else {
+            LabelKind::Values(n as usize)
+        };
+        self.label = Some((
+            model::Label {
+                name: name.text.clone(),
+                kind,
+            },
+            name.span,
+        ));
+    }
+
+    /// `name = expression`: checks the expression and infers its shape.
+    pub(super) fn binding(
+        &mut self,
+        name: &Ident,
+        value: &Expr,
+        stmt: Span,
+    ) -> Option<model::Binding> {
+        let mut scope = Scope {
+            pos: stmt.start,
+            binding: name.text.clone(),
+            layers: Vec::new(),
+        };
+        let result = self.act(value, &mut scope);
+        if scope.layers.len() > 1 {
+            self.second_layer(&scope);
+            return None;
+        }
+        let (expr, shape) = result?;
+        let (layer_span, layer) = match scope.layers.first() {
+            Some((s, l)) => (Some(*s), Some(*l)),
+            None => (None, None),
+        };
+        self.checked.insert(
+            name.text.clone(),
+            Checked {
+                expr: expr.clone(),
+                shape: shape.clone(),
+                layer,
+                layer_span,
+            },
+        );
+        Some(model::Binding {
+            name: name.text.clone(),
+            expr,
+            shape,
+            layer,
+            line: self.line(stmt.start),
+        })
+    }
+
+    /// Every layer but the outermost one (which owns the binding's
+    /// parameters) needs its own binding.
+    fn second_layer(&mut self, scope: &Scope) {
+        let Some((owner, _)) = scope.layers.last() else {
+            return;
+        };
+        let owner = *owner;
+        for (span, _) in &scope.layers[..scope.layers.len() - 1] {
+            self.push(
+                Diagnostic::error(*span, format!("a second layer with parameters in `{}`", scope.binding))
+                    .label("this layer needs its own name")
+                    .with(owner, format!("this one's parameters are `{}.weight` and `{0}.bias`", scope.binding))
+                    .note("a layer's parameters are named after its binding, so a binding holds one layer")
+                    .help(format!(
+                        "bind it on the line before: `{}_in = {}`, and use `{0}_in` here",
+                        scope.binding,
+                        self.text(*span)
+                    )),
+            );
+        }
+    }
+
+    /// An activation expression: its checked form and per-sample shape.
+    fn act(&mut self, e: &Expr, scope: &mut Scope) -> Option<(model::Expr, Vec<usize>)> {
+        match &e.kind {
+            ExprKind::Path(parts) if parts.len() == 1 => self.name_ref(&parts[0], scope),
+            ExprKind::Path(parts) => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!("`{}` is a parameter, not an activation", self.text(e.span)),
+                    )
+                    .label("a parameter")
+                    .help(format!(
+                        "parameters are used by their layer; name the activation instead: `{}`",
+                        parts[0].text
+                    )),
+                );
+                None
+            }
+            ExprKind::Sum(terms) => self.sum(terms, scope),
+            ExprKind::Call { func, args } => self.call(e, func, args, scope),
+            ExprKind::Product(_) => {
+                self.push(
+                    Diagnostic::error(e.span, "`*` is not an operation on activations")
+                        .label("not an activation")
+                        .help("`*` scales a penalty in the loss: `0.5 * l1(h1)`"),
+                );
+                None
+            }
+            ExprKind::Number(_) | ExprKind::Str { .. } | ExprKind::List(_) => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!("expected an activation, found {}", describe(e)),
+                    )
+                    .label("not an activation")
+                    .help("an activation is the input, an earlier name, or a call like `relu(h1)`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A use of an earlier activation in the statement starting at `pos`; its shape.
+    pub(super) fn activation_ref(&mut self, id: &Ident, pos: usize) -> Option<Vec<usize>> {
+        let scope = Scope {
+            pos,
+            binding: String::new(),
+            layers: Vec::new(),
+        };
+        self.name_ref(id, &scope).map(|(_, shape)| shape)
+    }
+
+    fn name_ref(&mut self, id: &Ident, scope: &Scope) -> Option<(model::Expr, Vec<usize>)> {
+        let Some(info) = self.names.get(&id.text).copied() else {
+            if self.saturated() {
+                self.push(Diagnostic::error(id.span, "unknown name"));
+                return None;
+            }
+            // Suggestions cost a pass over every name: only for the first errors.
+            let mut known: Vec<(usize, &str)> = Vec::new();
+            if self.diags.len() < 20 {
+                known = self
+                    .names
+                    .iter()
+                    .filter(|(_, n)| matches!(n.kind, NameKind::Input | NameKind::Binding))
+                    .map(|(k, n)| (n.pos, k.as_str()))
+                    .collect();
+                // In file order, so that among equally close names the first wins.
+                known.sort();
+            }
+            let known = known.into_iter().map(|(_, k)| k);
+            let mut d = Diagnostic::error(id.span, format!("unknown name `{}`", quote(&id.text)))
+                .label("not defined in this file");
+            if let Some(s) = did_you_mean(&id.text, known) {
+                d = d.help(format!("did you mean `{s}`?"));
+            } else if ACTIVATION_FUNCS.contains(&id.text.as_str()) {
+                d = d.help(format!(
+                    "`{0}` is a function: call it, e.g. `{0}(x)`",
+                    id.text
+                ));
+            }
+            self.push(d);
+            return None;
+        };
+        match info.kind {
+            NameKind::Broken => None,
+            NameKind::Label => {
+                self.push(
+                    Diagnostic::error(id.span, format!("`{}` is the label", id.text))
+                        .label("the label is not an activation")
+                        .help("the label is only read by the data term of the loss"),
+                );
+                None
+            }
+            NameKind::Loss => {
+                self.push(
+                    Diagnostic::error(id.span, "the loss cannot be used in an expression")
+                        .label("the loss"),
+                );
+                None
+            }
+            NameKind::Input | NameKind::Binding => {
+                if info.pos >= scope.pos {
+                    let d = if info.pos == scope.pos {
+                        Diagnostic::error(id.span, format!("`{}` refers to itself", id.text))
+                            .label("used in its own definition")
+                            .help("an activation is computed from the input and earlier names")
+                    } else {
+                        let line = self.line(info.pos);
+                        Diagnostic::error(id.span, format!("`{}` is used before it is defined", id.text))
+                            .label("used here")
+                            .with(info.span, "defined here")
+                            .help(format!(
+                                "`{}` is defined on line {line}, after its use; move that line above this one",
+                                id.text
+                            ))
+                    };
+                    self.push(d);
+                    return None;
+                }
+                let shape = if info.kind == NameKind::Input {
+                    self.input.as_ref().map(|(i, _)| i.dims.clone())?
+                } else {
+                    self.checked.get(&id.text).map(|c| c.shape.clone())?
+                };
+                Some((model::Expr::Name(id.text.clone()), shape))
+            }
+        }
+    }
+
+    fn sum(&mut self, terms: &[Expr], scope: &mut Scope) -> Option<(model::Expr, Vec<usize>)> {
+        let checked: Vec<_> = terms.iter().map(|t| self.act(t, scope)).collect();
+        let mut out = Vec::new();
+        let mut first: Option<(Vec<usize>, Span)> = None;
+        let mut ok = true;
+        for (c, t) in checked.into_iter().zip(terms) {
+            let Some((expr, shape)) = c else {
+                ok = false;
+                continue;
+            };
+            match &first {
+                None => first = Some((shape, t.span)),
+                Some((s0, span0)) if *s0 != shape => {
+                    let (s0, span0) = (s0.clone(), *span0);
+                    self.push(
+                        Diagnostic::error(
+                            t.span,
+                            format!(
+                                "shape mismatch: cannot add {} and {}",
+                                shape_text(&s0),
+                                shape_text(&shape)
+                            ),
+                        )
+                        .label(format!("this has shape {}", shape_text(&shape)))
+                        .with(span0, format!("this has shape {}", shape_text(&s0)))
+                        .help("only activations of the same shape can be added"),
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+            }
+            out.push(expr);
+        }
+        let shape = first?.0;
+        ok.then_some((model::Expr::Add(out), shape))
+    }
+
+    fn call(
+        &mut self,
+        e: &Expr,
+        func: &Ident,
+        args: &[ast::Arg],
+        scope: &mut Scope,
+    ) -> Option<(model::Expr, Vec<usize>)> {
+        let name = func.text.as_str();
+        if !ACTIVATION_FUNCS.contains(&name) {
+            let mut d = Diagnostic::error(func.span, format!("unknown function `{}`", quote(name)))
+                .label("not an activation function");
+            if let Some(place) = elsewhere(name) {
+                d = Diagnostic::error(func.span, format!("`{name}` {place}"))
+                    .label("not an activation function");
+            } else if let Some(s) = did_you_mean(name, ACTIVATION_FUNCS) {
+                d = d.help(format!("did you mean `{s}`?"));
+            } else {
+                d = d.help(format!(
+                    "the functions are `{}`",
+                    ACTIVATION_FUNCS.join("`, `")
+                ));
+            }
+            self.push(d);
+            // Still check the arguments, for their own errors.
+            for a in args {
+                let _ = self.act(&a.value, scope);
+            }
+            return None;
+        }
+        let sig = match name {
+            "linear" => LINEAR,
+            "dropout" => DROPOUT,
+            "relu" => unary("relu"),
+            "sigmoid" => unary("sigmoid"),
+            "tanh" => unary("tanh"),
+            "softmax" => unary("softmax"),
+            "log_softmax" => unary("log_softmax"),
+            _ => unary("flatten"),
+        };
+        let bound = self.bind(args, e.span, &sig)?;
+        let x_expr = bound.get(0)?;
+        let x = self.act(x_expr, scope);
+        match name {
+            "linear" => {
+                let units = bound
+                    .get(1)
+                    .and_then(|u| self.whole(u, "units", 1, MAX_SIZE));
+                let bias = match bound.get(2) {
+                    Some(b) => self.boolean(b, "bias"),
+                    None => Some(true),
+                };
+                let (x, shape) = x?;
+                let inputs = self.flat(x_expr, &shape, "linear")?;
+                let (units, bias) = (units? as usize, bias?);
+                scope.layers.push((
+                    e.span,
+                    model::Layer {
+                        inputs,
+                        units,
+                        bias,
+                    },
+                ));
+                Some((
+                    model::Expr::Linear {
+                        x: Box::new(x),
+                        units,
+                        bias,
+                    },
+                    vec![units],
+                ))
+            }
+            "dropout" => {
+                let p = match bound.get(1) {
+                    Some(p) => self.real(p, "p", Range::Prob),
+                    None => Some(0.5),
+                };
+                let mode = match bound.get(2) {
+                    Some(m) => self.choice(m, "mode", &["inverted", "classic"]).map(|i| {
+                        if i == 0 {
+                            DropoutMode::Inverted
+                        } else {
+                            DropoutMode::Classic
+                        }
+                    }),
+                    None => Some(DropoutMode::Inverted),
+                };
+                let (x, shape) = x?;
+                Some((
+                    model::Expr::Dropout {
+                        x: Box::new(x),
+                        p: p?,
+                        mode: mode?,
+                    },
+                    shape,
+                ))
+            }
+            _ => {
+                let (x, shape) = x?;
+                let func = match name {
+                    "relu" => Func::Relu,
+                    "sigmoid" => Func::Sigmoid,
+                    "tanh" => Func::Tanh,
+                    "softmax" => Func::Softmax,
+                    "log_softmax" => Func::LogSoftmax,
+                    _ => Func::Flatten,
+                };
+                let shape = match func {
+                    Func::Flatten => vec![shape.iter().product()],
+                    Func::Softmax | Func::LogSoftmax => {
+                        self.flat(x_expr, &shape, name)?;
+                        shape
+                    }
+                    _ => shape,
+                };
+                Some((
+                    model::Expr::Apply {
+                        func,
+                        x: Box::new(x),
+                    },
+                    shape,
+                ))
+            }
+        }
+    }
+
+    /// The width of a one-dimensional shape, or an error suggesting `flatten`.
+    fn flat(&mut self, x: &Expr, shape: &[usize], func: &str) -> Option<usize> {
+        if let [w] = shape {
+            return Some(*w);
+        }
+        let hint = format!("flatten it first: `flatten({})`", self.text(x.span));
+        self.push(
+            Diagnostic::error(
+                x.span,
+                format!(
+                    "`{func}` needs a flat input, but this has shape {}",
+                    shape_text(shape)
+                ),
+            )
+            .label(format!("shape {}", shape_text(shape)))
+            .help(hint),
+        );
+        None
+    }
+}

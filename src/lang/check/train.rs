@@ -1,0 +1,649 @@
+//! The `train { }` block: data source, batch, length, optimizer, seed, evaluation.
+
+use super::args::{Bound, Range, Sig, describe};
+use super::{Checker, MAX_SIZE};
+use crate::data::DataSpec;
+use crate::lang::ast::{self, Entry, Expr, ExprKind, StmtKind};
+use crate::lang::diag::{Diagnostic, quote};
+use crate::lang::model::{Adam, EvalSpec, LabelKind, Length, OptimizerSpec, Sgd, TrainSpec};
+use crate::lang::span::Span;
+use crate::lang::suggest::did_you_mean;
+use std::path::PathBuf;
+
+/// The keys of a `train { }` block.
+pub const TRAIN_KEYS: [&str; 8] = [
+    "data",
+    "batch",
+    "epochs",
+    "steps",
+    "optimizer",
+    "seed",
+    "eval",
+    "eval_every",
+];
+
+/// Defaults of the `train { }` block.
+pub const DEFAULT_BATCH: usize = 32;
+pub const DEFAULT_EPOCHS: usize = 10;
+pub const DEFAULT_MC_PASSES: usize = 30;
+pub const DEFAULT_SYNTHETIC_SAMPLES: usize = 1000;
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
+
+const SOURCES: [&str; 6] = [
+    "synthetic",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "idx",
+    "csv",
+];
+const OPTIMIZERS: [&str; 3] = ["sgd", "adam", "adamw"];
+
+const SYNTHETIC: Sig = Sig {
+    name: "synthetic",
+    params: &[
+        ("samples", false),
+        ("test_samples", false),
+        ("target", false),
+        ("seed", false),
+    ],
+    example: "synthetic(samples: 4000, target: 1)",
+};
+const DIGITS: Sig = Sig {
+    name: "digits",
+    params: &[("test_fraction", false)],
+    example: "digits(test_fraction: 0.2)",
+};
+const MNIST: Sig = Sig {
+    name: "mnist",
+    params: &[],
+    example: "mnist",
+};
+const FASHION: Sig = Sig {
+    name: "fashion_mnist",
+    params: &[],
+    example: "fashion_mnist",
+};
+const IDX: Sig = Sig {
+    name: "idx",
+    params: &[("dir", true)],
+    example: "idx(\"data/my-set\")",
+};
+const CSV: Sig = Sig {
+    name: "csv",
+    params: &[
+        ("path", true),
+        ("test", false),
+        ("test_fraction", false),
+        ("header", false),
+    ],
+    example: "csv(\"train.csv\", test: \"test.csv\")",
+};
+const SGD: Sig = Sig {
+    name: "sgd",
+    params: &[
+        ("lr", false),
+        ("momentum", false),
+        ("dampening", false),
+        ("nesterov", false),
+        ("weight_decay", false),
+    ],
+    example: "sgd(lr: 0.01, momentum: 0.9)",
+};
+const ADAM: Sig = Sig {
+    name: "adam",
+    params: &[
+        ("lr", false),
+        ("betas", false),
+        ("eps", false),
+        ("weight_decay", false),
+    ],
+    example: "adam(lr: 1e-3)",
+};
+const ADAMW: Sig = Sig {
+    name: "adamw",
+    params: &[
+        ("lr", false),
+        ("betas", false),
+        ("eps", false),
+        ("weight_decay", false),
+    ],
+    example: "adamw(lr: 1e-3, weight_decay: 0.01)",
+};
+const MC: Sig = Sig {
+    name: "mc",
+    params: &[("passes", false)],
+    example: "mc(passes: 30)",
+};
+
+/// A word or a call: `digits` and `digits()` are the same.
+fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
+    match &e.kind {
+        ExprKind::Path(p) if p.len() == 1 => Some((&p[0], &[])),
+        ExprKind::Call { func, args } => Some((func, args.as_slice())),
+        _ => None,
+    }
+}
+
+impl Checker<'_> {
+    /// The first `train { }` block, checked; later ones are errors.
+    pub(super) fn train(&mut self, file: &ast::File) -> Option<(TrainSpec, Span)> {
+        let mut blocks = file.statements.iter().filter_map(|s| match &s.kind {
+            StmtKind::Train { keyword, entries } => Some((*keyword, entries, s.span)),
+            _ => None,
+        });
+        let (keyword, entries, span) = blocks.next()?;
+        for (k2, _, _) in blocks {
+            self.push(
+                Diagnostic::error(k2, "a second `train` block")
+                    .label("declared again here")
+                    .with(keyword, "first declared here")
+                    .help("put every setting in one `train { }` block"),
+            );
+        }
+        let mut found: Vec<Option<&Entry>> = vec![None; TRAIN_KEYS.len()];
+        for e in entries {
+            match TRAIN_KEYS.iter().position(|k| *k == e.key.text) {
+                Some(i) => match found[i] {
+                    Some(first) => self.push(
+                        Diagnostic::error(e.key.span, format!("`{}` is set twice", e.key.text))
+                            .label("set again here")
+                            .with(first.key.span, "first set here"),
+                    ),
+                    None => found[i] = Some(e),
+                },
+                None => {
+                    let mut d = Diagnostic::error(
+                        e.key.span,
+                        format!("unknown setting `{}`", quote(&e.key.text)),
+                    )
+                    .label("not a `train` setting");
+                    d = match did_you_mean(&e.key.text, TRAIN_KEYS) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!("the settings are `{}`", TRAIN_KEYS.join("`, `"))),
+                    };
+                    self.push(d);
+                }
+            }
+        }
+        let get = |k: &str| {
+            TRAIN_KEYS
+                .iter()
+                .position(|x| *x == k)
+                .and_then(|i| found[i])
+        };
+        let errors_before = self.errors();
+
+        let seed = get("seed").map_or(Some(0), |e| self.whole(&e.value, "seed", 0, u64::MAX));
+        let batch = get("batch").map_or(Some(DEFAULT_BATCH as u64), |e| {
+            self.whole(&e.value, "batch", 1, MAX_SIZE)
+        });
+        let length = match (get("epochs"), get("steps")) {
+            (Some(ep), Some(st)) => {
+                self.push(
+                    Diagnostic::error(st.key.span, "both `epochs` and `steps` are set")
+                        .label("steps")
+                        .with(ep.key.span, "epochs")
+                        .help("a run is counted in epochs or in steps: keep one"),
+                );
+                None
+            }
+            (Some(ep), None) => self
+                .whole(&ep.value, "epochs", 1, MAX_SIZE)
+                .map(|n| Length::Epochs(n as usize)),
+            (None, Some(st)) => self
+                .whole(&st.value, "steps", 1, MAX_SIZE)
+                .map(|n| Length::Steps(n as usize)),
+            (None, None) => Some(Length::Epochs(DEFAULT_EPOCHS)),
+        };
+        let optimizer = match get("optimizer") {
+            Some(e) => self.optimizer(&e.value),
+            None => Some(OptimizerSpec::Sgd(sgd_defaults())),
+        };
+        let mut eval = match get("eval") {
+            Some(e) => self.eval(&e.value),
+            None => Some(EvalSpec {
+                scaling: true,
+                mc_passes: None,
+                every: None,
+            }),
+        };
+        if let Some(ev) = get("eval_every") {
+            let every = self.whole(&ev.value, "eval_every", 1, MAX_SIZE);
+            if let Some(Length::Epochs(_)) = length {
+                self.push(
+                    Diagnostic::error(ev.key.span, "`eval_every` needs a run counted in `steps`")
+                        .label("only for step-counted runs")
+                        .help("a run counted in epochs is evaluated after every epoch"),
+                );
+            }
+            if let (Some(ev), Some(n)) = (eval.as_mut(), every) {
+                ev.every = Some(n as usize);
+            }
+        }
+        let data = match get("data") {
+            Some(e) => self.data(&e.value, seed.unwrap_or(0)),
+            None => {
+                self.push(
+                    Diagnostic::error(keyword, "the `train` block has no `data`")
+                        .label("`data` is missing")
+                        .help("add a line like `data: digits` (see grammar/README.md for the sources)"),
+                );
+                None
+            }
+        };
+        if let (Some(ev), Some(entry)) = (&eval, get("eval"))
+            && ev.mc_passes.is_some()
+            && !self.any_dropout()
+        {
+            self.push(
+                Diagnostic::warning(
+                    entry.value.span,
+                    "Monte-Carlo evaluation of a net without dropout",
+                )
+                .label("every pass gives the same result")
+                .help("add a `dropout(...)`, or evaluate with `scaling` alone"),
+            );
+        }
+        if self.errors() > errors_before {
+            return None;
+        }
+        Some((
+            TrainSpec {
+                data: data?,
+                batch: batch? as usize,
+                length: length?,
+                optimizer: optimizer?,
+                seed: seed?,
+                eval: eval?,
+            },
+            span,
+        ))
+    }
+
+    fn data(&mut self, e: &Expr, default_seed: u64) -> Option<DataSpec> {
+        let Some((func, args)) = word_or_call(e) else {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("expected a data source, found {}", describe(e)),
+                )
+                .label("not a data source")
+                .help(format!("the sources are `{}`", SOURCES.join("`, `"))),
+            );
+            return None;
+        };
+        let sig = match func.text.as_str() {
+            "synthetic" => SYNTHETIC,
+            "digits" => DIGITS,
+            "mnist" => MNIST,
+            "fashion_mnist" => FASHION,
+            "idx" => IDX,
+            "csv" => CSV,
+            other => {
+                let mut d =
+                    Diagnostic::error(func.span, format!("unknown data source `{}`", quote(other)))
+                        .label("not a data source");
+                d = match did_you_mean(other, SOURCES) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("the sources are `{}`", SOURCES.join("`, `"))),
+                };
+                self.push(d);
+                return None;
+            }
+        };
+        let b = self.bind(args, e.span, &sig)?;
+        let spec = match sig.name {
+            "synthetic" => self.synthetic(&b, default_seed)?,
+            "digits" => DataSpec::Digits {
+                test_fraction: self.fraction(&b, 0)?,
+            },
+            "mnist" => DataSpec::Mnist,
+            "fashion_mnist" => DataSpec::FashionMnist,
+            "idx" => DataSpec::Idx {
+                dir: PathBuf::from(self.string(b.get(0)?, "dir")?),
+            },
+            _ => {
+                let path = b.get(0).and_then(|p| self.string(p, "path"));
+                let test = b.get(1).map(|t| self.string(t, "test").map(PathBuf::from));
+                let test_fraction = self.fraction(&b, 2);
+                let header = b.get(3).map_or(Some(false), |h| self.boolean(h, "header"));
+                if let (Some(_), Some(t)) = (&test, b.get(2)) {
+                    self.push(
+                        Diagnostic::warning(
+                            t.span,
+                            "`test_fraction` is not used when a `test` file is given",
+                        )
+                        .label("ignored"),
+                    );
+                }
+                DataSpec::Csv {
+                    path: PathBuf::from(path?),
+                    test: match test {
+                        Some(t) => Some(t?),
+                        None => None,
+                    },
+                    test_fraction: test_fraction?,
+                    header: header?,
+                }
+            }
+        };
+        self.data_fits(e.span, &spec);
+        Some(spec)
+    }
+
+    fn fraction(&mut self, b: &Bound, i: usize) -> Option<f64> {
+        b.get(i).map_or(Some(DEFAULT_TEST_FRACTION), |f| {
+            self.real(f, "test_fraction", Range::Fraction)
+        })
+    }
+
+    fn synthetic(&mut self, b: &Bound, default_seed: u64) -> Option<DataSpec> {
+        let samples = b
+            .get(0)
+            .map_or(Some(DEFAULT_SYNTHETIC_SAMPLES as u64), |s| {
+                self.whole(s, "samples", 1, MAX_SIZE)
+            });
+        let test = b.get(1).map(|s| self.whole(s, "test_samples", 1, MAX_SIZE));
+        let target = b
+            .get(2)
+            .map(|t| (self.whole(t, "target", 0, u64::from(u32::MAX)), t.span));
+        let seed = b
+            .get(3)
+            .map_or(Some(default_seed), |s| self.whole(s, "seed", 0, u64::MAX));
+        let samples = samples? as usize;
+        if let (Some((Some(t), span)), Some((label, label_span))) = (&target, self.label.clone())
+            && let LabelKind::Classes(n) = label.kind
+            && *t as usize >= n
+        {
+            self.push(
+                Diagnostic::error(
+                    *span,
+                    format!(
+                        "`target` must be a class of `{}`: 0 to {}",
+                        label.name,
+                        n - 1
+                    ),
+                )
+                .label("no such class")
+                .with(label_span, format!("{}", label.kind)),
+            );
+            return None;
+        }
+        Some(DataSpec::Synthetic {
+            samples,
+            // A quarter as many held out, unless given.
+            test_samples: match test {
+                Some(t) => t? as usize,
+                None => (samples / 4).max(1),
+            },
+            target: match target {
+                Some((t, _)) => Some(t? as u32),
+                None => None,
+            },
+            seed: seed?,
+        })
+    }
+
+    /// Whether a known data set's samples and labels match the input and label.
+    fn data_fits(&mut self, span: Span, spec: &DataSpec) {
+        let (name, features, dims) = match spec {
+            DataSpec::Digits { .. } => ("digits", 64, "8x8"),
+            DataSpec::Mnist => ("mnist", 784, "28x28"),
+            DataSpec::FashionMnist => ("fashion_mnist", 784, "28x28"),
+            DataSpec::Synthetic { .. } | DataSpec::Idx { .. } => {
+                if let Some((l, ls)) = self.label.clone()
+                    && let LabelKind::Values(_) = l.kind
+                {
+                    self.push(
+                        Diagnostic::error(span, "this data source has class labels")
+                            .label("class labels")
+                            .with(ls, format!("declared as {}", l.kind))
+                            .help("declare the label as `classes(N)`, or use `csv(...)` for value targets"),
+                    );
+                }
+                return;
+            }
+            DataSpec::Csv { .. } => return,
+        };
+        if let Some((input, is)) = self.input.clone()
+            && input.features != features
+        {
+            self.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`{name}` has {features} features per sample, but the input `{}` has {}",
+                        input.name, input.features
+                    ),
+                )
+                .label(format!("{features} features"))
+                .with(is, format!("{} features", input.features))
+                .help(format!("declare `input {}: {dims}`", input.name)),
+            );
+        }
+        if let Some((l, ls)) = self.label.clone()
+            && l.kind != LabelKind::Classes(10)
+        {
+            self.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`{name}` has 10 classes, but the label `{}` is {}",
+                        l.name, l.kind
+                    ),
+                )
+                .label("10 classes")
+                .with(ls, format!("{}", l.kind))
+                .help(format!("declare `label {}: classes(10)`", l.name)),
+            );
+        }
+    }
+
+    fn optimizer(&mut self, e: &Expr) -> Option<OptimizerSpec> {
+        let Some((func, args)) = word_or_call(e) else {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("expected an optimizer, found {}", describe(e)),
+                )
+                .label("not an optimizer")
+                .help("the optimizers are `sgd`, `adam`, `adamw`, e.g. `sgd(lr: 0.01)`"),
+            );
+            return None;
+        };
+        let sig = match func.text.as_str() {
+            "sgd" => SGD,
+            "adam" => ADAM,
+            "adamw" => ADAMW,
+            other => {
+                let mut d =
+                    Diagnostic::error(func.span, format!("unknown optimizer `{}`", quote(other)))
+                        .label("not an optimizer");
+                d = match did_you_mean(other, OPTIMIZERS) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("the optimizers are `sgd`, `adam`, `adamw`"),
+                };
+                self.push(d);
+                return None;
+            }
+        };
+        let b = self.bind(args, e.span, &sig)?;
+        let lr = b
+            .get(0)
+            .map_or(Some(1e-3), |v| self.real(v, "lr", Range::Positive));
+        if sig.name == "sgd" {
+            let d = sgd_defaults();
+            let momentum = b
+                .get(1)
+                .map_or(Some(d.momentum), |v| self.real(v, "momentum", Range::Prob));
+            let dampening = b.get(2).map_or(Some(d.dampening), |v| {
+                self.real(v, "dampening", Range::Closed)
+            });
+            let nesterov = b
+                .get(3)
+                .map_or(Some(false), |v| self.boolean(v, "nesterov"));
+            let wd = b.get(4).map_or(Some(0.0), |v| {
+                self.real(v, "weight_decay", Range::NonNegative)
+            });
+            let s = Sgd {
+                lr: lr?,
+                momentum: momentum?,
+                dampening: dampening?,
+                nesterov: nesterov?,
+                weight_decay: wd?,
+            };
+            if s.nesterov && (s.momentum == 0.0 || s.dampening != 0.0) {
+                let at = b.get(3).map_or(e.span, |v| v.span);
+                self.push(
+                    Diagnostic::error(
+                        at,
+                        "nesterov momentum needs `momentum` above 0 and `dampening` 0",
+                    )
+                    .label("nesterov")
+                    .help("set e.g. `momentum: 0.9` and leave `dampening` at 0"),
+                );
+                return None;
+            }
+            return Some(OptimizerSpec::Sgd(s));
+        }
+        let betas = match b.get(1) {
+            Some(v) => self.betas(v),
+            None => Some((0.9, 0.999)),
+        };
+        let eps = b
+            .get(2)
+            .map_or(Some(1e-8), |v| self.real(v, "eps", Range::Positive));
+        let default_wd = if sig.name == "adamw" { 0.01 } else { 0.0 };
+        let wd = b.get(3).map_or(Some(default_wd), |v| {
+            self.real(v, "weight_decay", Range::NonNegative)
+        });
+        let a = Adam {
+            lr: lr?,
+            betas: betas?,
+            eps: eps?,
+            weight_decay: wd?,
+        };
+        Some(if sig.name == "adam" {
+            OptimizerSpec::Adam(a)
+        } else {
+            OptimizerSpec::AdamW(a)
+        })
+    }
+
+    /// `[0.9, 0.999]`
+    fn betas(&mut self, e: &Expr) -> Option<(f64, f64)> {
+        match &e.kind {
+            ExprKind::List(items) if items.len() == 2 => {
+                let b1 = self.real(&items[0], "betas", Range::Prob);
+                let b2 = self.real(&items[1], "betas", Range::Prob);
+                Some((b1?, b2?))
+            }
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!(
+                            "`betas` must be a list of two numbers, found {}",
+                            describe(e)
+                        ),
+                    )
+                    .label("expected `[beta1, beta2]`")
+                    .help("for example: `betas: [0.9, 0.999]`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `scaling`, `mc(passes: 30)`, or `scaling + mc(passes: 30)`.
+    fn eval(&mut self, e: &Expr) -> Option<EvalSpec> {
+        let parts: &[Expr] = match &e.kind {
+            ExprKind::Sum(t) => t,
+            _ => std::slice::from_ref(e),
+        };
+        let mut spec = EvalSpec {
+            scaling: false,
+            mc_passes: None,
+            every: None,
+        };
+        let mut ok = true;
+        for p in parts {
+            let Some((func, args)) = word_or_call(p) else {
+                self.push(
+                    Diagnostic::error(
+                        p.span,
+                        format!("expected an evaluation mode, found {}", describe(p)),
+                    )
+                    .label("not an evaluation mode")
+                    .help("write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`"),
+                );
+                ok = false;
+                continue;
+            };
+            let twice = |c: &mut Self| {
+                c.push(
+                    Diagnostic::error(p.span, format!("`{}` is given twice", func.text))
+                        .label("again here"),
+                );
+            };
+            match func.text.as_str() {
+                "scaling" if args.is_empty() => {
+                    if spec.scaling {
+                        twice(self);
+                        ok = false;
+                    }
+                    spec.scaling = true;
+                }
+                "mc" => {
+                    if spec.mc_passes.is_some() {
+                        twice(self);
+                        ok = false;
+                    }
+                    let Some(b) = self.bind(args, p.span, &MC) else {
+                        ok = false;
+                        continue;
+                    };
+                    match b.get(0).map_or(Some(DEFAULT_MC_PASSES as u64), |v| {
+                        self.whole(v, "passes", 1, MAX_SIZE)
+                    }) {
+                        Some(n) => spec.mc_passes = Some(n as usize),
+                        None => ok = false,
+                    }
+                }
+                "scaling" => {
+                    self.push(
+                        Diagnostic::error(p.span, "`scaling` takes no arguments")
+                            .label("remove the arguments"),
+                    );
+                    ok = false;
+                }
+                other => {
+                    let mut d = Diagnostic::error(
+                        func.span,
+                        format!("unknown evaluation mode `{}`", quote(other)),
+                    )
+                    .label("not an evaluation mode");
+                    d = match did_you_mean(other, ["scaling", "mc"]) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help("write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`"),
+                    };
+                    self.push(d);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(spec)
+    }
+}
+
+/// PyTorch's SGD defaults.
+fn sgd_defaults() -> Sgd {
+    Sgd {
+        lr: 1e-3,
+        momentum: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+    }
+}

@@ -1,0 +1,469 @@
+//! The checked model: plain data the trainer and the lowering read.
+//! Everything here has been checked: names resolve, shapes agree, numbers
+//! are in range, and every default is filled in.
+
+use super::diag::Diagnostics;
+use crate::data::DataSpec;
+use std::fmt;
+
+/// A number as a `.net` file would write it: `0.5`, `1e-8`.
+pub fn num(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A checked `.net` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// From `net NAME v1`.
+    pub name: String,
+    /// The file name used in messages.
+    pub path: String,
+    /// The file's text (recorded in checkpoints).
+    pub source: String,
+    pub input: Input,
+    pub label: Label,
+    /// In file order; each uses only the input and earlier bindings.
+    pub bindings: Vec<Binding>,
+    pub loss: Loss,
+    pub train: TrainSpec,
+    /// Warnings found while checking (they do not stop a run).
+    pub warnings: Diagnostics,
+}
+
+/// `input x: 28x28`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    pub name: String,
+    /// As declared, e.g. `[28, 28]`.
+    pub dims: Vec<usize>,
+    /// The product of `dims`: the width of a flattened sample.
+    pub features: usize,
+}
+
+/// `label y: classes(10)` or `label y: values(3)`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub name: String,
+    pub kind: LabelKind,
+}
+
+/// What a sample's label is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelKind {
+    /// A class index in `0..n` (for cross_entropy and nll).
+    Classes(usize),
+    /// A vector of `width` real targets (for mse).
+    Values(usize),
+}
+
+impl fmt::Display for LabelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabelKind::Classes(n) => write!(f, "classes({n})"),
+            LabelKind::Values(n) => write!(f, "values({n})"),
+        }
+    }
+}
+
+/// `name = expression`: a named activation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub name: String,
+    pub expr: Expr,
+    /// Per-sample shape, e.g. `[128]` (the batch dimension is not included).
+    pub shape: Vec<usize>,
+    /// The one layer with parameters in this binding, if any: its parameters
+    /// are `<name>.weight` `[units, inputs]` and `<name>.bias` `[units]`.
+    pub layer: Option<Layer>,
+    /// 1-based line of the binding in the file.
+    pub line: usize,
+}
+
+impl Binding {
+    /// Number of features per sample.
+    pub fn features(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A `linear` layer's sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layer {
+    pub inputs: usize,
+    pub units: usize,
+    pub bias: bool,
+}
+
+/// An expression over primitives, as checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// The input or an earlier binding.
+    Name(String),
+    /// `x · weightᵀ + bias`, with the binding's parameters.
+    Linear {
+        x: Box<Expr>,
+        units: usize,
+        bias: bool,
+    },
+    /// An element-wise or per-sample function without parameters.
+    Apply { func: Func, x: Box<Expr> },
+    /// Dropout with drop probability `p`.
+    Dropout {
+        x: Box<Expr>,
+        p: f64,
+        mode: DropoutMode,
+    },
+    /// The element-wise sum of two or more activations of one shape.
+    Add(Vec<Expr>),
+}
+
+/// The functions without parameters or settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    LogSoftmax,
+    /// Reshapes `[28, 28]` to `[784]`; no work on the engine's flat rows.
+    Flatten,
+}
+
+impl Func {
+    /// The name used in `.net` files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Relu => "relu",
+            Func::Sigmoid => "sigmoid",
+            Func::Tanh => "tanh",
+            Func::Softmax => "softmax",
+            Func::LogSoftmax => "log_softmax",
+            Func::Flatten => "flatten",
+        }
+    }
+}
+
+/// How dropout keeps the expected activation unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DropoutMode {
+    /// Training scales kept units by `1/(1-p)`; evaluation is the identity (PyTorch).
+    #[default]
+    Inverted,
+    /// Training only drops; evaluation scales by `1-p` (the original paper).
+    Classic,
+}
+
+impl DropoutMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            DropoutMode::Inverted => "inverted",
+            DropoutMode::Classic => "classic",
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Name(n) => write!(f, "{n}"),
+            Expr::Linear { x, units, bias } => {
+                write!(f, "linear({x}, {units}")?;
+                if !bias {
+                    write!(f, ", bias: false")?;
+                }
+                write!(f, ")")
+            }
+            Expr::Apply { func, x } => write!(f, "{}({x})", func.name()),
+            Expr::Dropout { x, p, mode } => {
+                write!(f, "dropout({x}, {}", num(*p))?;
+                if *mode != DropoutMode::Inverted {
+                    write!(f, ", mode: {}", mode.name())?;
+                }
+                write!(f, ")")
+            }
+            Expr::Add(terms) => {
+                for (i, t) in terms.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " + ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The loss: a data term plus penalty terms, each reported on its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loss {
+    pub data: DataTerm,
+    pub penalties: Vec<Penalty>,
+}
+
+/// The data term, averaged over the batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataTerm {
+    pub kind: DataLoss,
+    /// The named activation it reads.
+    pub on: String,
+}
+
+/// Which data term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataLoss {
+    /// Softmax cross-entropy on logits, against class labels.
+    CrossEntropy,
+    /// Negative log-likelihood on log-probabilities (a `log_softmax`), against class labels.
+    Nll,
+    /// Mean squared error against value targets.
+    Mse,
+}
+
+impl DataLoss {
+    pub fn name(self) -> &'static str {
+        match self {
+            DataLoss::CrossEntropy => "cross_entropy",
+            DataLoss::Nll => "nll",
+            DataLoss::Mse => "mse",
+        }
+    }
+}
+
+/// `coef * kind(target)`, summed over the whole batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Penalty {
+    pub coef: f64,
+    pub kind: PenaltyKind,
+    pub target: PenaltyTarget,
+}
+
+impl Penalty {
+    /// `l1(h1)`: how the penalty is labelled in reports and metrics.
+    pub fn label(&self) -> String {
+        format!("{}({})", self.kind.name(), self.target.name())
+    }
+}
+
+impl fmt::Display for Penalty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} * {}", num(self.coef), self.label())
+    }
+}
+
+/// Which norm a penalty takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PenaltyKind {
+    /// `Σ|a|`
+    L1,
+    /// `sqrt(Σa²)` (the norm, not its square)
+    L2,
+    /// `Σa²`
+    SumSq,
+}
+
+impl PenaltyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PenaltyKind::L1 => "l1",
+            PenaltyKind::L2 => "l2",
+            PenaltyKind::SumSq => "sumsq",
+        }
+    }
+}
+
+/// What a penalty is taken of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PenaltyTarget {
+    /// A named activation, over the whole batch.
+    Activation(String),
+    /// A parameter, e.g. `h1.weight`.
+    Param(String),
+}
+
+impl PenaltyTarget {
+    pub fn name(&self) -> &str {
+        match self {
+            PenaltyTarget::Activation(n) | PenaltyTarget::Param(n) => n,
+        }
+    }
+}
+
+/// The `train { }` block with every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSpec {
+    pub data: DataSpec,
+    pub batch: usize,
+    pub length: Length,
+    pub optimizer: OptimizerSpec,
+    pub seed: u64,
+    pub eval: EvalSpec,
+}
+
+/// How long to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Length {
+    /// Passes over the training split.
+    Epochs(usize),
+    /// Optimizer steps (batches), across epochs as needed.
+    Steps(usize),
+}
+
+/// The optimizer and its settings (PyTorch's meanings and defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerSpec {
+    Sgd(Sgd),
+    Adam(Adam),
+    /// Adam with decoupled weight decay.
+    AdamW(Adam),
+}
+
+impl OptimizerSpec {
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerSpec::Sgd(s) => s.lr,
+            OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => a.lr,
+        }
+    }
+
+    /// How many values of state it keeps per parameter (for memory estimates).
+    pub fn slots(&self) -> usize {
+        match self {
+            OptimizerSpec::Sgd(s) => usize::from(s.momentum != 0.0),
+            OptimizerSpec::Adam(_) | OptimizerSpec::AdamW(_) => 2,
+        }
+    }
+}
+
+/// `sgd(lr, momentum, dampening, nesterov, weight_decay)`
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sgd {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub nesterov: bool,
+    pub weight_decay: f64,
+}
+
+/// `adam(lr, betas, eps, weight_decay)` and `adamw(...)`
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+impl fmt::Display for OptimizerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptimizerSpec::Sgd(s) => write!(
+                f,
+                "sgd(lr: {}, momentum: {}, dampening: {}, nesterov: {}, weight_decay: {})",
+                num(s.lr),
+                num(s.momentum),
+                num(s.dampening),
+                s.nesterov,
+                num(s.weight_decay)
+            ),
+            OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => {
+                let name = if matches!(self, OptimizerSpec::Adam(_)) {
+                    "adam"
+                } else {
+                    "adamw"
+                };
+                write!(
+                    f,
+                    "{name}(lr: {}, betas: [{}, {}], eps: {}, weight_decay: {})",
+                    num(a.lr),
+                    num(a.betas.0),
+                    num(a.betas.1),
+                    num(a.eps),
+                    num(a.weight_decay)
+                )
+            }
+        }
+    }
+}
+
+/// How to evaluate on the held-out split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalSpec {
+    /// Deterministic pass with dropout replaced by its expectation
+    /// (the identity for inverted dropout, `×(1-p)` for classic).
+    pub scaling: bool,
+    /// Monte-Carlo dropout: the mean of this many stochastic passes.
+    pub mc_passes: Option<usize>,
+    /// For a run counted in steps: evaluate every this many steps (and at the end).
+    pub every: Option<usize>,
+}
+
+/// One parameter of the model, as `netc` names and stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// `h1.weight` or `h1.bias`
+    pub name: String,
+    /// `[out, in]` for a weight, `[out]` for a bias (PyTorch's layout).
+    pub dims: Vec<usize>,
+    /// The binding it belongs to.
+    pub binding: String,
+}
+
+impl ParamSpec {
+    /// Number of scalars.
+    pub fn count(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
+
+impl Model {
+    /// Every parameter in creation order (binding order; weight before bias).
+    pub fn params(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        for b in &self.bindings {
+            if let Some(l) = b.layer {
+                out.push(ParamSpec {
+                    name: format!("{}.weight", b.name),
+                    dims: vec![l.units, l.inputs],
+                    binding: b.name.clone(),
+                });
+                if l.bias {
+                    out.push(ParamSpec {
+                        name: format!("{}.bias", b.name),
+                        dims: vec![l.units],
+                        binding: b.name.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Total number of scalar parameters.
+    pub fn param_count(&self) -> usize {
+        self.params().iter().map(ParamSpec::count).sum()
+    }
+
+    /// The binding called `name`.
+    pub fn binding(&self, name: &str) -> Option<&Binding> {
+        self.bindings.iter().find(|b| b.name == name)
+    }
+
+    /// Whether any binding uses dropout.
+    pub fn has_dropout(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::Name(_) => false,
+                Expr::Dropout { .. } => true,
+                Expr::Linear { x, .. } | Expr::Apply { x, .. } => walk(x),
+                Expr::Add(ts) => ts.iter().any(walk),
+            }
+        }
+        self.bindings.iter().any(|b| walk(&b.expr))
+    }
+}

@@ -1,0 +1,227 @@
+//! The `check` and `fmt` commands, as a user runs them.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use std::fs;
+use std::path::Path;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn netc(args: &[&str]) -> Run {
+    let out = cargo_bin_cmd!("netc").args(args).output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => panic!("netc did not run: {e}"),
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn temp_file(dir: &Path, name: &str, text: &[u8]) -> String {
+    let p = dir.join(name);
+    if let Err(e) = fs::write(&p, text) {
+        panic!("cannot write {}: {e}", p.display());
+    }
+    p.display().to_string()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("no temp dir: {e}"),
+    }
+}
+
+const BROKEN: &str = "net t v1\ninput x: 16\nlabel y: classes(4)\nh1 = rleu(linear(x, 8))\nout = linear(h1, 4)\nloss = cross_entropy(out, y)\ntrain { data: mnsit }\n";
+
+#[test]
+fn check_prints_a_summary_of_each_model() {
+    let r = netc(&[
+        "check",
+        "models/mlp.net",
+        "models/mnist.net",
+        "models/digits.net",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    for want in [
+        "net mlp v1 (models/mlp.net)",
+        "h1.weight   [32, 128]  4096",
+        "total                  4690",
+        "penalty  0.5 * l1(h1)",
+        "d           [128]  dropout(h, 0.5)",
+        "total                   101770",
+    ] {
+        assert!(r.stdout.contains(want), "missing {want:?} in\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn check_reports_every_error_and_exits_1() {
+    let dir = tempdir();
+    let f = temp_file(dir.path(), "bad.net", BROKEN.as_bytes());
+    let r = netc(&["check", &f]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.contains("error: unknown function `rleu`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("= help: did you mean `relu`?"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("error: unknown data source `mnsit`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&format!("--> {f}:4:6")), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("error: could not check `{f}` due to 2 errors")),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn check_goes_on_after_a_bad_file() {
+    let dir = tempdir();
+    let f = temp_file(dir.path(), "bad.net", BROKEN.as_bytes());
+    let r = netc(&["check", &f, "models/mlp.net"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("net mlp v1"), "{}", r.stdout);
+}
+
+#[test]
+fn warnings_do_not_fail_the_check() {
+    let dir = tempdir();
+    let src = BROKEN
+        .replace("rleu", "relu")
+        .replace("mnsit", "synthetic")
+        .replace("out = ", "unused = tanh(h1)\nout = ");
+    let f = temp_file(dir.path(), "warn.net", src.as_bytes());
+    let r = netc(&["check", &f]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: unused activation `unused`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("generated 1 warning"), "{}", r.stderr);
+    assert!(r.stdout.contains("unused      [8]"), "{}", r.stdout);
+}
+
+#[test]
+fn unreadable_files_are_user_errors() {
+    let dir = tempdir();
+    let missing = dir.path().join("nope.net").display().to_string();
+    let r = netc(&["check", &missing]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("error: cannot read"), "{}", r.stderr);
+
+    let binary = temp_file(dir.path(), "bin.net", b"net t v1\n\xff\xfe\n");
+    let r = netc(&["check", &binary]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("is not UTF-8 text (invalid byte at offset 9)"),
+        "{}",
+        r.stderr
+    );
+
+    let d = dir.path().display().to_string();
+    let r = netc(&["fmt", &d]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(netc(&[]).code, 2);
+    assert_eq!(netc(&["check"]).code, 2);
+    assert_eq!(netc(&["fmt", "--chek", "models/mlp.net"]).code, 2);
+    assert_eq!(netc(&["frobnicate"]).code, 2);
+    assert_eq!(netc(&["--help"]).code, 0);
+}
+
+#[test]
+fn fmt_check_passes_on_the_models() {
+    let r = netc(&[
+        "fmt",
+        "--check",
+        "models/mlp.net",
+        "models/mnist.net",
+        "models/digits.net",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn fmt_check_lists_a_file_that_would_change_and_leaves_it() {
+    let dir = tempdir();
+    let messy = "net t v1\ninput x:4 # four\n";
+    let f = temp_file(dir.path(), "messy.net", messy.as_bytes());
+    let r = netc(&["fmt", "--check", &f]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains(&format!("would reformat {f}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("  -input x:4 # four\n  +input x: 4  # four\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fs::read_to_string(&f).unwrap_or_default(), messy);
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_then_has_nothing_to_do() {
+    let dir = tempdir();
+    let f = temp_file(
+        dir.path(),
+        "messy.net",
+        b"net t v1\r\ninput   x :4\r\n\r\n\r\nh=relu(x)\r\n",
+    );
+    let r = netc(&["fmt", &f]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        fs::read_to_string(&f).unwrap_or_default(),
+        "net t v1\ninput x: 4\n\nh = relu(x)\n"
+    );
+    assert_eq!(netc(&["fmt", "--check", &f]).code, 0);
+    // no temporary file left behind
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, vec!["messy.net".to_string()]);
+}
+
+#[test]
+fn fmt_refuses_a_file_with_syntax_errors() {
+    let dir = tempdir();
+    let text = "net t v1\nh = relu(x\n";
+    let f = temp_file(dir.path(), "bad.net", text.as_bytes());
+    let r = netc(&["fmt", &f]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("error: unclosed `(`"), "{}", r.stderr);
+    assert!(r.stderr.contains("could not format"), "{}", r.stderr);
+    assert_eq!(fs::read_to_string(&f).unwrap_or_default(), text);
+}

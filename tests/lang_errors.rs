@@ -1,0 +1,307 @@
+//! Every kind of error (and warning) the checker reports, rendered as a user
+//! sees it. One snapshot per kind, in tests/snapshots/.
+
+use netc::lang::parse_and_check;
+
+/// The rendered diagnostics for `src`, or the warnings of a file that checks.
+fn report(src: &str) -> String {
+    match parse_and_check("models/test.net", src) {
+        Ok(m) if m.warnings.is_empty() => "ok".to_string(),
+        Ok(m) => format!("ok, with warnings:\n{}", m.warnings.render()),
+        Err(d) => d.render(),
+    }
+}
+
+/// A small valid net; each test breaks one thing in it.
+const BASE: &str = "net t v1
+input x: 16
+label y: classes(4)
+h1 = relu(linear(x, 8))
+out = linear(h1, 4)
+loss = cross_entropy(out, y) + 0.1 * l1(h1)
+train { data: synthetic(samples: 64), batch: 8, steps: 10 }
+";
+
+/// `BASE` with `from` replaced by `to` (which must occur).
+fn with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from:?} is not in the base file");
+    BASE.replacen(from, to, 1)
+}
+
+macro_rules! snap {
+    ($name:ident, $src:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(stringify!($name), report(&$src));
+        }
+    };
+}
+
+#[test]
+fn the_base_file_checks() {
+    assert_eq!(report(BASE), "ok");
+}
+
+// ---- syntax ----
+snap!(syntax_missing_equals, with("h1 = relu", "h1 relu"));
+snap!(
+    syntax_unclosed_bracket,
+    with("h1 = relu(linear(x, 8))", "h1 = relu(linear(x, 8)")
+);
+snap!(
+    syntax_mismatched_bracket,
+    with("linear(x, 8))", "linear(x, 8]]")
+);
+snap!(syntax_missing_comma, with("linear(x, 8)", "linear(x 8)"));
+snap!(syntax_bad_version_line, with("net t v1", "net t 1"));
+snap!(
+    syntax_unterminated_string,
+    with("data: synthetic(samples: 64)", "data: csv(\"a.csv)")
+);
+snap!(
+    syntax_errors_in_several_statements,
+    with(
+        "h1 = relu(linear(x, 8))\nout = linear(h1, 4)",
+        "h1 = relu(linear(x, 8)) h\nout = linear(h1 4)"
+    )
+);
+snap!(
+    syntax_nested_too_deeply,
+    with(
+        "relu(linear(x, 8))",
+        &format!("{}linear(x, 8){}", "relu(".repeat(40), ")".repeat(40))
+    )
+);
+snap!(syntax_misspelt_keyword, with("input x: 16", "inptu x: 16"));
+snap!(
+    syntax_equals_in_named_argument,
+    with("linear(x, 8)", "linear(x, units=8)")
+);
+snap!(
+    syntax_not_a_statement,
+    with("out = linear(h1, 4)", "out = linear(h1, 4)\n(out)")
+);
+
+// ---- names ----
+snap!(unknown_function, with("relu(linear", "rleu(linear"));
+snap!(
+    function_in_the_wrong_place,
+    with("relu(linear(x, 8))", "l1(linear(x, 8))")
+);
+snap!(unknown_name, with("linear(h1, 4)", "linear(h2, 4)"));
+snap!(
+    duplicate_name,
+    with(
+        "out = linear(h1, 4)",
+        "h1 = linear(h1, 4)\nout = linear(h1, 4)"
+    )
+);
+snap!(
+    use_before_definition,
+    with(
+        "h1 = relu(linear(x, 8))\nout = linear(h1, 4)",
+        "h1 = relu(linear(x, 8))\nout = linear(h2, 4)\nh2 = relu(h1)"
+    )
+);
+snap!(
+    refers_to_itself,
+    with("h1 = relu(linear(x, 8))", "h1 = relu(linear(h1, 8))")
+);
+snap!(
+    label_used_as_activation,
+    with("linear(x, 8)", "linear(y, 8)")
+);
+snap!(
+    keyword_as_name,
+    with(
+        "out = linear(h1, 4)\nloss = cross_entropy(out",
+        "train = linear(h1, 4)\nloss = cross_entropy(train"
+    )
+);
+snap!(second_input, with("label y", "input z: 3\nlabel y"));
+
+// ---- arguments ----
+snap!(
+    unknown_option,
+    with(
+        "relu(linear(x, 8))",
+        "dropout(relu(linear(x, 8)), p: 0.5, mdoe: classic)"
+    )
+);
+snap!(
+    too_many_arguments,
+    with("relu(linear(x, 8))", "relu(linear(x, 8), 3)")
+);
+snap!(missing_argument, with("linear(x, 8)", "linear(x)"));
+snap!(
+    argument_given_twice,
+    with("linear(x, 8)", "linear(x, 8, units: 9)")
+);
+snap!(
+    positional_after_named,
+    with("linear(x, 8)", "linear(x, units: 8, false)")
+);
+snap!(not_a_whole_number, with("linear(x, 8)", "linear(x, 0.5)"));
+snap!(not_an_activation, with("linear(x, 8)", "linear(8, x)"));
+snap!(
+    bad_choice,
+    with(
+        "relu(linear(x, 8))",
+        "dropout(relu(linear(x, 8)), mode: clasic)"
+    )
+);
+snap!(number_not_finite, with("0.1 * l1", "1e999 * l1"));
+
+// ---- shapes ----
+snap!(
+    shape_mismatch_add,
+    with(
+        "out = linear(h1, 4)",
+        "h2 = relu(linear(x, 4))\nout = linear(h1, 4) + h2 + h1"
+    )
+);
+snap!(
+    shape_mismatch_loss,
+    with("out = linear(h1, 4)", "out = linear(h1, 3)")
+);
+snap!(needs_flatten, with("input x: 16", "input x: 4x4"));
+snap!(
+    second_layer_in_binding,
+    with(
+        "h1 = relu(linear(x, 8))\nout = linear(h1, 4)",
+        "out = linear(relu(linear(x, 8)), 4)"
+    )
+    .replace("l1(h1)", "l1(out)")
+);
+
+// ---- numbers ----
+snap!(
+    dropout_p_out_of_range,
+    with("relu(linear(x, 8))", "dropout(relu(linear(x, 8)), 1.5)")
+);
+snap!(
+    dropout_p_negative,
+    with("relu(linear(x, 8))", "dropout(relu(linear(x, 8)), p: -0.1)")
+);
+snap!(
+    zero_learning_rate,
+    with("steps: 10", "steps: 10, optimizer: sgd(lr: 0)")
+);
+snap!(negative_size, with("linear(x, 8)", "linear(x, -8)"));
+snap!(
+    size_too_large,
+    with("linear(x, 8)", "linear(x, 99999999999)")
+);
+snap!(
+    too_large_to_allocate,
+    with("input x: 16", "input x: 100000").replace("linear(x, 8)", "linear(x, 100000)")
+);
+snap!(
+    activations_too_large_to_allocate,
+    with("batch: 8", "batch: 2000000000")
+);
+
+// ---- loss ----
+snap!(penalty_on_unknown_name, with("l1(h1)", "l1(h3)"));
+snap!(
+    penalty_on_unknown_parameter,
+    with(
+        "0.1 * l1(h1)",
+        "0.1 * l1(h1.wieght) + 1e-4 * sumsq(out.weight)"
+    )
+);
+snap!(
+    penalty_on_layer_without_parameters,
+    with("out = linear(h1, 4)", "h2 = relu(h1)\nout = linear(h2, 4)")
+        .replace("l1(h1)", "l1(h2.weight)")
+);
+snap!(
+    loss_for_values_on_classes,
+    with("cross_entropy(out, y)", "mse(out, y)")
+);
+snap!(
+    loss_for_classes_on_values,
+    with("classes(4)", "values(4)")
+        .replace("data: synthetic(samples: 64)", "data: csv(\"train.csv\")")
+);
+snap!(
+    nll_without_log_softmax,
+    with("cross_entropy(out, y)", "nll(out, y)")
+);
+snap!(
+    loss_without_data_term,
+    with("cross_entropy(out, y) + 0.1 * l1(h1)", "0.1 * l1(h1)")
+);
+snap!(
+    loss_with_two_data_terms,
+    with("+ 0.1 * l1(h1)", "+ cross_entropy(out, y)")
+);
+snap!(
+    scaled_data_term,
+    with("cross_entropy(out, y)", "2 * cross_entropy(out, y)")
+);
+snap!(
+    loss_second_argument_not_label,
+    with("cross_entropy(out, y)", "cross_entropy(out, h1)")
+);
+
+// ---- train block ----
+snap!(unknown_data_source, with("synthetic(samples: 64)", "mnsit"));
+snap!(
+    data_does_not_fit_input,
+    with("synthetic(samples: 64)", "digits")
+);
+snap!(unknown_train_setting, with("batch: 8", "bacth: 8"));
+snap!(epochs_and_steps, with("steps: 10", "steps: 10, epochs: 2"));
+snap!(missing_data, with("data: synthetic(samples: 64), ", ""));
+snap!(
+    unknown_optimizer,
+    with("steps: 10", "steps: 10, optimizer: adma(lr: 1e-3)")
+);
+snap!(
+    nesterov_without_momentum,
+    with(
+        "steps: 10",
+        "steps: 10, optimizer: sgd(lr: 0.1, nesterov: true)"
+    )
+);
+snap!(
+    synthetic_target_out_of_range,
+    with("samples: 64", "samples: 64, target: 4")
+);
+
+// ---- file structure ----
+snap!(unknown_version, with("net t v1", "net t v2"));
+snap!(
+    missing_header_and_label,
+    with("net t v1\n", "").replace("label y: classes(4)\n", "")
+);
+snap!(empty_file, String::from("# nothing here\n"));
+
+// ---- warnings ----
+snap!(
+    unused_activation,
+    with("out = linear(h1, 4)", "h2 = tanh(h1)\nout = linear(h1, 4)")
+);
+snap!(
+    cross_entropy_on_softmax,
+    with("out = linear(h1, 4)", "out = softmax(linear(h1, 4))")
+);
+snap!(
+    mc_without_dropout,
+    with("steps: 10", "steps: 10, eval: mc(passes: 10)")
+);
+
+// ---- many errors at once ----
+snap!(
+    every_error_in_a_file_is_reported,
+    "net t v1
+input x: 16
+label y: classes(4)
+h1 = rleu(linear(x, 8))
+h2 = dropout(h1, p: 1.5)
+out = linear(h3, 4)
+loss = cross_entropy(out, y) + 0.1 * l1(h9)
+train { data: mnsit, batch: 0 }
+"
+);
