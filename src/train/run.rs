@@ -191,8 +191,9 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
             );
         }
 
-        let at_eval =
-            step.is_multiple_of(per_epoch) || every.is_some_and(|e| step.is_multiple_of(e)) || step == total;
+        let at_eval = step.is_multiple_of(per_epoch)
+            || every.is_some_and(|e| step.is_multiple_of(e))
+            || step == total;
         if at_eval {
             let train_scores = eval::evaluate(&net, &params, &mut tape, &data.train, &mut batch)?;
             let test_scores = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
