@@ -56,6 +56,7 @@ pub mod params;
 pub mod real;
 pub mod tape;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use layers::Linear;

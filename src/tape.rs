@@ -223,6 +223,20 @@ impl<T: Real> Tape<T> {
         Ok(id)
     }
 
+    /// Records a `rows x cols` leaf whose values `fill` writes in place (e.g. a
+    /// batch gathered straight from the data set, with no copy in between).
+    pub fn input_with<E>(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        fill: impl FnOnce(&mut [T]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<NodeId, E> {
+        let id = self.push_uninit(Op::Input, rows, cols, false);
+        let r = self.nodes[id.index()].range();
+        fill(&mut self.values[r])?;
+        Ok(id)
+    }
+
     /// Records a parameter's current value; backward adds into its gradient.
     pub fn param(&mut self, params: &Params<T>, id: ParamId) -> NodeId {
         let v = params.value(id);

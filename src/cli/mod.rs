@@ -3,7 +3,10 @@
 //! error (from clap).
 
 mod check;
+mod eval;
 mod fmt;
+mod grad;
+mod train;
 
 use clap::{Parser, Subcommand};
 use netc::lang::Diagnostics;
@@ -26,6 +29,12 @@ enum Command {
     Check(check::CheckArgs),
     /// Rewrite .net files in the canonical layout.
     Fmt(fmt::FmtArgs),
+    /// Train a .net file: metrics, checkpoints and the model in a run directory.
+    Train(train::TrainArgs),
+    /// Evaluate weights on the test split (weight scaling and Monte-Carlo dropout).
+    Eval(eval::EvalArgs),
+    /// One forward and backward pass on a given batch, written out.
+    Grad(grad::GradArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -34,6 +43,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(a) => check::run(&a, &mut r),
         Command::Fmt(a) => fmt::run(&a, &mut r),
+        Command::Train(a) => train::run(&a, &mut r),
+        Command::Eval(a) => eval::run(&a, &mut r),
+        Command::Grad(a) => grad::run(&a, &mut r),
     }
     r.exit_code()
 }
@@ -104,6 +116,23 @@ impl Reporter {
             ExitCode::FAILURE
         } else {
             ExitCode::SUCCESS
+        }
+    }
+
+    /// A checked model, or its diagnostics reported here. Warnings are shown
+    /// and do not stop the command.
+    pub fn model(&mut self, path: &Path) -> Option<netc::lang::Model> {
+        let src = self.read(path)?;
+        let shown = path.display().to_string();
+        match netc::lang::parse_and_check(&shown, &src) {
+            Ok(m) => {
+                self.diagnostics(&m.warnings, "check");
+                Some(m)
+            }
+            Err(d) => {
+                self.diagnostics(&d, "check");
+                None
+            }
         }
     }
 

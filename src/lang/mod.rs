@@ -15,6 +15,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod fmt;
+pub mod lower;
 pub mod model;
 pub mod parse;
 pub mod span;

@@ -1,0 +1,130 @@
+//! `netc eval FILE --weights W`: loss and accuracy on the test split, by weight
+//! scaling and, with `--mc M`, by Monte-Carlo dropout side by side.
+
+use super::Reporter;
+use clap::Args;
+use netc::checkpoint;
+use netc::lang::lower;
+use netc::tape::Tape;
+use netc::train::eval::{self, McScores, Scores};
+use netc::train::net::{Batch, Net};
+use netc::train::{MC_SALT, load_data, stream};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The .net file the weights belong to.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// A model.safetensors or checkpoint.safetensors.
+    #[arg(long, value_name = "W")]
+    weights: PathBuf,
+    /// Also evaluate by Monte-Carlo dropout: the mean of M stochastic passes.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    mc: Option<u32>,
+    /// Seed of the Monte-Carlo passes [default: the file's seed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where `mnist`/`fashion-mnist` folders are looked for first.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &EvalArgs, r: &mut Reporter) {
+    let Some(model) = r.model(&args.file) else {
+        return;
+    };
+    let result = (|| -> Result<(Scores, Option<McScores>, usize), netc::train::TrainError> {
+        let mut params = lower::init_params::<f32>(&model, 0)?;
+        checkpoint::load_model(&args.weights, &mut params)?;
+        let net = Net::new(&model, &params)?;
+        let data = load_data(&model, args.data_dir.as_deref())?;
+        let mut tape = Tape::new();
+        let mut batch = Batch::default();
+        let scaled = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
+        let mc = match args.mc {
+            Some(m) => {
+                let seed = args.seed.unwrap_or(model.train.seed);
+                let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
+                Some(eval::evaluate_mc(
+                    &net, &params, &mut tape, &data.test, &mut batch, m as usize, &mut rng,
+                )?)
+            }
+            None => None,
+        };
+        Ok((scaled, mc, data.test.len()))
+    })();
+    match result {
+        Ok((s, mc, n)) if args.json => println!("{}", json(&s, mc.as_ref(), n)),
+        Ok((s, mc, n)) => print!("{}", table(&s, mc.as_ref(), n)),
+        Err(e) => r.error(e.to_string()),
+    }
+}
+
+fn pct(a: Option<f64>) -> String {
+    a.map(|a| format!("{:.2}%", 100.0 * a))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn table(s: &Scores, mc: Option<&McScores>, n: usize) -> String {
+    let mut t = format!(
+        "test split: {n} samples\n{:<22} {:>10} {:>10} {:>14} {:>14}\n",
+        "method", "loss", "accuracy", "mean variance", "mean entropy"
+    );
+    t.push_str(&format!(
+        "{:<22} {:>10.4} {:>10} {:>14} {:>14}\n",
+        "weight scaling",
+        s.loss,
+        pct(s.acc),
+        "-",
+        "-"
+    ));
+    if let Some(m) = mc {
+        let ent = m
+            .mean_entropy
+            .map(|e| format!("{e:.4}"))
+            .unwrap_or_else(|| "-".into());
+        t.push_str(&format!(
+            "{:<22} {:>10.4} {:>10} {:>14.3e} {:>14}\n",
+            format!("monte carlo (M={})", m.passes),
+            m.loss,
+            pct(m.acc),
+            m.mean_variance,
+            ent
+        ));
+    }
+    t
+}
+
+/// A JSON number, or null for NaN/inf and absent values (JSON has neither).
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v}"),
+        _ => "null".into(),
+    }
+}
+
+fn json(s: &Scores, mc: Option<&McScores>, n: usize) -> String {
+    let mut j = format!(
+        "{{\"samples\":{n},\"scaling\":{{\"loss\":{},\"accuracy\":{}}}",
+        num(Some(s.loss)),
+        num(s.acc)
+    );
+    if let Some(m) = mc {
+        j.push_str(&format!(
+            ",\"mc\":{{\"passes\":{},\"loss\":{},\"accuracy\":{},\"mean_variance\":{},\"mean_entropy\":{}}}",
+            m.passes,
+            num(Some(m.loss)),
+            num(m.acc),
+            num(Some(m.mean_variance)),
+            num(m.mean_entropy)
+        ));
+    }
+    j.push('}');
+    j
+}

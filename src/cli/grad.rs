@@ -1,0 +1,182 @@
+//! `netc grad FILE --batch B --out G`: one forward and backward pass on a given
+//! batch, everything written out, to compare netc with another framework on
+//! the same numbers.
+
+use super::Reporter;
+use clap::Args;
+use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
+use netc::lang::lower::{self, Lowered, Targets};
+use netc::lang::{LabelKind, Model};
+use netc::tape::{Phase, Tape};
+use netc::train::{DROPOUT_SALT, TrainError, stream};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct GradArgs {
+    /// The .net file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// A safetensors file with `x` (f32 [N, features...]) and `y` (i64 class
+    /// indices [N], or f32 targets [N, width] for mse).
+    #[arg(long, value_name = "B")]
+    batch: PathBuf,
+    /// Where to write loss, grad/<param>, act/<name> and grad_act/<name>.
+    #[arg(long, value_name = "G")]
+    out: PathBuf,
+    /// Weights to use [default: initialised from the seed].
+    #[arg(long, value_name = "W")]
+    weights: Option<PathBuf>,
+    /// Evaluation mode: no dropout sampling.
+    #[arg(long)]
+    eval: bool,
+    /// Seed for initialisation and the dropout mask [default: the file's].
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+pub fn run(args: &GradArgs, r: &mut Reporter) {
+    let Some(model) = r.model(&args.file) else {
+        return;
+    };
+    if let Err(e) = grad(&model, args) {
+        r.error(e.to_string());
+    }
+}
+
+/// The batch as the net needs it: rows of features, and labels or targets.
+struct BatchFile {
+    rows: usize,
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    targets: Vec<f32>,
+}
+
+fn bad(path: &Path, why: String) -> TrainError {
+    TrainError::Settings(format!("{}: {why}", path.display()))
+}
+
+fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
+    let file = read_tensors(path)?;
+    let shape = file
+        .shape("x")
+        .ok_or_else(|| bad(path, "no tensor `x`".into()))?
+        .to_vec();
+    let rows = *shape
+        .first()
+        .ok_or_else(|| bad(path, "`x` has no dimensions".into()))?;
+    let features: usize = shape[1..].iter().product();
+    if rows == 0 || features != model.input.features {
+        return Err(bad(
+            path,
+            format!(
+                "`x` is {shape:?}: expected [N, {}] (N > 0) for input `{}`",
+                model.input.features, model.input.name
+            ),
+        ));
+    }
+    let x = file.f32s("x")?;
+    let yshape = file
+        .shape("y")
+        .ok_or_else(|| bad(path, "no tensor `y`".into()))?
+        .to_vec();
+    let mut batch = BatchFile {
+        rows,
+        x,
+        labels: Vec::new(),
+        targets: Vec::new(),
+    };
+    match model.label.kind {
+        LabelKind::Classes(n) => {
+            if yshape != [rows] {
+                return Err(bad(
+                    path,
+                    format!("`y` is {yshape:?}: expected [{rows}] class indices"),
+                ));
+            }
+            for (i, v) in file.i64s("y")?.into_iter().enumerate() {
+                if v < 0 || v as u64 >= n as u64 {
+                    return Err(bad(
+                        path,
+                        format!("`y`[{i}] = {v} is not a class of 0..{n}"),
+                    ));
+                }
+                batch.labels.push(v as u32);
+            }
+        }
+        LabelKind::Values(w) => {
+            if yshape.first() != Some(&rows) || yshape[1..].iter().product::<usize>() != w {
+                return Err(bad(
+                    path,
+                    format!("`y` is {yshape:?}: expected [{rows}, {w}] targets"),
+                ));
+            }
+            batch.targets = file.f32s("y")?;
+        }
+    }
+    Ok(batch)
+}
+
+fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
+    let batch = read_batch(&args.batch, model)?;
+    let seed = args.seed.unwrap_or(model.train.seed);
+    let mut params = lower::init_params::<f32>(model, seed)?;
+    if let Some(w) = &args.weights {
+        checkpoint::load_model(w, &mut params)?;
+    }
+    let lowered = Lowered::new(model, &params)?;
+    let mut tape = Tape::new();
+    let x = tape.input_slice(batch.rows, model.input.features, &batch.x)?;
+    let targets = match model.label.kind {
+        LabelKind::Classes(_) => Targets::Classes(&batch.labels),
+        LabelKind::Values(w) => Targets::Values(tape.input_slice(batch.rows, w, &batch.targets)?),
+    };
+    let phase = if args.eval { Phase::Eval } else { Phase::Train };
+    // The same dropout stream as the first step of `netc train` with this seed.
+    let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
+    let pass = lowered.forward(&mut tape, &params, x, targets, phase, &mut rng)?;
+    tape.backward(pass.loss, &mut params)?;
+
+    let loss = [tape.scalar(pass.loss)?];
+    let mut owned: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    for p in params.iter() {
+        owned.push((
+            format!("grad/{}", p.name),
+            p.dims.clone(),
+            p.grad.as_slice().to_vec(),
+        ));
+    }
+    for (b, &id) in model.bindings.iter().zip(&pass.activations) {
+        let (rows, cols) = tape.shape(id)?;
+        let value = tape.value(id)?.to_vec();
+        let grad = match tape.grad(id)? {
+            Some(g) => g.to_vec(),
+            None => vec![0.0; value.len()], // computed from the input alone
+        };
+        owned.push((format!("act/{}", b.name), vec![rows, cols], value));
+        owned.push((format!("grad_act/{}", b.name), vec![rows, cols], grad));
+    }
+    let mut entries = vec![TensorEntry {
+        name: "loss".into(),
+        dims: vec![1],
+        data: TensorData::F32(&loss),
+    }];
+    entries.extend(owned.iter().map(|(name, dims, data)| TensorEntry {
+        name: name.clone(),
+        dims: dims.clone(),
+        data: TensorData::F32(data),
+    }));
+    let meta = BTreeMap::from([
+        ("net".to_string(), model.source.clone()),
+        ("seed".to_string(), seed.to_string()),
+        (
+            "mode".to_string(),
+            if args.eval { "eval" } else { "train" }.to_string(),
+        ),
+    ]);
+    checkpoint::write_atomic(&args.out, &checkpoint::encode(&entries, &meta)?)?;
+    println!("loss {}  -> {}", loss[0], args.out.display());
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `netc train FILE`: train as the file says, writing the run directory.
+
+use super::Reporter;
+use clap::Args;
+use netc::train::{self, Options, Outcome};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The .net file to train.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The run directory [default: runs/<net name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Overrides the file's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Overrides the length: this many epochs.
+    #[arg(long, conflicts_with = "steps")]
+    epochs: Option<usize>,
+    /// Overrides the length: this many optimizer steps.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Where `mnist`/`fashion-mnist` folders are looked for first (then
+    /// $NETC_DATA, ./data, /usr/share/datasets).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Continues a run from its checkpoint.safetensors.
+    #[arg(long, value_name = "CKPT")]
+    resume: Option<PathBuf>,
+    /// No progress bar: one line per evaluation.
+    #[arg(long)]
+    quiet: bool,
+    /// Threads for large matrix products.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+pub fn run(args: &TrainArgs, r: &mut Reporter) {
+    let Some(model) = r.model(&args.file) else {
+        return;
+    };
+    let opts = Options {
+        out: args.out.clone(),
+        seed: args.seed,
+        epochs: args.epochs,
+        steps: args.steps,
+        data_dir: args.data_dir.clone(),
+        resume: args.resume.clone(),
+        quiet: args.quiet,
+        threads: args.threads.max(1),
+        overrides: Vec::new(),
+    };
+    match train::train(&model, &opts) {
+        Ok(o) => println!("{}", summary(&o)),
+        Err(e) => r.error(e.to_string()),
+    }
+}
+
+/// The last line of a run.
+fn summary(o: &Outcome) -> String {
+    let mut s = String::new();
+    if let Some(a) = o.test.acc {
+        s.push_str(&format!("test acc {:.2}%  ", 100.0 * a));
+    }
+    s.push_str(&format!("test loss {:.4}", o.test.loss));
+    if let Some(mc) = &o.mc {
+        if let Some(a) = mc.acc {
+            s.push_str(&format!(
+                "  (mc×{}: acc {:.2}%, loss {:.4})",
+                mc.passes,
+                100.0 * a,
+                mc.loss
+            ));
+        } else {
+            s.push_str(&format!("  (mc×{}: loss {:.4})", mc.passes, mc.loss));
+        }
+    }
+    s.push_str(&format!(
+        "  wall {:.2}s  {:.0} samples/s  {} steps  -> {}",
+        o.wall,
+        o.samples_per_sec,
+        o.steps,
+        o.dir.display()
+    ));
+    s
+}

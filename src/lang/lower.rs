@@ -1,0 +1,284 @@
+//! Lowering: a checked [`Model`] recorded onto the engine's tape.
+//!
+//! Names are resolved once, in [`Lowered::new`], into binding indices and
+//! parameter ids, so recording a pass does no lookups by name.
+
+use super::model::{
+    DataLoss, DropoutMode as LangDropout, Expr, Func, Model, PenaltyKind, PenaltyTarget,
+};
+use crate::error::{Error, Result};
+use crate::layers::Linear;
+use crate::params::{ParamId, Params};
+use crate::real::Real;
+use crate::tape::{DropoutMode, NodeId, Phase, Tape};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+
+/// Fresh parameters for `model`: each `linear` binding's `<name>.weight`
+/// `[units, inputs]` and `<name>.bias` `[units]`, in file order, drawn from
+/// U(−1/√in, 1/√in) (PyTorch's default) by a generator seeded with `seed`.
+pub fn init_params<T: Real>(model: &Model, seed: u64) -> Result<Params<T>> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut params = Params::new();
+    for b in &model.bindings {
+        if let Some(l) = b.layer {
+            Linear::new(&mut params, &b.name, l.inputs, l.units, l.bias, &mut rng)?;
+        }
+    }
+    Ok(params)
+}
+
+/// What the data term is compared with.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a> {
+    /// One class index per row (cross_entropy, nll).
+    Classes(&'a [u32]),
+    /// A `[batch, width]` node of values (mse).
+    Values(NodeId),
+}
+
+/// The nodes of one recorded pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pass {
+    /// Data term + every penalty.
+    pub loss: NodeId,
+    /// The data term alone (mean over the batch).
+    pub data: NodeId,
+    /// Each penalty, weighted by its coefficient, in file order.
+    pub penalties: Vec<NodeId>,
+    /// The activation the data term reads (logits, log-probabilities or values).
+    pub output: NodeId,
+    /// Every named activation, in binding order.
+    pub activations: Vec<NodeId>,
+}
+
+/// An expression with its names resolved.
+#[derive(Clone, Debug)]
+enum Node {
+    Input,
+    Binding(usize),
+    Linear {
+        x: Box<Node>,
+        weight: ParamId,
+        bias: Option<ParamId>,
+    },
+    Apply {
+        func: Func,
+        x: Box<Node>,
+    },
+    Dropout {
+        x: Box<Node>,
+        p: f64,
+        mode: DropoutMode,
+    },
+    Add(Vec<Node>),
+}
+
+#[derive(Clone, Debug)]
+enum Target {
+    Binding(usize),
+    Param(ParamId),
+}
+
+/// A model ready to be recorded again and again against one parameter store.
+#[derive(Clone, Debug)]
+pub struct Lowered<'m> {
+    model: &'m Model,
+    bindings: Vec<Node>,
+    output: usize,
+    penalties: Vec<(f64, PenaltyKind, Target)>,
+}
+
+impl<'m> Lowered<'m> {
+    /// Resolves every name of `model` against itself and `params` (as made by
+    /// [`init_params`] or loaded from a file with the same names).
+    pub fn new<T: Real>(model: &'m Model, params: &Params<T>) -> Result<Self> {
+        let index = |name: &str| model.bindings.iter().position(|b| b.name == name);
+        let param = |name: String| {
+            params
+                .id(&name)
+                .ok_or(Error::Invalid(format!("no parameter `{name}`")))
+        };
+        let mut bindings = Vec::with_capacity(model.bindings.len());
+        for b in &model.bindings {
+            bindings.push(resolve(&b.expr, &b.name, model, &index, &param)?);
+        }
+        let output = index(&model.loss.data.on).ok_or_else(|| {
+            Error::Invalid(format!(
+                "the loss reads `{}`, which is not a binding",
+                model.loss.data.on
+            ))
+        })?;
+        let mut penalties = Vec::new();
+        for p in &model.loss.penalties {
+            let target = match &p.target {
+                PenaltyTarget::Activation(n) => Target::Binding(index(n).ok_or_else(|| {
+                    Error::Invalid(format!("penalty on unknown activation `{n}`"))
+                })?),
+                PenaltyTarget::Param(n) => Target::Param(param(n.clone())?),
+            };
+            penalties.push((p.coef, p.kind, target));
+        }
+        Ok(Lowered {
+            model,
+            bindings,
+            output,
+            penalties,
+        })
+    }
+
+    /// The model this was lowered from.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Records one pass for the batch `x` `[batch, features]`: every binding,
+    /// the data term against `targets`, each weighted penalty, and their sum.
+    /// Dropout samples from `rng` in [`Phase::Train`] only.
+    pub fn forward<T: Real, R: rand::Rng + ?Sized>(
+        &self,
+        tape: &mut Tape<T>,
+        params: &Params<T>,
+        x: NodeId,
+        targets: Targets<'_>,
+        phase: Phase,
+        rng: &mut R,
+    ) -> Result<Pass> {
+        let mut acts = Vec::with_capacity(self.bindings.len());
+        for node in &self.bindings {
+            let id = record(node, tape, params, x, &acts, phase, rng)?;
+            acts.push(id);
+        }
+        let output = acts[self.output];
+        let data = match (self.model.loss.data.kind, targets) {
+            (DataLoss::CrossEntropy, Targets::Classes(y)) => tape.cross_entropy(output, y)?,
+            (DataLoss::Nll, Targets::Classes(y)) => tape.nll(output, y)?,
+            (DataLoss::Mse, Targets::Values(t)) => tape.mse(output, t)?,
+            (kind, _) => {
+                return Err(Error::Invalid(format!(
+                    "{} was given the wrong kind of targets",
+                    kind.name()
+                )));
+            }
+        };
+        let mut loss = data;
+        let mut penalties = Vec::with_capacity(self.penalties.len());
+        for (coef, kind, target) in &self.penalties {
+            let on = match target {
+                Target::Binding(i) => acts[*i],
+                Target::Param(id) => tape.param(params, *id),
+            };
+            let norm = match kind {
+                PenaltyKind::L1 => tape.l1(on)?,
+                PenaltyKind::L2 => tape.l2(on)?,
+                PenaltyKind::SumSq => tape.sumsq(on)?,
+            };
+            let term = tape.scale(norm, T::from_f64(*coef))?;
+            loss = tape.add(loss, term)?;
+            penalties.push(term);
+        }
+        Ok(Pass {
+            loss,
+            data,
+            penalties,
+            output,
+            activations: acts,
+        })
+    }
+}
+
+fn resolve(
+    e: &Expr,
+    binding: &str,
+    model: &Model,
+    index: &dyn Fn(&str) -> Option<usize>,
+    param: &dyn Fn(String) -> Result<ParamId>,
+) -> Result<Node> {
+    let sub = |x: &Expr| resolve(x, binding, model, index, param).map(Box::new);
+    Ok(match e {
+        Expr::Name(n) if *n == model.input.name => Node::Input,
+        Expr::Name(n) => {
+            Node::Binding(index(n).ok_or_else(|| Error::Invalid(format!("unknown name `{n}`")))?)
+        }
+        Expr::Linear { x, bias, .. } => Node::Linear {
+            x: sub(x)?,
+            weight: param(format!("{binding}.weight"))?,
+            bias: if *bias {
+                Some(param(format!("{binding}.bias"))?)
+            } else {
+                None
+            },
+        },
+        Expr::Apply { func, x } => Node::Apply {
+            func: *func,
+            x: sub(x)?,
+        },
+        Expr::Dropout { x, p, mode } => Node::Dropout {
+            x: sub(x)?,
+            p: *p,
+            mode: match mode {
+                LangDropout::Inverted => DropoutMode::Inverted,
+                LangDropout::Classic => DropoutMode::Classic,
+            },
+        },
+        Expr::Add(terms) => Node::Add(
+            terms
+                .iter()
+                .map(|t| resolve(t, binding, model, index, param))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+fn record<T: Real, R: rand::Rng + ?Sized>(
+    node: &Node,
+    tape: &mut Tape<T>,
+    params: &Params<T>,
+    x: NodeId,
+    acts: &[NodeId],
+    phase: Phase,
+    rng: &mut R,
+) -> Result<NodeId> {
+    let mut sub = |n: &Node, tape: &mut Tape<T>| record(n, tape, params, x, acts, phase, rng);
+    match node {
+        Node::Input => Ok(x),
+        Node::Binding(i) => Ok(acts[*i]),
+        Node::Linear {
+            x: inner,
+            weight,
+            bias,
+        } => {
+            let h = sub(inner, tape)?;
+            let w = tape.param(params, *weight);
+            let b = bias.map(|b| tape.param(params, b));
+            tape.linear(h, w, b)
+        }
+        Node::Apply { func, x: inner } => {
+            let h = sub(inner, tape)?;
+            match func {
+                Func::Relu => tape.relu(h),
+                Func::Sigmoid => tape.sigmoid(h),
+                Func::Tanh => tape.tanh(h),
+                Func::Softmax => tape.softmax(h),
+                Func::LogSoftmax => tape.log_softmax(h),
+                // Rows are already flat: `[28, 28]` per sample is stored as 784.
+                Func::Flatten => Ok(h),
+            }
+        }
+        Node::Dropout { x: inner, p, mode } => {
+            let h = sub(inner, tape)?;
+            tape.dropout(h, *p, *mode, phase, rng)
+        }
+        Node::Add(terms) => {
+            let (first, rest) = terms
+                .split_first()
+                .ok_or_else(|| Error::Invalid("an empty sum".into()))?;
+            let mut acc = sub(first, tape)?;
+            for t in rest {
+                let h = sub(t, tape)?;
+                acc = tape.add(acc, h)?;
+            }
+            Ok(acc)
+        }
+    }
+}

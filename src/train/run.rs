@@ -1,0 +1,463 @@
+//! The training loop: shuffled batches on the tape, an optimizer step, and at
+//! each evaluation point a metrics row, a checkpoint and the model, written
+//! atomically.
+
+use super::eval::{self, McScores, Scores};
+use super::metrics::{self, Row};
+use super::net::{Batch, Net};
+use super::progress::Progress;
+use super::{Options, TrainError};
+use crate::checkpoint::{self, TrainState};
+use crate::data::{self, Dataset};
+use crate::lang::{LabelKind, Length, Model, OptimizerSpec, lower};
+use crate::optim::{AdamConfig, Optimizer, SgdConfig};
+use crate::params::Params;
+use crate::tape::{Phase, Tape};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub dir: PathBuf,
+    pub rows: Vec<Row>,
+    /// The last evaluation on the test split (dropout off).
+    pub test: Scores,
+    /// Monte-Carlo dropout on the test split, when the file asks for it.
+    pub mc: Option<McScores>,
+    pub steps: u64,
+    /// Wall time of the whole command.
+    pub wall: f64,
+    /// Training samples per second of training time (evaluation excluded).
+    pub samples_per_sec: f64,
+}
+
+/// Salts that split one seed into independent generator streams.
+const SHUFFLE: u64 = 0x5348_5546;
+pub const DROPOUT_SALT: u64 = 0x4452_4f50;
+pub const MC_SALT: u64 = 0x4d43_4d43;
+
+/// A generator seed derived from the run's seed and a salt (SplitMix64).
+pub fn stream(seed: u64, salt: u64) -> u64 {
+    let mut z = seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Running sums of the current evaluation interval.
+#[derive(Default)]
+struct Interval {
+    loss: f64,
+    penalties: Vec<f64>,
+    rows: usize,
+    seconds: f64,
+}
+
+/// Trains `model` as its file and `opts` say, writing the run directory.
+pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
+    let wall = Instant::now();
+    let spec = &model.train;
+    let data = load_data(model, opts.data_dir.as_deref())?;
+    let n = data.train.len();
+    if n == 0 || data.test.is_empty() {
+        return Err(TrainError::Settings(format!(
+            "the data set `{}` has {} training and {} test samples; both must be non-empty",
+            data.name,
+            n,
+            data.test.len()
+        )));
+    }
+    let per_epoch = n.div_ceil(spec.batch) as u64;
+    let total = match (opts.steps, opts.epochs, spec.length) {
+        (Some(s), _, _) | (None, None, Length::Steps(s)) => s as u64,
+        (None, Some(e), _) | (None, None, Length::Epochs(e)) => e as u64 * per_epoch,
+    };
+    let every = spec.eval.every.map(|e| e as u64);
+
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&model.name));
+    std::fs::create_dir_all(&dir).map_err(|source| TrainError::OutDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let files = RunFiles::new(&dir);
+    for f in [&files.model, &files.checkpoint, &files.metrics] {
+        checkpoint::remove_stale_temps(f)?;
+    }
+
+    let mut seed = opts.seed.unwrap_or(spec.seed);
+    let mut params = lower::init_params::<f32>(model, seed)?;
+    let net = Net::new(model, &params)?;
+    let mut optim = make_optimizer(&spec.optimizer)?;
+    let mut dropout_rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
+    let labels: Vec<String> = model.loss.penalties.iter().map(|p| p.to_string()).collect();
+    let mut step = 0u64;
+    let mut rows = Vec::new();
+    if let Some(path) = &opts.resume {
+        let r = resume(path, opts.seed, labels.len(), &mut params, &mut optim)?;
+        (seed, step, rows) = (r.seed, r.step, r.rows);
+        dropout_rng = Pcg64Mcg::new(r.dropout);
+        if step > total {
+            return Err(TrainError::Resume {
+                path: path.clone(),
+                why: format!("it is at step {step}, past the {total} steps this run would take"),
+            });
+        }
+    }
+
+    let mut tape = Tape::new();
+    tape.set_threads(opts.threads);
+    let mut batch = Batch::default();
+    let mut order = Vec::new();
+    let mut order_epoch = u64::MAX;
+    let mut interval = Interval {
+        penalties: vec![0.0; labels.len()],
+        ..Interval::default()
+    };
+    let (mut train_secs, mut trained) = (0.0, 0usize);
+    let progress = Progress::new(total, step, opts.quiet);
+    let mut last_test = rows.last().map(|r: &Row| Scores {
+        loss: r.test_loss,
+        acc: r.test_acc,
+    });
+    while step < total {
+        let epoch = step / per_epoch;
+        if epoch != order_epoch {
+            let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, SHUFFLE ^ epoch));
+            data::shuffled_indices(n, &mut rng, &mut order);
+            order_epoch = epoch;
+        }
+        let lo = ((step % per_epoch) as usize) * spec.batch;
+        let idx = &order[lo..(lo + spec.batch).min(n)];
+
+        let t0 = Instant::now();
+        tape.clear();
+        params.zero_grads();
+        let pass = net.record(
+            &mut tape,
+            &params,
+            &data.train,
+            idx,
+            &mut batch,
+            Phase::Train,
+            &mut dropout_rng,
+        )?;
+        let loss = tape.scalar(pass.loss)?;
+        let kept = || files.checkpoint.exists().then(|| files.checkpoint.clone());
+        if !loss.is_finite() {
+            let (what, value) = non_finite_term(model, &tape, &pass)?;
+            return Err(TrainError::NonFinite {
+                step: step + 1,
+                epoch: epoch + 1,
+                what,
+                value,
+                kept: kept(),
+            });
+        }
+        tape.backward(pass.loss, &mut params)?;
+        if let Some((what, value)) = non_finite_grad(&params) {
+            return Err(TrainError::NonFinite {
+                step: step + 1,
+                epoch: epoch + 1,
+                what,
+                value,
+                kept: kept(),
+            });
+        }
+        optim.step(&mut params)?;
+        step += 1;
+
+        let rows_in = idx.len();
+        interval.loss += loss as f64 * rows_in as f64;
+        for (sum, &p) in interval.penalties.iter_mut().zip(&pass.penalties) {
+            *sum += tape.scalar(p)? as f64 * rows_in as f64;
+        }
+        interval.rows += rows_in;
+        let dt = t0.elapsed().as_secs_f64();
+        interval.seconds += dt;
+        train_secs += dt;
+        trained += rows_in;
+        if step.is_multiple_of(32) {
+            progress.step(
+                step,
+                interval.loss / interval.rows as f64,
+                trained as f64 / train_secs,
+            );
+        }
+
+        let at_eval = step.is_multiple_of(per_epoch)
+            || every.is_some_and(|e| step.is_multiple_of(e))
+            || step == total;
+        if at_eval {
+            let train_scores = eval::evaluate(&net, &params, &mut tape, &data.train, &mut batch)?;
+            let test_scores = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
+            let k = interval.rows.max(1) as f64;
+            let row = Row {
+                epoch: step as f64 / per_epoch as f64,
+                step,
+                train_loss: interval.loss / k,
+                penalties: interval.penalties.iter().map(|p| p / k).collect(),
+                train_acc: train_scores.acc,
+                test_loss: test_scores.loss,
+                test_acc: test_scores.acc,
+                seconds: interval.seconds,
+            };
+            progress.line(&epoch_line(&row, &labels));
+            rows.push(row);
+            last_test = Some(test_scores);
+            let state = TrainState {
+                step,
+                epoch: step / per_epoch,
+                rngs: BTreeMap::from([("dropout".to_string(), dropout_rng.state())]),
+            };
+            files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
+            interval = Interval {
+                penalties: vec![0.0; labels.len()],
+                ..Interval::default()
+            };
+        }
+    }
+    progress.finish();
+    let test = match last_test {
+        Some(t) => t,
+        None => eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?,
+    };
+    let mc = match spec.eval.mc_passes {
+        Some(m) => {
+            let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
+            Some(eval::evaluate_mc(
+                &net, &params, &mut tape, &data.test, &mut batch, m, &mut rng,
+            )?)
+        }
+        None => None,
+    };
+    Ok(Outcome {
+        dir,
+        rows,
+        test,
+        mc,
+        steps: step,
+        wall: wall.elapsed().as_secs_f64(),
+        samples_per_sec: if train_secs > 0.0 {
+            trained as f64 / train_secs
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Loads the file's data source for this net's input width and labels.
+pub fn load_data(model: &Model, data_dir: Option<&Path>) -> Result<Dataset, TrainError> {
+    let labels = match model.label.kind {
+        LabelKind::Classes(n) => data::LabelKind::Classes(n),
+        LabelKind::Values(w) => data::LabelKind::Targets(w),
+    };
+    Ok(data::load(
+        &model.train.data,
+        model.input.features,
+        labels,
+        data_dir,
+    )?)
+}
+
+/// The optimizer a file's `optimizer:` names.
+pub fn make_optimizer(spec: &OptimizerSpec) -> Result<Optimizer<f32>, TrainError> {
+    Ok(match *spec {
+        OptimizerSpec::Sgd(s) => Optimizer::sgd(SgdConfig {
+            lr: s.lr,
+            momentum: s.momentum,
+            dampening: s.dampening,
+            nesterov: s.nesterov,
+            weight_decay: s.weight_decay,
+        })?,
+        OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => {
+            let mut c = if matches!(spec, OptimizerSpec::Adam(_)) {
+                AdamConfig::adam(a.lr)
+            } else {
+                AdamConfig::adamw(a.lr)
+            };
+            (c.beta1, c.beta2, c.eps, c.weight_decay) =
+                (a.betas.0, a.betas.1, a.eps, a.weight_decay);
+            Optimizer::adam(c)?
+        }
+    })
+}
+
+/// The first term of the loss that is not finite (data term first, then penalties).
+fn non_finite_term(
+    model: &Model,
+    tape: &Tape<f32>,
+    pass: &crate::lang::lower::Pass,
+) -> Result<(String, f32), TrainError> {
+    let data = tape.scalar(pass.data)?;
+    if !data.is_finite() {
+        let d = &model.loss.data;
+        return Ok((
+            format!(
+                "the loss term `{}({}, {})`",
+                d.kind.name(),
+                d.on,
+                model.label.name
+            ),
+            data,
+        ));
+    }
+    for (p, &id) in model.loss.penalties.iter().zip(&pass.penalties) {
+        let v = tape.scalar(id)?;
+        if !v.is_finite() {
+            return Ok((format!("the penalty term `{p}`"), v));
+        }
+    }
+    Ok(("the loss".to_string(), tape.scalar(pass.loss)?))
+}
+
+/// The first parameter whose gradient holds a NaN or infinity.
+fn non_finite_grad(params: &Params<f32>) -> Option<(String, f32)> {
+    params.iter().find_map(|p| {
+        let bad = p.grad.as_slice().iter().copied().find(|v| !v.is_finite())?;
+        Some((format!("the gradient of `{}`", p.name), bad))
+    })
+}
+
+fn epoch_line(r: &Row, labels: &[String]) -> String {
+    let mut s = format!(
+        "epoch {:>6} step {:>7}  train loss {:.4}",
+        fmt_epoch(r.epoch),
+        r.step,
+        r.train_loss
+    );
+    for (l, v) in labels.iter().zip(&r.penalties) {
+        s.push_str(&format!(" ({l} = {v:.4})"));
+    }
+    if let Some(a) = r.train_acc {
+        s.push_str(&format!("  train acc {:.2}%", 100.0 * a));
+    }
+    s.push_str(&format!("  test loss {:.4}", r.test_loss));
+    if let Some(a) = r.test_acc {
+        s.push_str(&format!("  test acc {:.2}%", 100.0 * a));
+    }
+    s.push_str(&format!("  {:.2}s", r.seconds));
+    s
+}
+
+fn fmt_epoch(e: f64) -> String {
+    if e.fract() == 0.0 {
+        format!("{e}")
+    } else {
+        format!("{e:.2}")
+    }
+}
+
+/// The files of a run directory.
+struct RunFiles {
+    model: PathBuf,
+    checkpoint: PathBuf,
+    metrics: PathBuf,
+}
+
+impl RunFiles {
+    fn new(dir: &Path) -> Self {
+        RunFiles {
+            model: dir.join("model.safetensors"),
+            checkpoint: dir.join("checkpoint.safetensors"),
+            metrics: dir.join("metrics.csv"),
+        }
+    }
+
+    /// Metrics, then the checkpoint, then the model: each atomically, so a
+    /// kill at any moment leaves every file whole (old or new).
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &self,
+        model: &Model,
+        opts: &Options,
+        seed: u64,
+        params: &Params<f32>,
+        optim: &Optimizer<f32>,
+        state: &TrainState,
+        labels: &[String],
+        rows: &[Row],
+    ) -> Result<(), TrainError> {
+        let csv = metrics::render(labels, rows);
+        checkpoint::write_atomic(&self.metrics, csv.as_bytes())?;
+        let meta = model_metadata(model, opts, seed, state);
+        let mut ckpt_meta = meta.clone();
+        ckpt_meta.insert("metrics".into(), csv);
+        checkpoint::save_checkpoint(&self.checkpoint, params, optim, state, &ckpt_meta)?;
+        checkpoint::save_model(&self.model, params, &meta)?;
+        Ok(())
+    }
+}
+
+/// What `model.safetensors` records besides the weights. Deterministic (no
+/// times): the same file and seed give the same bytes.
+fn model_metadata(
+    model: &Model,
+    opts: &Options,
+    seed: u64,
+    state: &TrainState,
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("format".into(), "pt".into()),
+        ("net".into(), model.source.clone()),
+        ("net_name".into(), model.name.clone()),
+        ("seed".into(), seed.to_string()),
+        ("epoch".into(), state.epoch.to_string()),
+        ("step".into(), state.step.to_string()),
+        ("netc_version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("overrides".into(), opts.overrides.join(" ")),
+    ])
+}
+
+struct Resumed {
+    seed: u64,
+    step: u64,
+    dropout: u128,
+    rows: Vec<Row>,
+}
+
+fn resume(
+    path: &Path,
+    seed_flag: Option<u64>,
+    penalties: usize,
+    params: &mut Params<f32>,
+    optim: &mut Optimizer<f32>,
+) -> Result<Resumed, TrainError> {
+    let err = |why: String| TrainError::Resume {
+        path: path.to_path_buf(),
+        why,
+    };
+    let loaded = checkpoint::load_checkpoint(path, params, optim, &["dropout"])?;
+    let seed: u64 = loaded
+        .metadata
+        .get("seed")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| err("it records no seed (is it a netc checkpoint?)".into()))?;
+    if let Some(s) = seed_flag.filter(|&s| s != seed) {
+        return Err(err(format!(
+            "it was trained with seed {seed}, not {s}; drop --seed to continue it"
+        )));
+    }
+    let rows = loaded
+        .metadata
+        .get("metrics")
+        .and_then(|m| metrics::parse(m, penalties))
+        .ok_or_else(|| err("its metrics do not match this net's penalty terms".into()))?;
+    let dropout = *loaded
+        .state
+        .rngs
+        .get("dropout")
+        .ok_or_else(|| err("it holds no dropout generator state".into()))?;
+    Ok(Resumed {
+        seed,
+        step: loaded.state.step,
+        dropout,
+        rows,
+    })
+}

@@ -1,0 +1,484 @@
+//! `netc train`, `eval` and `grad` as a user runs them, on a 500-image MNIST
+//! fixture (tests/fixtures/data/mnist).
+
+mod common;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
+const DATA: &str = "tests/fixtures/data";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn netc(args: &[&str]) -> Run {
+    let out = cargo_bin_cmd!("netc")
+        .args(args)
+        .output()
+        .expect("netc runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn train(out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    netc(&args)
+}
+
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
+
+fn write_net(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn a_run_leaves_model_checkpoint_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = train(dir.path(), &[]);
+    ok(&r);
+    // One plain line per epoch on stderr (not a terminal), the summary last on stdout.
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("epoch")).count(),
+        3,
+        "{}",
+        r.stderr
+    );
+    let last = r.stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("test acc ") && last.contains("samples/s"),
+        "{last}"
+    );
+    let metrics = fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,step,train_loss,0.0001 * l1(h),train_acc,test_loss,test_acc,seconds"
+    );
+    assert_eq!(lines.len(), 4);
+    assert!(lines[3].starts_with("3,30,"), "{}", lines[3]);
+    // Learning happened: test accuracy well above chance on 100 test images.
+    let acc: f64 = lines[3].split(',').nth(6).unwrap().parse().unwrap();
+    assert!(acc > 0.5, "test acc {acc}");
+    // PyTorch names and layout, and the metadata a user needs to reproduce it.
+    let model = read_tensors(&dir.path().join("model.safetensors")).unwrap();
+    assert_eq!(model.shape("h.weight"), Some(&[16, 784][..]));
+    assert_eq!(model.shape("h.bias"), Some(&[16][..]));
+    assert_eq!(model.metadata()["seed"], "1");
+    assert_eq!(model.metadata()["epoch"], "3");
+    assert_eq!(model.metadata()["net"], fs::read_to_string(TINY).unwrap());
+    assert!(model.metadata().contains_key("netc_version"));
+    let ckpt = read_tensors(&dir.path().join("checkpoint.safetensors")).unwrap();
+    assert!(ckpt.names().any(|n| n == "optim/h.weight/momentum_buffer"));
+    assert!(ckpt.names().any(|n| n == "train/rng/dropout"));
+    // Nothing half-written is left behind.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn same_file_and_seed_give_bit_identical_weights() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    ok(&train(a.path(), &[]));
+    ok(&train(b.path(), &[]));
+    ok(&train(c.path(), &["--seed", "2"]));
+    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(a.path()), bytes(b.path()));
+    assert_ne!(bytes(a.path()), bytes(c.path()));
+}
+
+#[test]
+fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
+    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(&train(whole.path(), &[]));
+    ok(&train(part.path(), &["--epochs", "1"]));
+    let ckpt = part.path().join("checkpoint.safetensors");
+    let r = train(part.path(), &["--resume", ckpt.to_str().unwrap()]);
+    ok(&r);
+    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(whole.path()), bytes(part.path()));
+    // The metrics carry on from the checkpoint: three rows, the same numbers but time.
+    let rows = |d: &Path| -> Vec<String> {
+        let m = fs::read_to_string(d.join("metrics.csv")).unwrap();
+        m.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(rows(whole.path()), rows(part.path()));
+}
+
+#[test]
+fn resuming_a_different_net_lists_what_does_not_match() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&train(dir.path(), &["--epochs", "1"]));
+    let other = fs::read_to_string(TINY).unwrap().replace("16)", "32)");
+    let net = write_net(dir.path(), "wide.net", &other);
+    let ckpt = dir.path().join("checkpoint.safetensors");
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--resume",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("does not hold the expected tensors"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("h.weight"), "{}", r.stderr);
+}
+
+#[test]
+fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sane first epoch, then the learning rate explodes in a second file.
+    ok(&train(dir.path(), &["--epochs", "1"]));
+    let good = fs::read(dir.path().join("checkpoint.safetensors")).unwrap();
+    let text = fs::read_to_string(TINY)
+        .unwrap()
+        .replace("lr: 0.05", "lr: 1e30");
+    let net = write_net(dir.path(), "boom.net", &text);
+    let ckpt = dir.path().join("checkpoint.safetensors");
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--resume",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("training stopped"), "{}", r.stderr);
+    assert!(r.stderr.contains("step 1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the last good checkpoint is"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        fs::read(dir.path().join("checkpoint.safetensors")).unwrap(),
+        good
+    );
+}
+
+#[test]
+fn a_missing_data_set_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = netc(&[
+        "train",
+        TINY,
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(dir.path().to_str().unwrap()),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_unwritable_run_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    fs::write(&file, "x").unwrap();
+    let r = train(&file.join("run"), &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot create the run directory"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_never_101() {
+    assert_eq!(netc(&["train"]).code, 2);
+    assert_eq!(netc(&["train", TINY, "--epochs", "x"]).code, 2);
+    assert_eq!(
+        netc(&["train", TINY, "--epochs", "1", "--steps", "2"]).code,
+        2
+    );
+    assert_eq!(netc(&["eval", TINY]).code, 2);
+    assert_eq!(netc(&["train", "no-such.net"]).code, 1);
+}
+
+#[test]
+fn eval_reports_weight_scaling_and_monte_carlo_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&train(dir.path(), &[]));
+    let w = dir.path().join("model.safetensors");
+    let r = netc(&[
+        "eval",
+        TINY,
+        "--weights",
+        w.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--mc",
+        "10",
+    ]);
+    ok(&r);
+    assert!(
+        r.stdout.contains("weight scaling") && r.stdout.contains("monte carlo (M=10)"),
+        "{}",
+        r.stdout
+    );
+    let r = netc(&[
+        "eval",
+        TINY,
+        "--weights",
+        w.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--mc",
+        "10",
+        "--json",
+    ]);
+    ok(&r);
+    let j = r.stdout.trim();
+    assert!(
+        j.starts_with("{\"samples\":100,\"scaling\":{\"loss\":")
+            && j.contains("\"mc\":{\"passes\":10,"),
+        "{j}"
+    );
+    // The same weights evaluated by the training run's last row.
+    let metrics = fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    assert!(
+        j.contains(&format!("\"accuracy\":{}", last[6])),
+        "{j} vs {last:?}"
+    );
+}
+
+#[test]
+fn monte_carlo_with_one_pass_and_p_zero_equals_the_deterministic_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(TINY)
+        .unwrap()
+        .replace("dropout(h, 0.5)", "dropout(h, 0)");
+    let net = write_net(dir.path(), "p0.net", &text);
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let w = out.join("model.safetensors");
+    let r = netc(&[
+        "eval",
+        net.to_str().unwrap(),
+        "--weights",
+        w.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--mc",
+        "1",
+        "--json",
+    ]);
+    ok(&r);
+    let j = r.stdout.trim();
+    let field = |obj: &str, key: &str| -> f64 {
+        let o = &j[j.find(obj).unwrap()..];
+        let v = &o[o.find(key).unwrap() + key.len() + 1..];
+        v[..v.find([',', '}']).unwrap()].parse().unwrap()
+    };
+    assert_eq!(
+        field("\"scaling\"", "\"accuracy\""),
+        field("\"mc\"", "\"accuracy\"")
+    );
+    let (a, b) = (
+        field("\"scaling\"", "\"loss\""),
+        field("\"mc\"", "\"loss\""),
+    );
+    assert!((a - b).abs() < 1e-5 * a.abs(), "{a} vs {b}");
+    assert_eq!(field("\"mc\"", "\"mean_variance\""), 0.0);
+}
+
+#[test]
+fn eval_with_weights_of_another_net_lists_the_differences() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = fs::read_to_string(TINY).unwrap().replace("16)", "8)");
+    let net = write_net(dir.path(), "narrow.net", &other);
+    let out = dir.path().join("run");
+    ok(&netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let w = out.join("model.safetensors");
+    let r = netc(&[
+        "eval",
+        TINY,
+        "--weights",
+        w.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("h.weight") && r.stderr.contains("[8, 784]"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `netc grad` on PyTorch's reference batch and weights reproduces PyTorch's numbers.
+#[test]
+fn grad_matches_pytorch_on_the_reference_mlp() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let reference = shared.join("reference/mlp_penalties.safetensors");
+    let file = read_tensors(&reference).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The weights alone, as a user would save them from PyTorch.
+    let names = [
+        "h1.weight",
+        "h1.bias",
+        "h2.weight",
+        "h2.bias",
+        "out.weight",
+        "out.bias",
+    ];
+    let values: Vec<Vec<f32>> = names.iter().map(|n| file.f32s(n).unwrap()).collect();
+    let entries: Vec<TensorEntry> = names
+        .iter()
+        .zip(&values)
+        .map(|(n, v)| TensorEntry {
+            name: n.to_string(),
+            dims: file.shape(n).unwrap().to_vec(),
+            data: TensorData::F32(v),
+        })
+        .collect();
+    let weights = dir.path().join("w.safetensors");
+    checkpoint::write_atomic(
+        &weights,
+        &checkpoint::encode(&entries, &BTreeMap::new()).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("g.safetensors");
+    let r = netc(&[
+        "grad",
+        "models/mlp.net",
+        "--batch",
+        reference.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let got = read_tensors(&out).unwrap();
+    let want = common::Tensors::read(&reference);
+    let as64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
+    common::assert_close(
+        "loss",
+        &as64(got.f32s("loss").unwrap()),
+        &want.values("loss"),
+        1e-5,
+    );
+    for name in got.names().filter(|n| *n != "loss") {
+        common::assert_close(
+            name,
+            &as64(got.f32s(name).unwrap()),
+            &want.values(name),
+            1e-5,
+        );
+    }
+    assert_eq!(got.names().count(), 1 + 6 + 2 * 3);
+}
+
+#[test]
+fn grad_refuses_a_batch_of_the_wrong_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = vec![0f32; 3 * 5];
+    let y = [0u64; 3];
+    let entries = vec![
+        TensorEntry {
+            name: "x".into(),
+            dims: vec![3, 5],
+            data: TensorData::F32(&x),
+        },
+        TensorEntry {
+            name: "y".into(),
+            dims: vec![3],
+            data: TensorData::U64(&y),
+        },
+    ];
+    let batch = dir.path().join("b.safetensors");
+    checkpoint::write_atomic(
+        &batch,
+        &checkpoint::encode(&entries, &BTreeMap::new()).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("g.safetensors");
+    let r = netc(&[
+        "grad",
+        "models/mlp.net",
+        "--batch",
+        batch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("`x` is [3, 5]: expected [N, 128]"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+}
