@@ -1,15 +1,20 @@
 //! The tape: a flat arena of nodes in creation order, so backward is a reverse loop.
 //!
 //! Values and gradients of all nodes live in two flat buffers (`values`, `grads`)
-//! that are cleared, not freed, between steps: a steady-state training step
+//! that are kept, not freed, between steps: a steady-state training step
 //! allocates nothing. Ops are recorded by the methods in [`crate::ops`].
+//!
+//! The buffers only grow: `top` marks the part of `values` in use, and what lies
+//! beyond it is left from earlier passes. So recording a node writes its value
+//! once (every op overwrites its whole output) instead of zero-filling it first,
+//! and a gradient is zeroed only when backward first reaches its node.
 
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
-use faer::{MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef, Par};
 
 /// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept
 /// across [`Tape::clear`] is caught instead of silently reading another node).
@@ -109,8 +114,14 @@ impl<T> Node<T> {
 #[derive(Debug)]
 pub struct Tape<T> {
     pub(crate) nodes: Vec<Node<T>>,
+    /// Values of the nodes in `..top`; the rest is stale, kept for reuse.
     pub(crate) values: Vec<T>,
+    top: usize,
+    /// Gradients, laid out like `values`; a node's part is meaningful once
+    /// `reached` says backward got to it.
     pub(crate) grads: Vec<T>,
+    /// Per node: has backward written (or zeroed) its gradient yet?
+    reached: Vec<bool>,
     pub(crate) masks: Vec<u64>,
     pub(crate) labels: Vec<u32>,
     pass: u32,
@@ -134,7 +145,9 @@ impl<T: Real> Tape<T> {
         Tape {
             nodes: Vec::new(),
             values: Vec::new(),
+            top: 0,
             grads: Vec::new(),
+            reached: Vec::new(),
             masks: Vec::new(),
             labels: Vec::new(),
             pass: 0,
@@ -155,8 +168,7 @@ impl<T: Real> Tape<T> {
     /// Forgets every node but keeps the buffers, for the next pass.
     pub fn clear(&mut self) {
         self.nodes.clear();
-        self.values.clear();
-        self.grads.clear();
+        self.top = 0;
         self.masks.clear();
         self.labels.clear();
         self.pass = self.pass.wrapping_add(1);
@@ -170,8 +182,7 @@ impl<T: Real> Tape<T> {
         if len >= self.nodes.len() {
             return;
         }
-        let n = self.nodes[len];
-        self.values.truncate(n.off);
+        self.top = self.nodes[len].off;
         self.nodes.truncate(len);
         let masks = self
             .nodes
@@ -189,7 +200,6 @@ impl<T: Real> Tape<T> {
             })
             .sum();
         self.labels.truncate(labels);
-        self.grads.clear();
         self.backward_done = false;
     }
 
@@ -267,7 +277,8 @@ impl<T: Real> Tape<T> {
         self.nodes.get(id.index()).ok_or(Error::StaleNode(id.index))
     }
 
-    /// Appends a node whose value the caller fills in (zeroed here).
+    /// Appends a node whose value the caller must overwrite entirely: its part
+    /// of the buffer holds whatever an earlier pass left there.
     pub(crate) fn push_uninit(
         &mut self,
         op: Op<T>,
@@ -275,8 +286,12 @@ impl<T: Real> Tape<T> {
         cols: usize,
         needs_grad: bool,
     ) -> NodeId {
-        let off = self.values.len();
-        self.values.resize(off + rows * cols, T::ZERO);
+        let off = self.top;
+        self.top = off + rows * cols;
+        if self.values.len() < self.top {
+            // Only while the buffer grows (the first passes).
+            self.values.resize(self.top, T::ZERO);
+        }
         self.nodes.push(Node {
             op,
             off,
@@ -313,26 +328,38 @@ impl<T: Real> Tape<T> {
         if last.len() != 1 {
             return Err(Error::NotScalar(last.rows, last.cols));
         }
-        self.grads.clear();
-        self.grads.resize(self.values.len(), T::ZERO);
+        if self.grads.len() < self.top {
+            self.grads.resize(self.top, T::ZERO);
+        }
+        self.reached.clear();
+        self.reached.resize(self.nodes.len(), false);
+        self.reached[loss.index()] = true;
         self.grads[last.off] = T::ONE;
         for i in (0..=loss.index()).rev() {
             let node = self.nodes[i];
-            if node.needs_grad {
-                self.backward_node(&node, params);
+            // A node backward never reached is off the loss path: nothing to pass on.
+            if node.needs_grad && self.reached[i] {
+                self.backward_node(i, &node, params);
+            }
+        }
+        // Nodes off the path (or after the loss) read as zero gradients.
+        for (node, reached) in self.nodes.iter().zip(&self.reached) {
+            if node.needs_grad && !reached {
+                self.grads[node.range()].fill(T::ZERO);
             }
         }
         self.backward_done = true;
         Ok(())
     }
 
-    fn backward_node(&mut self, node: &Node<T>, params: &mut Params<T>) {
+    fn backward_node(&mut self, i: usize, node: &Node<T>, params: &mut Params<T>) {
         let (lower, upper) = self.grads.split_at_mut(node.off);
         let gy: &[T] = &upper[..node.len()];
         let b = Back {
             nodes: &self.nodes,
             values: &self.values,
             grads: lower,
+            reached: &mut self.reached[..i],
         };
         match node.op {
             Op::Input => {}
@@ -376,33 +403,61 @@ impl<T: Real> Tape<T> {
 pub(crate) struct Back<'a, T> {
     pub nodes: &'a [Node<T>],
     pub values: &'a [T],
-    pub grads: &'a mut [T],
+    grads: &'a mut [T],
+    /// `reached` of the nodes before this one.
+    reached: &'a mut [bool],
 }
 
 impl<T: Real> Back<'_, T> {
     pub fn node(&self, id: NodeId) -> Node<T> {
         self.nodes[id.index()]
     }
-    /// The input's value and gradient buffer, or `None` when it needs no gradient.
+
+    /// Marks `id` reached; true if this is the first time, i.e. its gradient
+    /// buffer still holds stale numbers.
+    fn reach(&mut self, id: NodeId) -> bool {
+        !std::mem::replace(&mut self.reached[id.index()], true)
+    }
+
+    /// The input's value and gradient buffer (zeroed on first use, so ops can
+    /// always add), or `None` when it needs no gradient.
     pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
         let n = self.nodes[id.index()];
-        n.needs_grad
-            .then(|| (&self.values[n.range()], &mut self.grads[n.range()]))
+        if !n.needs_grad {
+            return None;
+        }
+        let fresh = self.reach(id);
+        let g = &mut self.grads[n.range()];
+        if fresh {
+            g.fill(T::ZERO);
+        }
+        Some((&self.values[n.range()], g))
     }
-    /// The gradient of `id` as a faer matrix and the value of `other`, when `id` needs one.
+
+    /// The gradient of `id` as a faer matrix, the value of `other`, and how to
+    /// write: `Replace` on the first write (the buffer is stale, and skipping
+    /// the zero-fill saves a pass over it), `Add` after. `None` when `id` needs
+    /// no gradient.
     pub fn grad_mat_with(
         &mut self,
         id: NodeId,
         other: NodeId,
-    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>)> {
+    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>, Accum)> {
         let n = self.nodes[id.index()];
         let o = self.nodes[other.index()];
-        n.needs_grad.then(|| {
-            (
-                MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols),
-                MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
-            )
-        })
+        if !n.needs_grad {
+            return None;
+        }
+        let accum = if self.reach(id) {
+            Accum::Replace
+        } else {
+            Accum::Add
+        };
+        Some((
+            MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols),
+            MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
+            accum,
+        ))
     }
 }
 

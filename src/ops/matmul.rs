@@ -86,17 +86,16 @@ pub(crate) fn backward<T: Real>(
 ) {
     let gy = MatRef::from_row_major_slice(gy, node.rows, node.cols);
     let k = b.node(lhs).cols;
-    if let Some((ga, r)) = b.grad_mat_with(lhs, rhs) {
+    let p = par_for(par, node.rows, node.cols, k);
+    if let Some((ga, r, accum)) = b.grad_mat_with(lhs, rhs) {
         let r = if nt { r } else { r.transpose() };
-        let p = par_for(par, node.rows, node.cols, k);
-        matmul(ga, Accum::Add, gy, r, T::ONE, p);
+        matmul(ga, accum, gy, r, T::ONE, p);
     }
-    if let Some((gb, l)) = b.grad_mat_with(rhs, lhs) {
-        let p = par_for(par, node.rows, node.cols, k);
+    if let Some((gb, l, accum)) = b.grad_mat_with(rhs, lhs) {
         if nt {
-            matmul(gb, Accum::Add, gy.transpose(), l, T::ONE, p);
+            matmul(gb, accum, gy.transpose(), l, T::ONE, p);
         } else {
-            matmul(gb, Accum::Add, l.transpose(), gy, T::ONE, p);
+            matmul(gb, accum, l.transpose(), gy, T::ONE, p);
         }
     }
 }
