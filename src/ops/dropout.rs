@@ -171,31 +171,27 @@ fn bit(mask: &[u64], i: usize) -> bool {
     (mask[i / 64] >> (i % 64)) & 1 == 1
 }
 
-/// Bit `j` of a 32-bit half-word, one constant per unit, so the kernels below
-/// test 32 bits with one vector compare per register instead of 32 shifts.
-const BITS: [u32; 32] = {
-    let mut b = [0u32; 32];
-    let mut j = 0;
-    while j < 32 {
-        b[j] = 1 << j;
-        j += 1;
-    }
-    b
-};
+// The two kernels below go over the mask a 64-bit word at a time, in halves of
+// 32 units, with a fixed-length inner loop whose "is bit j set" test is a
+// vector AND and compare per register: they compile to branch-free SIMD code
+// (a branch per unit would be mispredicted half the time at p = 0.5).
 
 /// The forward kernel: `out[i] = x[i] · scale` where the mask bit is set, else 0
 /// (0 even for an infinite or NaN input: the unit is dropped).
 pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
     let n = out.len().min(x.len());
-    let whole = n / 32 * 32;
-    let halves = mask.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]);
-    for ((o, x), h) in out[..whole]
-        .chunks_exact_mut(32)
-        .zip(x[..whole].chunks_exact(32))
-        .zip(halves)
+    let whole = n / 64 * 64;
+    for ((o, x), &w) in out[..whole]
+        .chunks_exact_mut(64)
+        .zip(x[..whole].chunks_exact(64))
+        .zip(mask)
     {
-        for ((o, &v), &b) in o.iter_mut().zip(x).zip(&BITS) {
-            *o = if h & b != 0 { v * scale } else { T::ZERO };
+        for (k, (o, x)) in o.chunks_exact_mut(32).zip(x.chunks_exact(32)).enumerate() {
+            let h = (w >> (32 * k)) as u32;
+            for (j, (o, &v)) in o.iter_mut().zip(x).enumerate() {
+                let v = v * scale;
+                *o = if h & (1 << j) != 0 { v } else { T::ZERO };
+            }
         }
     }
     for i in whole..n {
@@ -212,15 +208,18 @@ pub(crate) fn backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, scale: 
 /// The backward kernel: `g[i] += gy[i] · scale` where the mask bit is set.
 pub fn apply_backward<T: Real>(g: &mut [T], gy: &[T], mask: &[u64], scale: T) {
     let n = g.len().min(gy.len());
-    let whole = n / 32 * 32;
-    let halves = mask.iter().flat_map(|&w| [w as u32, (w >> 32) as u32]);
-    for ((g, d), h) in g[..whole]
-        .chunks_exact_mut(32)
-        .zip(gy[..whole].chunks_exact(32))
-        .zip(halves)
+    let whole = n / 64 * 64;
+    for ((g, d), &w) in g[..whole]
+        .chunks_exact_mut(64)
+        .zip(gy[..whole].chunks_exact(64))
+        .zip(mask)
     {
-        for ((g, &d), &b) in g.iter_mut().zip(d).zip(&BITS) {
-            *g += if h & b != 0 { d * scale } else { T::ZERO };
+        for (k, (g, d)) in g.chunks_exact_mut(32).zip(d.chunks_exact(32)).enumerate() {
+            let h = (w >> (32 * k)) as u32;
+            for (j, (g, &d)) in g.iter_mut().zip(d).enumerate() {
+                let d = d * scale;
+                *g += if h & (1 << j) != 0 { d } else { T::ZERO };
+            }
         }
     }
     for i in whole..n {
