@@ -264,10 +264,13 @@ impl<T: Real> Tape<T> {
     }
 
     /// The gradient of the loss with respect to a node, once backward has run.
-    /// `None` before backward and for leaves that need no gradient.
+    /// `None` before backward, for leaves that need no gradient, and for
+    /// parameter nodes: backward adds their gradients straight into the store
+    /// (read them with [`Params::grad`]).
     pub fn grad(&self, id: NodeId) -> Result<Option<&[T]>> {
         let n = self.node(id)?;
-        Ok((self.backward_done && n.needs_grad).then(|| &self.grads[n.range()]))
+        let param = matches!(n.op, Op::Param(_));
+        Ok((self.backward_done && n.needs_grad && !param).then(|| &self.grads[n.range()]))
     }
 
     pub(crate) fn node(&self, id: NodeId) -> Result<&Node<T>> {
@@ -320,6 +323,10 @@ impl<T: Real> Tape<T> {
     /// Reverse pass from the scalar `loss`: fills every node's gradient and adds
     /// each parameter's into `params` (gradients accumulate: call
     /// [`Params::zero_grads`] between steps). Runs once per recorded pass.
+    ///
+    /// Ops add the gradients of parameter nodes directly into the store, with
+    /// no copy on the tape: the store's parameters must still have the shapes
+    /// they had when recorded (checked).
     pub fn backward(&mut self, loss: NodeId, params: &mut Params<T>) -> Result<()> {
         let last = *self.node(loss)?;
         if self.backward_done {
@@ -328,13 +335,17 @@ impl<T: Real> Tape<T> {
         if last.len() != 1 {
             return Err(Error::NotScalar(last.rows, last.cols));
         }
+        self.check_params(params)?;
         if self.grads.len() < self.top {
             self.grads.resize(self.top, T::ZERO);
         }
         self.reached.clear();
         self.reached.resize(self.nodes.len(), false);
         self.reached[loss.index()] = true;
-        self.grads[last.off] = T::ONE;
+        match last.op {
+            Op::Param(id) => params.get_mut(id).grad.as_mut_slice()[0] += T::ONE,
+            _ => self.grads[last.off] = T::ONE,
+        }
         for i in (0..=loss.index()).rev() {
             let node = self.nodes[i];
             // A node backward never reached is off the loss path: nothing to pass on.
@@ -344,11 +355,29 @@ impl<T: Real> Tape<T> {
         }
         // Nodes off the path (or after the loss) read as zero gradients.
         for (node, reached) in self.nodes.iter().zip(&self.reached) {
-            if node.needs_grad && !reached {
+            if node.needs_grad && !reached && !matches!(node.op, Op::Param(_)) {
                 self.grads[node.range()].fill(T::ZERO);
             }
         }
         self.backward_done = true;
+        Ok(())
+    }
+
+    /// Every parameter node still matches its parameter in `params`.
+    fn check_params(&self, params: &Params<T>) -> Result<()> {
+        for n in &self.nodes {
+            if let Op::Param(id) = n.op
+                && !(id.index() < params.len() && params.grad(id).len() == n.len())
+            {
+                return Err(Error::Invalid(format!(
+                    "parameter #{} is not in the store or changed shape since it was \
+                     recorded ({}x{})",
+                    id.index(),
+                    n.rows,
+                    n.cols
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -360,14 +389,11 @@ impl<T: Real> Tape<T> {
             values: &self.values,
             grads: lower,
             reached: &mut self.reached[..i],
+            params,
         };
         match node.op {
-            Op::Input => {}
-            Op::Param(id) => {
-                for (g, &d) in params.get_mut(id).grad.as_mut_slice().iter_mut().zip(gy) {
-                    *g += d;
-                }
-            }
+            // Their gradients went into the store as the ops that use them ran.
+            Op::Input | Op::Param(_) => {}
             Op::MatMul(a, c) => ops::matmul::backward(b, node, gy, a, c, false, self.par),
             Op::MatMulNt(a, c) => ops::matmul::backward(b, node, gy, a, c, true, self.par),
             Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
@@ -406,6 +432,8 @@ pub(crate) struct Back<'a, T> {
     grads: &'a mut [T],
     /// `reached` of the nodes before this one.
     reached: &'a mut [bool],
+    /// Where the gradients of parameter nodes go.
+    params: &'a mut Params<T>,
 }
 
 impl<T: Real> Back<'_, T> {
@@ -420,11 +448,16 @@ impl<T: Real> Back<'_, T> {
     }
 
     /// The input's value and gradient buffer (zeroed on first use, so ops can
-    /// always add), or `None` when it needs no gradient.
+    /// always add; a parameter's is its gradient in the store), or `None` when
+    /// it needs no gradient.
     pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
         let n = self.nodes[id.index()];
         if !n.needs_grad {
             return None;
+        }
+        if let Op::Param(p) = n.op {
+            let g = self.params.get_mut(p).grad.as_mut_slice();
+            return Some((&self.values[n.range()], g));
         }
         let fresh = self.reach(id);
         let g = &mut self.grads[n.range()];
@@ -448,13 +481,13 @@ impl<T: Real> Back<'_, T> {
         if !n.needs_grad {
             return None;
         }
-        let accum = if self.reach(id) {
-            Accum::Replace
-        } else {
-            Accum::Add
+        let (g, accum) = match n.op {
+            Op::Param(p) => (self.params.get_mut(p).grad.as_mut_slice(), Accum::Add),
+            _ if self.reach(id) => (&mut self.grads[n.range()], Accum::Replace),
+            _ => (&mut self.grads[n.range()], Accum::Add),
         };
         Some((
-            MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols),
+            MatMut::from_row_major_slice_mut(g, n.rows, n.cols),
             MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
             accum,
         ))
@@ -472,5 +505,119 @@ impl<T> Tape<T> {
             self.masks.capacity(),
             self.labels.capacity(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_pcg::Pcg64Mcg;
+
+    /// Records every op on `tape` from the parameters `a` `[3, 4]`, `w` `[5, 4]`,
+    /// `bias` `[1, 5]`; returns the loss and every node recorded.
+    fn every_op(
+        tape: &mut Tape<f64>,
+        params: &Params<f64>,
+        x: &Tensor<f64>,
+    ) -> (NodeId, Vec<NodeId>) {
+        let id = |n: &str| params.id(n).unwrap();
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        let xi = tape.input(x);
+        let a = tape.param(params, id("a"));
+        let w = tape.param(params, id("w"));
+        let b = tape.param(params, id("bias"));
+        let s = tape.add(xi, a).unwrap();
+        let lin = tape.linear(s, w, Some(b)).unwrap();
+        let wt = tape.matmul_nt(w, w).unwrap();
+        let m = tape.matmul(lin, wt).unwrap();
+        let r = tape.relu(m).unwrap();
+        let sg = tape.sigmoid(lin).unwrap();
+        let th = tape.tanh(lin).unwrap();
+        let d = tape
+            .dropout(th, 0.3, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
+        let sm = tape.softmax(sg).unwrap();
+        let lsm = tape.log_softmax(d).unwrap();
+        let ce = tape.cross_entropy(r, &[0, 4, 2]).unwrap();
+        let nll = tape.nll(lsm, &[1, 1, 3]).unwrap();
+        let mse = tape.mse(sm, sg).unwrap();
+        let l1 = tape.l1(a).unwrap();
+        let l2 = tape.l2(r).unwrap();
+        let sq = tape.sumsq(w).unwrap();
+        let su = tape.sum(th).unwrap();
+        let me = tape.mean(lin).unwrap();
+        let off_path = tape.scale(me, 3.0).unwrap();
+        let mut loss = ce;
+        for t in [nll, mse, l1, l2, sq, su, me] {
+            let t = tape.scale(t, 0.5).unwrap();
+            loss = tape.add(loss, t).unwrap();
+        }
+        let after = tape.relu(lin).unwrap();
+        let nodes = vec![
+            xi, a, w, b, s, lin, wt, m, r, sg, th, d, sm, lsm, ce, nll, mse, l1, l2, sq, su, me,
+            off_path, loss, after,
+        ];
+        (loss, nodes)
+    }
+
+    #[test]
+    fn a_reused_tape_gives_exactly_what_a_fresh_one_gives() {
+        // Buffers are reused without zeroing: NaN left in every value and
+        // gradient by an earlier pass must leave no trace in the next one.
+        let mut params = Params::new();
+        params
+            .add("a", Tensor::from_fn(3, 4, |r, c| r as f64 - c as f64 + 0.5))
+            .unwrap();
+        params
+            .add(
+                "w",
+                Tensor::from_fn(5, 4, |r, c| 0.1 * (r * c) as f64 - 0.3),
+            )
+            .unwrap();
+        params
+            .add("bias", Tensor::from_fn(1, 5, |_, c| 0.2 * c as f64))
+            .unwrap();
+        let x = Tensor::from_fn(3, 4, |r, c| 0.25 * (r + 2 * c) as f64 - 1.0);
+        let run = |tape: &mut Tape<f64>| {
+            let mut params = params.clone();
+            let (loss, nodes) = every_op(tape, &params, &x);
+            tape.backward(loss, &mut params).unwrap();
+            let grads: Vec<Option<Vec<f64>>> = nodes
+                .iter()
+                .map(|&n| tape.grad(n).unwrap().map(|g| g.to_vec()))
+                .collect();
+            let values: Vec<Vec<f64>> = nodes
+                .iter()
+                .map(|&n| tape.value(n).unwrap().to_vec())
+                .collect();
+            let store: Vec<Vec<f64>> = params.iter().map(|p| p.grad.as_slice().to_vec()).collect();
+            format!("{:?}", (values, grads, store))
+        };
+        let mut tape = Tape::new();
+        let fresh = run(&mut tape);
+        assert!(!fresh.contains("NaN") && !fresh.contains("inf"), "{fresh}");
+        tape.values.fill(f64::NAN);
+        tape.grads.fill(f64::NAN);
+        tape.clear();
+        assert_eq!(run(&mut tape), fresh);
+    }
+
+    #[test]
+    fn gradients_off_the_loss_path_read_as_zero() {
+        let mut params = Params::new();
+        let a = params
+            .add("a", Tensor::from_fn(2, 2, |r, c| (r + c) as f64))
+            .unwrap();
+        let mut tape = Tape::new();
+        let x = tape.param(&params, a);
+        let off = tape.scale(x, 2.0).unwrap();
+        let loss = tape.sum(x).unwrap();
+        let after = tape.relu(x).unwrap();
+        tape.grads.resize(64, f64::NAN);
+        tape.backward(loss, &mut params).unwrap();
+        assert_eq!(tape.grad(off).unwrap().unwrap(), &[0.0; 4]);
+        assert_eq!(tape.grad(after).unwrap().unwrap(), &[0.0; 4]);
+        assert_eq!(params.grad(a).as_slice(), &[1.0; 4]);
     }
 }
