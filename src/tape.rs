@@ -59,6 +59,12 @@ pub(crate) enum Op<T> {
     MatMulNt(NodeId, NodeId),
     /// x + b, b a `[1, cols]` row broadcast over x's rows
     BiasAdd(NodeId, NodeId),
+    /// x · wᵀ (+ bias), one node for a linear layer
+    Linear {
+        x: NodeId,
+        w: NodeId,
+        bias: Option<NodeId>,
+    },
     Add(NodeId, NodeId),
     Scale(NodeId, T),
     Relu(NodeId),
@@ -384,7 +390,7 @@ impl<T: Real> Tape<T> {
     fn backward_node(&mut self, i: usize, node: &Node<T>, params: &mut Params<T>) {
         let (lower, upper) = self.grads.split_at_mut(node.off);
         let gy: &[T] = &upper[..node.len()];
-        let b = Back {
+        let mut b = Back {
             nodes: &self.nodes,
             values: &self.values,
             grads: lower,
@@ -394,8 +400,11 @@ impl<T: Real> Tape<T> {
         match node.op {
             // Their gradients went into the store as the ops that use them ran.
             Op::Input | Op::Param(_) => {}
-            Op::MatMul(a, c) => ops::matmul::backward(b, node, gy, a, c, false, self.par),
-            Op::MatMulNt(a, c) => ops::matmul::backward(b, node, gy, a, c, true, self.par),
+            Op::MatMul(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, false, self.par),
+            Op::MatMulNt(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, true, self.par),
+            Op::Linear { x, w, bias } => {
+                ops::matmul::linear_backward(&mut b, node, gy, (x, w, bias), self.par)
+            }
             Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
             Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),
             Op::Scale(x, c) => ops::elementwise::scale_backward(b, gy, x, c),

@@ -19,12 +19,53 @@ impl<T: Real> Tape<T> {
     }
 
     /// A PyTorch linear layer: `x · wᵀ + bias`, with `w` `[out, in]` and `bias` `[1, out]`.
+    /// One node: the bias is written first and the product added onto it.
     pub fn linear(&mut self, x: NodeId, w: NodeId, bias: Option<NodeId>) -> Result<NodeId> {
-        let y = self.matmul_nt(x, w)?;
-        match bias {
-            Some(b) => self.bias_add(y, b),
-            None => Ok(y),
+        let (nx, nw) = (*self.node(x)?, *self.node(w)?);
+        if nx.cols != nw.cols {
+            return Err(Error::ShapeMismatch {
+                op: "matmul_nt",
+                lhs: (nx.rows, nx.cols),
+                rhs: (nw.rows, nw.cols),
+            });
         }
+        let nb = match bias {
+            Some(b) => Some(*self.node(b)?),
+            None => None,
+        };
+        if let Some(nb) = nb
+            && (nb.rows != 1 || nb.cols != nw.rows)
+        {
+            return Err(Error::ShapeMismatch {
+                op: "bias_add",
+                lhs: (nx.rows, nw.rows),
+                rhs: (nb.rows, nb.cols),
+            });
+        }
+        let needs_grad = nx.needs_grad || nw.needs_grad || nb.is_some_and(|n| n.needs_grad);
+        let op = Op::Linear { x, w, bias };
+        let id = self.push_uninit(op, nx.rows, nw.rows, needs_grad);
+        let par = self.par_for(nx.rows, nx.cols, nw.rows);
+        let (before, out) = self.io(id);
+        let accum = match nb {
+            Some(nb) if nw.rows > 0 => {
+                for row in out.chunks_exact_mut(nw.rows) {
+                    row.copy_from_slice(&before[nb.range()]);
+                }
+                Accum::Add
+            }
+            _ => Accum::Replace,
+        };
+        let dst = MatMut::from_row_major_slice_mut(out, nx.rows, nw.rows);
+        matmul(
+            dst,
+            accum,
+            view(before, &nx),
+            view(before, &nw).transpose(),
+            T::ONE,
+            par,
+        );
+        Ok(id)
     }
 
     fn product(&mut self, a: NodeId, b: NodeId, nt: bool) -> Result<NodeId> {
@@ -76,7 +117,7 @@ pub(crate) fn par_for(par: Par, m: usize, k: usize, n: usize) -> Par {
 
 /// `C = A·B`: dA += dC·Bᵀ, dB += Aᵀ·dC.  `C = A·Bᵀ`: dA += dC·B, dB += dCᵀ·A.
 pub(crate) fn backward<T: Real>(
-    mut b: Back<'_, T>,
+    b: &mut Back<'_, T>,
     node: &Node<T>,
     gy: &[T],
     lhs: NodeId,
@@ -97,5 +138,19 @@ pub(crate) fn backward<T: Real>(
         } else {
             matmul(gb, accum, l.transpose(), gy, T::ONE, p);
         }
+    }
+}
+
+/// The fused linear layer: the product's gradients, then the bias's (column sums).
+pub(crate) fn linear_backward<T: Real>(
+    b: &mut Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    (x, w, bias): (NodeId, NodeId, Option<NodeId>),
+    par: Par,
+) {
+    backward(b, node, gy, x, w, true, par);
+    if let Some(bias) = bias {
+        super::elementwise::bias_grad(b, gy, bias);
     }
 }
