@@ -4,7 +4,6 @@
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, Node, NodeId, Op, Tape};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 impl<T: Real> Tape<T> {
@@ -99,6 +98,36 @@ impl<T: Real> Tape<T> {
         let dst = MatMut::from_row_major_slice_mut(out, na.rows, n);
         matmul(dst, Accum::Replace, lhs, rhs, T::ONE, par);
         Ok(id)
+    }
+}
+
+/// faer's product, then [`clean_upper_simd`].
+fn matmul<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) {
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
+    clean_upper_simd();
+}
+
+/// faer's x86 kernels (hand-written assembly in private-gemm-x86) return with
+/// the upper halves of the 256-bit registers dirty. Until a `vzeroupper`, every
+/// SSE instruction after them pays a state-transition penalty: on this machine
+/// a 64x10 log_softmax after a matmul took 92 µs instead of 4.6 µs (its `expf`
+/// calls switch between VEX and SSE code), and a ReLU 3x longer. So we clean
+/// the state after each product, as compiled AVX code does before returning.
+#[inline]
+fn clean_upper_simd() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: `vzeroupper` needs AVX, checked just above. It zeroes bits
+        // 128..256 of the vector registers, where none of our (SSE) code keeps
+        // values; the compiler knows the intrinsic's effect on registers.
+        unsafe { std::arch::x86_64::_mm256_zeroupper() }
     }
 }
 
