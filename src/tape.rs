@@ -1,15 +1,20 @@
 //! The tape: a flat arena of nodes in creation order, so backward is a reverse loop.
 //!
 //! Values and gradients of all nodes live in two flat buffers (`values`, `grads`)
-//! that are cleared, not freed, between steps: a steady-state training step
+//! that are kept, not freed, between steps: a steady-state training step
 //! allocates nothing. Ops are recorded by the methods in [`crate::ops`].
+//!
+//! The buffers only grow: `top` marks the part of `values` in use, and what lies
+//! beyond it is left from earlier passes. So recording a node writes its value
+//! once (every op overwrites its whole output) instead of zero-filling it first,
+//! and a gradient is zeroed only when backward first reaches its node.
 
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
-use faer::{MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef, Par};
 
 /// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept
 /// across [`Tape::clear`] is caught instead of silently reading another node).
@@ -54,6 +59,12 @@ pub(crate) enum Op<T> {
     MatMulNt(NodeId, NodeId),
     /// x + b, b a `[1, cols]` row broadcast over x's rows
     BiasAdd(NodeId, NodeId),
+    /// x · wᵀ (+ bias), one node for a linear layer
+    Linear {
+        x: NodeId,
+        w: NodeId,
+        bias: Option<NodeId>,
+    },
     Add(NodeId, NodeId),
     Scale(NodeId, T),
     Relu(NodeId),
@@ -109,8 +120,14 @@ impl<T> Node<T> {
 #[derive(Debug)]
 pub struct Tape<T> {
     pub(crate) nodes: Vec<Node<T>>,
+    /// Values of the nodes in `..top`; the rest is stale, kept for reuse.
     pub(crate) values: Vec<T>,
+    top: usize,
+    /// Gradients, laid out like `values`; a node's part is meaningful once
+    /// `reached` says backward got to it.
     pub(crate) grads: Vec<T>,
+    /// Per node: has backward written (or zeroed) its gradient yet?
+    reached: Vec<bool>,
     pub(crate) masks: Vec<u64>,
     pub(crate) labels: Vec<u32>,
     pass: u32,
@@ -134,7 +151,9 @@ impl<T: Real> Tape<T> {
         Tape {
             nodes: Vec::new(),
             values: Vec::new(),
+            top: 0,
             grads: Vec::new(),
+            reached: Vec::new(),
             masks: Vec::new(),
             labels: Vec::new(),
             pass: 0,
@@ -155,8 +174,7 @@ impl<T: Real> Tape<T> {
     /// Forgets every node but keeps the buffers, for the next pass.
     pub fn clear(&mut self) {
         self.nodes.clear();
-        self.values.clear();
-        self.grads.clear();
+        self.top = 0;
         self.masks.clear();
         self.labels.clear();
         self.pass = self.pass.wrapping_add(1);
@@ -170,8 +188,7 @@ impl<T: Real> Tape<T> {
         if len >= self.nodes.len() {
             return;
         }
-        let n = self.nodes[len];
-        self.values.truncate(n.off);
+        self.top = self.nodes[len].off;
         self.nodes.truncate(len);
         let masks = self
             .nodes
@@ -189,7 +206,6 @@ impl<T: Real> Tape<T> {
             })
             .sum();
         self.labels.truncate(labels);
-        self.grads.clear();
         self.backward_done = false;
     }
 
@@ -268,10 +284,13 @@ impl<T: Real> Tape<T> {
     }
 
     /// The gradient of the loss with respect to a node, once backward has run.
-    /// `None` before backward and for leaves that need no gradient.
+    /// `None` before backward, for leaves that need no gradient, and for
+    /// parameter nodes: backward adds their gradients straight into the store
+    /// (read them with [`Params::grad`]).
     pub fn grad(&self, id: NodeId) -> Result<Option<&[T]>> {
         let n = self.node(id)?;
-        Ok((self.backward_done && n.needs_grad).then(|| &self.grads[n.range()]))
+        let param = matches!(n.op, Op::Param(_));
+        Ok((self.backward_done && n.needs_grad && !param).then(|| &self.grads[n.range()]))
     }
 
     pub(crate) fn node(&self, id: NodeId) -> Result<&Node<T>> {
@@ -281,7 +300,8 @@ impl<T: Real> Tape<T> {
         self.nodes.get(id.index()).ok_or(Error::StaleNode(id.index))
     }
 
-    /// Appends a node whose value the caller fills in (zeroed here).
+    /// Appends a node whose value the caller must overwrite entirely: its part
+    /// of the buffer holds whatever an earlier pass left there.
     pub(crate) fn push_uninit(
         &mut self,
         op: Op<T>,
@@ -289,8 +309,12 @@ impl<T: Real> Tape<T> {
         cols: usize,
         needs_grad: bool,
     ) -> NodeId {
-        let off = self.values.len();
-        self.values.resize(off + rows * cols, T::ZERO);
+        let off = self.top;
+        self.top = off + rows * cols;
+        if self.values.len() < self.top {
+            // Only while the buffer grows (the first passes).
+            self.values.resize(self.top, T::ZERO);
+        }
         self.nodes.push(Node {
             op,
             off,
@@ -319,6 +343,10 @@ impl<T: Real> Tape<T> {
     /// Reverse pass from the scalar `loss`: fills every node's gradient and adds
     /// each parameter's into `params` (gradients accumulate: call
     /// [`Params::zero_grads`] between steps). Runs once per recorded pass.
+    ///
+    /// Ops add the gradients of parameter nodes directly into the store, with
+    /// no copy on the tape: the store's parameters must still have the shapes
+    /// they had when recorded (checked).
     pub fn backward(&mut self, loss: NodeId, params: &mut Params<T>) -> Result<()> {
         let last = *self.node(loss)?;
         if self.backward_done {
@@ -327,36 +355,70 @@ impl<T: Real> Tape<T> {
         if last.len() != 1 {
             return Err(Error::NotScalar(last.rows, last.cols));
         }
-        self.grads.clear();
-        self.grads.resize(self.values.len(), T::ZERO);
-        self.grads[last.off] = T::ONE;
+        self.check_params(params)?;
+        if self.grads.len() < self.top {
+            self.grads.resize(self.top, T::ZERO);
+        }
+        self.reached.clear();
+        self.reached.resize(self.nodes.len(), false);
+        self.reached[loss.index()] = true;
+        match last.op {
+            Op::Param(id) => params.get_mut(id).grad.as_mut_slice()[0] += T::ONE,
+            _ => self.grads[last.off] = T::ONE,
+        }
         for i in (0..=loss.index()).rev() {
             let node = self.nodes[i];
-            if node.needs_grad {
-                self.backward_node(&node, params);
+            // A node backward never reached is off the loss path: nothing to pass on.
+            if node.needs_grad && self.reached[i] {
+                self.backward_node(i, &node, params);
+            }
+        }
+        // Nodes off the path (or after the loss) read as zero gradients.
+        for (node, reached) in self.nodes.iter().zip(&self.reached) {
+            if node.needs_grad && !reached && !matches!(node.op, Op::Param(_)) {
+                self.grads[node.range()].fill(T::ZERO);
             }
         }
         self.backward_done = true;
         Ok(())
     }
 
-    fn backward_node(&mut self, node: &Node<T>, params: &mut Params<T>) {
+    /// Every parameter node still matches its parameter in `params`.
+    fn check_params(&self, params: &Params<T>) -> Result<()> {
+        for n in &self.nodes {
+            if let Op::Param(id) = n.op
+                && !(id.index() < params.len() && params.grad(id).len() == n.len())
+            {
+                return Err(Error::Invalid(format!(
+                    "parameter #{} is not in the store or changed shape since it was \
+                     recorded ({}x{})",
+                    id.index(),
+                    n.rows,
+                    n.cols
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn backward_node(&mut self, i: usize, node: &Node<T>, params: &mut Params<T>) {
         let (lower, upper) = self.grads.split_at_mut(node.off);
         let gy: &[T] = &upper[..node.len()];
-        let b = Back {
+        let mut b = Back {
             nodes: &self.nodes,
             values: &self.values,
             grads: lower,
+            reached: &mut self.reached[..i],
+            params,
         };
         match node.op {
-            Op::Input => {}
-            Op::Param(id) => {
-                for (g, &d) in params.get_mut(id).grad.as_mut_slice().iter_mut().zip(gy) {
-                    *g += d;
-                }
+            // Their gradients went into the store as the ops that use them ran.
+            Op::Input | Op::Param(_) => {}
+            Op::MatMul(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, false, self.par),
+            Op::MatMulNt(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, true, self.par),
+            Op::Linear { x, w, bias } => {
+                ops::matmul::linear_backward(&mut b, node, gy, (x, w, bias), self.par)
             }
-            Op::MatMul(a, c) => ops::matmul::backward(b, node, gy, a, c, false, self.par),
-            Op::MatMulNt(a, c) => ops::matmul::backward(b, node, gy, a, c, true, self.par),
             Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
             Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),
             Op::Scale(x, c) => ops::elementwise::scale_backward(b, gy, x, c),
@@ -390,33 +452,68 @@ impl<T: Real> Tape<T> {
 pub(crate) struct Back<'a, T> {
     pub nodes: &'a [Node<T>],
     pub values: &'a [T],
-    pub grads: &'a mut [T],
+    grads: &'a mut [T],
+    /// `reached` of the nodes before this one.
+    reached: &'a mut [bool],
+    /// Where the gradients of parameter nodes go.
+    params: &'a mut Params<T>,
 }
 
 impl<T: Real> Back<'_, T> {
     pub fn node(&self, id: NodeId) -> Node<T> {
         self.nodes[id.index()]
     }
-    /// The input's value and gradient buffer, or `None` when it needs no gradient.
+
+    /// Marks `id` reached; true if this is the first time, i.e. its gradient
+    /// buffer still holds stale numbers.
+    fn reach(&mut self, id: NodeId) -> bool {
+        !std::mem::replace(&mut self.reached[id.index()], true)
+    }
+
+    /// The input's value and gradient buffer (zeroed on first use, so ops can
+    /// always add; a parameter's is its gradient in the store), or `None` when
+    /// it needs no gradient.
     pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
         let n = self.nodes[id.index()];
-        n.needs_grad
-            .then(|| (&self.values[n.range()], &mut self.grads[n.range()]))
+        if !n.needs_grad {
+            return None;
+        }
+        if let Op::Param(p) = n.op {
+            let g = self.params.get_mut(p).grad.as_mut_slice();
+            return Some((&self.values[n.range()], g));
+        }
+        let fresh = self.reach(id);
+        let g = &mut self.grads[n.range()];
+        if fresh {
+            g.fill(T::ZERO);
+        }
+        Some((&self.values[n.range()], g))
     }
-    /// The gradient of `id` as a faer matrix and the value of `other`, when `id` needs one.
+
+    /// The gradient of `id` as a faer matrix, the value of `other`, and how to
+    /// write: `Replace` on the first write (the buffer is stale, and skipping
+    /// the zero-fill saves a pass over it), `Add` after. `None` when `id` needs
+    /// no gradient.
     pub fn grad_mat_with(
         &mut self,
         id: NodeId,
         other: NodeId,
-    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>)> {
+    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>, Accum)> {
         let n = self.nodes[id.index()];
         let o = self.nodes[other.index()];
-        n.needs_grad.then(|| {
-            (
-                MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols),
-                MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
-            )
-        })
+        if !n.needs_grad {
+            return None;
+        }
+        let (g, accum) = match n.op {
+            Op::Param(p) => (self.params.get_mut(p).grad.as_mut_slice(), Accum::Add),
+            _ if self.reach(id) => (&mut self.grads[n.range()], Accum::Replace),
+            _ => (&mut self.grads[n.range()], Accum::Add),
+        };
+        Some((
+            MatMut::from_row_major_slice_mut(g, n.rows, n.cols),
+            MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
+            accum,
+        ))
     }
 }
 
@@ -431,5 +528,119 @@ impl<T> Tape<T> {
             self.masks.capacity(),
             self.labels.capacity(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_pcg::Pcg64Mcg;
+
+    /// Records every op on `tape` from the parameters `a` `[3, 4]`, `w` `[5, 4]`,
+    /// `bias` `[1, 5]`; returns the loss and every node recorded.
+    fn every_op(
+        tape: &mut Tape<f64>,
+        params: &Params<f64>,
+        x: &Tensor<f64>,
+    ) -> (NodeId, Vec<NodeId>) {
+        let id = |n: &str| params.id(n).unwrap();
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        let xi = tape.input(x);
+        let a = tape.param(params, id("a"));
+        let w = tape.param(params, id("w"));
+        let b = tape.param(params, id("bias"));
+        let s = tape.add(xi, a).unwrap();
+        let lin = tape.linear(s, w, Some(b)).unwrap();
+        let wt = tape.matmul_nt(w, w).unwrap();
+        let m = tape.matmul(lin, wt).unwrap();
+        let r = tape.relu(m).unwrap();
+        let sg = tape.sigmoid(lin).unwrap();
+        let th = tape.tanh(lin).unwrap();
+        let d = tape
+            .dropout(th, 0.3, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
+        let sm = tape.softmax(sg).unwrap();
+        let lsm = tape.log_softmax(d).unwrap();
+        let ce = tape.cross_entropy(r, &[0, 4, 2]).unwrap();
+        let nll = tape.nll(lsm, &[1, 1, 3]).unwrap();
+        let mse = tape.mse(sm, sg).unwrap();
+        let l1 = tape.l1(a).unwrap();
+        let l2 = tape.l2(r).unwrap();
+        let sq = tape.sumsq(w).unwrap();
+        let su = tape.sum(th).unwrap();
+        let me = tape.mean(lin).unwrap();
+        let off_path = tape.scale(me, 3.0).unwrap();
+        let mut loss = ce;
+        for t in [nll, mse, l1, l2, sq, su, me] {
+            let t = tape.scale(t, 0.5).unwrap();
+            loss = tape.add(loss, t).unwrap();
+        }
+        let after = tape.relu(lin).unwrap();
+        let nodes = vec![
+            xi, a, w, b, s, lin, wt, m, r, sg, th, d, sm, lsm, ce, nll, mse, l1, l2, sq, su, me,
+            off_path, loss, after,
+        ];
+        (loss, nodes)
+    }
+
+    #[test]
+    fn a_reused_tape_gives_exactly_what_a_fresh_one_gives() {
+        // Buffers are reused without zeroing: NaN left in every value and
+        // gradient by an earlier pass must leave no trace in the next one.
+        let mut params = Params::new();
+        params
+            .add("a", Tensor::from_fn(3, 4, |r, c| r as f64 - c as f64 + 0.5))
+            .unwrap();
+        params
+            .add(
+                "w",
+                Tensor::from_fn(5, 4, |r, c| 0.1 * (r * c) as f64 - 0.3),
+            )
+            .unwrap();
+        params
+            .add("bias", Tensor::from_fn(1, 5, |_, c| 0.2 * c as f64))
+            .unwrap();
+        let x = Tensor::from_fn(3, 4, |r, c| 0.25 * (r + 2 * c) as f64 - 1.0);
+        let run = |tape: &mut Tape<f64>| {
+            let mut params = params.clone();
+            let (loss, nodes) = every_op(tape, &params, &x);
+            tape.backward(loss, &mut params).unwrap();
+            let grads: Vec<Option<Vec<f64>>> = nodes
+                .iter()
+                .map(|&n| tape.grad(n).unwrap().map(|g| g.to_vec()))
+                .collect();
+            let values: Vec<Vec<f64>> = nodes
+                .iter()
+                .map(|&n| tape.value(n).unwrap().to_vec())
+                .collect();
+            let store: Vec<Vec<f64>> = params.iter().map(|p| p.grad.as_slice().to_vec()).collect();
+            format!("{:?}", (values, grads, store))
+        };
+        let mut tape = Tape::new();
+        let fresh = run(&mut tape);
+        assert!(!fresh.contains("NaN") && !fresh.contains("inf"), "{fresh}");
+        tape.values.fill(f64::NAN);
+        tape.grads.fill(f64::NAN);
+        tape.clear();
+        assert_eq!(run(&mut tape), fresh);
+    }
+
+    #[test]
+    fn gradients_off_the_loss_path_read_as_zero() {
+        let mut params = Params::new();
+        let a = params
+            .add("a", Tensor::from_fn(2, 2, |r, c| (r + c) as f64))
+            .unwrap();
+        let mut tape = Tape::new();
+        let x = tape.param(&params, a);
+        let off = tape.scale(x, 2.0).unwrap();
+        let loss = tape.sum(x).unwrap();
+        let after = tape.relu(x).unwrap();
+        tape.grads.resize(64, f64::NAN);
+        tape.backward(loss, &mut params).unwrap();
+        assert_eq!(tape.grad(off).unwrap().unwrap(), &[0.0; 4]);
+        assert_eq!(tape.grad(after).unwrap().unwrap(), &[0.0; 4]);
+        assert_eq!(params.grad(a).as_slice(), &[1.0; 4]);
     }
 }

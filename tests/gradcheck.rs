@@ -126,6 +126,26 @@ proptest! {
     }
 
     #[test]
+    fn linear_without_bias((m, k, n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let w = away_from_zero(n, k, &mut rng);
+        check(vec![x, w], &|t, i| t.linear(i[0], i[1], None), seed)?;
+    }
+
+    /// One computed node as both the input and the weight (`h · hᵀ + b`).
+    #[test]
+    fn linear_of_one_node_twice((m, k, _n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let b = away_from_zero(1, m, &mut rng);
+        check(vec![x, b], &|t, i| {
+            let h = t.tanh(i[0])?;
+            t.linear(h, h, Some(i[1]))
+        }, seed)?;
+    }
+
+    #[test]
     fn bias_add((m, k, _n, seed) in shapes()) {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let x = away_from_zero(m, k, &mut rng);

@@ -15,10 +15,14 @@ fn a_value_used_twice_gets_the_sum_of_both_gradients() {
     let mut tape = Tape::new();
     let x = tape.param(&params, a);
     let y = tape.add(x, x).unwrap();
-    let s = tape.sum(y).unwrap();
+    let h = tape.scale(y, 3.0).unwrap();
+    let z = tape.add(h, h).unwrap();
+    let s = tape.sum(z).unwrap();
     tape.backward(s, &mut params).unwrap();
-    assert_eq!(params.grad(a).as_slice(), &[2.0, 2.0]);
-    assert_eq!(tape.grad(x).unwrap().unwrap(), &[2.0, 2.0]);
+    assert_eq!(params.grad(a).as_slice(), &[12.0, 12.0]);
+    assert_eq!(tape.grad(h).unwrap().unwrap(), &[2.0, 2.0]);
+    // A parameter's gradient is in the store, not on the tape.
+    assert_eq!(tape.grad(x).unwrap(), None);
 }
 
 #[test]
@@ -31,6 +35,13 @@ fn a_parameter_recorded_twice_accumulates_into_the_store() {
     let y = tape.matmul(x1, x2).unwrap(); // a², d/da = 2a
     tape.backward(y, &mut params).unwrap();
     assert_eq!(params.grad(a).as_slice(), &[6.0]);
+    // The loss may be a parameter itself.
+    tape.clear();
+    let x = tape.param(&params, a);
+    tape.backward(x, &mut params).unwrap();
+    assert_eq!(params.grad(a).as_slice(), &[7.0]);
+    params.zero_grads();
+    params.get_mut(a).grad.as_mut_slice()[0] = 6.0;
     // A second pass adds on top until the grads are zeroed.
     tape.clear();
     let x = tape.param(&params, a);
@@ -39,6 +50,20 @@ fn a_parameter_recorded_twice_accumulates_into_the_store() {
     assert_eq!(params.grad(a).as_slice(), &[7.0]);
     params.zero_grads();
     assert_eq!(params.grad(a).as_slice(), &[0.0]);
+}
+
+#[test]
+fn a_parameter_that_changed_shape_is_refused_not_misread() {
+    let mut params = Params::new();
+    let a = params.add("a", t(1, 2, &[1.0, 2.0])).unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let s = tape.sum(x).unwrap();
+    let p = params.get_mut(a);
+    (p.value, p.grad) = (t(1, 3, &[0.0; 3]), t(1, 3, &[0.0; 3]));
+    let err = tape.backward(s, &mut params).unwrap_err();
+    assert!(err.to_string().contains("changed shape"), "{err}");
+    assert_eq!(params.grad(a).as_slice(), &[0.0; 3]);
 }
 
 #[test]
@@ -290,4 +315,34 @@ fn truncate_replays_passes_on_a_shared_prefix() {
     let _ = pass(&mut tape, &mut params, 4);
     assert_eq!(pass(&mut tape, &mut params, 3), first);
     assert_eq!(tape.len(), mark + 2);
+}
+
+#[test]
+fn empty_inner_dimensions_give_zero_products_on_a_reused_tape() {
+    let mut tape = Tape::<f64>::new();
+    let mut params = Params::new();
+    let a = params.add("a", Tensor::zeros(3, 0)).unwrap();
+    let b = params.add("b", Tensor::zeros(0, 2)).unwrap();
+    let c = params.add("c", t(3, 2, &[1.0; 6])).unwrap();
+    for fill in [f64::NAN, 0.0] {
+        tape.clear();
+        let ci = tape.param(&params, c);
+        let junk = tape.scale(ci, fill).unwrap();
+        let s = tape.sum(junk).unwrap();
+        tape.backward(s, &mut params).unwrap();
+        tape.clear();
+        let (ai, bi, ci) = (
+            tape.param(&params, a),
+            tape.param(&params, b),
+            tape.param(&params, c),
+        );
+        let p = tape.matmul(ai, bi).unwrap();
+        assert_eq!(tape.value(p).unwrap(), &[0.0; 6]);
+        let q = tape.add(p, ci).unwrap();
+        let s = tape.sumsq(q).unwrap();
+        params.zero_grads();
+        tape.backward(s, &mut params).unwrap();
+        assert_eq!(tape.grad(q).unwrap().unwrap(), &[2.0; 6]);
+        assert_eq!(params.grad(c).as_slice(), &[2.0; 6]);
+    }
 }

@@ -75,6 +75,11 @@ pub(crate) fn bias_add_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId
     if let Some((_, g)) = b.value_grad(x) {
         add_into(g, gy);
     }
+    bias_grad(&mut b, gy, bias);
+}
+
+/// A row-broadcast bias gets the column sums of `gy`.
+pub(crate) fn bias_grad<T: Real>(b: &mut Back<'_, T>, gy: &[T], bias: NodeId) {
     if let Some((_, g)) = b.value_grad(bias) {
         let cols = g.len();
         if cols > 0 {

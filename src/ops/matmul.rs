@@ -4,7 +4,6 @@
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, Node, NodeId, Op, Tape};
-use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 impl<T: Real> Tape<T> {
@@ -19,12 +18,53 @@ impl<T: Real> Tape<T> {
     }
 
     /// A PyTorch linear layer: `x · wᵀ + bias`, with `w` `[out, in]` and `bias` `[1, out]`.
+    /// One node: the bias is written first and the product added onto it.
     pub fn linear(&mut self, x: NodeId, w: NodeId, bias: Option<NodeId>) -> Result<NodeId> {
-        let y = self.matmul_nt(x, w)?;
-        match bias {
-            Some(b) => self.bias_add(y, b),
-            None => Ok(y),
+        let (nx, nw) = (*self.node(x)?, *self.node(w)?);
+        if nx.cols != nw.cols {
+            return Err(Error::ShapeMismatch {
+                op: "matmul_nt",
+                lhs: (nx.rows, nx.cols),
+                rhs: (nw.rows, nw.cols),
+            });
         }
+        let nb = match bias {
+            Some(b) => Some(*self.node(b)?),
+            None => None,
+        };
+        if let Some(nb) = nb
+            && (nb.rows != 1 || nb.cols != nw.rows)
+        {
+            return Err(Error::ShapeMismatch {
+                op: "bias_add",
+                lhs: (nx.rows, nw.rows),
+                rhs: (nb.rows, nb.cols),
+            });
+        }
+        let needs_grad = nx.needs_grad || nw.needs_grad || nb.is_some_and(|n| n.needs_grad);
+        let op = Op::Linear { x, w, bias };
+        let id = self.push_uninit(op, nx.rows, nw.rows, needs_grad);
+        let par = self.par_for(nx.rows, nx.cols, nw.rows);
+        let (before, out) = self.io(id);
+        let accum = match nb {
+            Some(nb) if nw.rows > 0 => {
+                for row in out.chunks_exact_mut(nw.rows) {
+                    row.copy_from_slice(&before[nb.range()]);
+                }
+                Accum::Add
+            }
+            _ => Accum::Replace,
+        };
+        let dst = MatMut::from_row_major_slice_mut(out, nx.rows, nw.rows);
+        matmul(
+            dst,
+            accum,
+            view(before, &nx),
+            view(before, &nw).transpose(),
+            T::ONE,
+            par,
+        );
+        Ok(id)
     }
 
     fn product(&mut self, a: NodeId, b: NodeId, nt: bool) -> Result<NodeId> {
@@ -61,6 +101,36 @@ impl<T: Real> Tape<T> {
     }
 }
 
+/// faer's product, then [`clean_upper_simd`].
+fn matmul<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) {
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
+    clean_upper_simd();
+}
+
+/// faer's x86 kernels (hand-written assembly in private-gemm-x86) return with
+/// the upper halves of the 256-bit registers dirty. Until a `vzeroupper`, every
+/// SSE instruction after them pays a state-transition penalty: on this machine
+/// a 64x10 log_softmax after a matmul took 92 µs instead of 4.6 µs (its `expf`
+/// calls switch between VEX and SSE code), and a ReLU 3x longer. So we clean
+/// the state after each product, as compiled AVX code does before returning.
+#[inline]
+fn clean_upper_simd() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: `vzeroupper` needs AVX, checked just above. It zeroes bits
+        // 128..256 of the vector registers, where none of our (SSE) code keeps
+        // values; the compiler knows the intrinsic's effect on registers.
+        unsafe { std::arch::x86_64::_mm256_zeroupper() }
+    }
+}
+
 fn view<'a, T: Real>(buf: &'a [T], n: &Node<T>) -> MatRef<'a, T> {
     MatRef::from_row_major_slice(&buf[n.range()], n.rows, n.cols)
 }
@@ -76,7 +146,7 @@ pub(crate) fn par_for(par: Par, m: usize, k: usize, n: usize) -> Par {
 
 /// `C = A·B`: dA += dC·Bᵀ, dB += Aᵀ·dC.  `C = A·Bᵀ`: dA += dC·B, dB += dCᵀ·A.
 pub(crate) fn backward<T: Real>(
-    mut b: Back<'_, T>,
+    b: &mut Back<'_, T>,
     node: &Node<T>,
     gy: &[T],
     lhs: NodeId,
@@ -86,17 +156,30 @@ pub(crate) fn backward<T: Real>(
 ) {
     let gy = MatRef::from_row_major_slice(gy, node.rows, node.cols);
     let k = b.node(lhs).cols;
-    if let Some((ga, r)) = b.grad_mat_with(lhs, rhs) {
+    let p = par_for(par, node.rows, node.cols, k);
+    if let Some((ga, r, accum)) = b.grad_mat_with(lhs, rhs) {
         let r = if nt { r } else { r.transpose() };
-        let p = par_for(par, node.rows, node.cols, k);
-        matmul(ga, Accum::Add, gy, r, T::ONE, p);
+        matmul(ga, accum, gy, r, T::ONE, p);
     }
-    if let Some((gb, l)) = b.grad_mat_with(rhs, lhs) {
-        let p = par_for(par, node.rows, node.cols, k);
+    if let Some((gb, l, accum)) = b.grad_mat_with(rhs, lhs) {
         if nt {
-            matmul(gb, Accum::Add, gy.transpose(), l, T::ONE, p);
+            matmul(gb, accum, gy.transpose(), l, T::ONE, p);
         } else {
-            matmul(gb, Accum::Add, l.transpose(), gy, T::ONE, p);
+            matmul(gb, accum, l.transpose(), gy, T::ONE, p);
         }
+    }
+}
+
+/// The fused linear layer: the product's gradients, then the bias's (column sums).
+pub(crate) fn linear_backward<T: Real>(
+    b: &mut Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    (x, w, bias): (NodeId, NodeId, Option<NodeId>),
+    par: Par,
+) {
+    backward(b, node, gy, x, w, true, par);
+    if let Some(bias) = bias {
+        super::elementwise::bias_grad(b, gy, bias);
     }
 }
