@@ -273,7 +273,9 @@ impl Checker<'_> {
         let ExprKind::Number(n) = &e.kind else {
             return None;
         };
-        let Some(w) = n.whole().filter(|_| v >= 0.0) else {
+        // A whole number too big for u64 (`1e30`) is too large, not "not whole".
+        let beyond = (v >= 0.0 && v.fract() == 0.0).then_some(u64::MAX);
+        let Some(w) = n.whole().filter(|_| v >= 0.0).or(beyond) else {
             let msg = if v < 0.0 {
                 format!("`{what}` must be at least {min}, found {}", describe(e))
             } else {
