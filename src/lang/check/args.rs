@@ -269,20 +269,64 @@ impl Checker<'_> {
 
     /// A whole-number setting in `min..=max`.
     pub fn whole(&mut self, e: &Expr, what: &str, min: u64, max: u64) -> Option<u64> {
+        self.whole_with(e, what, min, max, None)
+    }
+
+    /// [`Checker::whole`], with `note` added to a "too large" error.
+    pub fn whole_with(
+        &mut self,
+        e: &Expr,
+        what: &str,
+        min: u64,
+        max: u64,
+        note: Option<String>,
+    ) -> Option<u64> {
         let v = self.number(e, what)?;
         let ExprKind::Number(n) = &e.kind else {
             return None;
         };
-        // A whole number too big for u64 (`1e30`) is too large, not "not whole".
-        let beyond = (v >= 0.0 && v.fract() == 0.0).then_some(u64::MAX);
-        let Some(w) = n.whole().filter(|_| v >= 0.0).or(beyond) else {
-            let msg = if v < 0.0 {
-                format!("`{what}` must be at least {min}, found {}", describe(e))
-            } else {
-                format!("`{what}` must be a whole number, found {}", describe(e))
-            };
-            self.push(Diagnostic::error(e.span, msg).label("expected a whole number"));
-            return None;
+        let too_large = |note: Option<String>| {
+            let d = Diagnostic::error(
+                e.span,
+                format!(
+                    "`{what}` is too large: at most {max}, found {}",
+                    describe(e)
+                ),
+            )
+            .label("too large");
+            match note {
+                Some(n) => d.note(n),
+                None => d,
+            }
+        };
+        let w = match n.whole().filter(|_| v >= 0.0) {
+            Some(w) => w,
+            // Whole, but beyond what a u64 or an f64 holds exactly (`1e30`, 2^64).
+            None if v >= 0.0 && v.fract() == 0.0 => {
+                let d = if v >= max as f64 {
+                    too_large(note)
+                } else {
+                    Diagnostic::error(
+                        e.span,
+                        format!(
+                            "`{what}` must be written out in digits at this size, found {}",
+                            describe(e)
+                        ),
+                    )
+                    .label("not exact")
+                };
+                self.push(d);
+                return None;
+            }
+            None => {
+                let msg = if v < 0.0 {
+                    format!("`{what}` must be at least {min}, found {}", describe(e))
+                } else {
+                    format!("`{what}` must be a whole number, found {}", describe(e))
+                };
+                self.push(Diagnostic::error(e.span, msg).label("expected a whole number"));
+                return None;
+            }
         };
         if w < min {
             self.push(
@@ -295,16 +339,7 @@ impl Checker<'_> {
             return None;
         }
         if w > max {
-            self.push(
-                Diagnostic::error(
-                    e.span,
-                    format!(
-                        "`{what}` is too large: at most {max}, found {}",
-                        describe(e)
-                    ),
-                )
-                .label("too large"),
-            );
+            self.push(too_large(note));
             return None;
         }
         Some(w)

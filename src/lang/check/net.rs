@@ -529,24 +529,19 @@ impl Checker<'_> {
         let x = self.act(x_expr, scope);
         match name {
             "linear" => {
-                // Above MAX_SIZE is refused below, saying what the layer would need.
-                let units = bound
-                    .get(1)
-                    .and_then(|u| Some((self.whole(u, "units", 1, u64::MAX)?, u)));
+                let inputs = x
+                    .as_ref()
+                    .and_then(|(_, shape)| self.flat(x_expr, shape, "linear"));
+                let units = bound.get(1).and_then(|u| {
+                    let note = layer_note(u, inputs);
+                    self.whole_with(u, "units", 1, MAX_SIZE, note)
+                });
                 let bias = match bound.get(2) {
                     Some(b) => self.boolean(b, "bias"),
                     None => Some(true),
                 };
-                let inputs = x
-                    .as_ref()
-                    .and_then(|(_, shape)| self.flat(x_expr, shape, "linear"));
-                let (units, units_expr) = units?;
-                if units > MAX_SIZE {
-                    self.layer_too_large(units_expr, units, inputs);
-                    return None;
-                }
                 let (x, _) = x?;
-                let (inputs, units, bias) = (inputs?, units as usize, bias?);
+                let (inputs, units, bias) = (inputs?, units? as usize, bias?);
                 scope.layers.push((
                     e.span,
                     model::Layer {
@@ -637,26 +632,28 @@ impl Checker<'_> {
         );
         None
     }
+}
 
-    /// `units` above [`MAX_SIZE`], with the memory such a layer would need
-    /// (nothing is allocated to find out).
-    fn layer_too_large(&mut self, e: &Expr, units: u64, inputs: Option<usize>) {
-        let mut d = Diagnostic::error(
-            e.span,
-            format!(
-                "`units` is too large: at most {MAX_SIZE}, found {}",
-                describe(e)
-            ),
-        )
-        .label("too large");
-        if let Some(inputs) = inputs {
-            // weights and bias, each with its gradient, as f32
-            let bytes = u128::from(units) * (inputs as u128 + 1) * 2 * 4;
-            d = d.note(format!(
-                "a layer of {units} units on {inputs} inputs would need {} for its weights and their gradients alone",
-                super::human_bytes(u64::try_from(bytes).unwrap_or(u64::MAX))
-            ));
-        }
-        self.push(d);
+/// For `units` above [`MAX_SIZE`]: the memory such a layer would need, worked
+/// out from the numbers alone (nothing is allocated to find out).
+fn layer_note(units: &Expr, inputs: Option<usize>) -> Option<String> {
+    let ExprKind::Number(n) = &units.kind else {
+        return None;
+    };
+    let v = n.value()?;
+    let inputs = inputs?;
+    if v <= MAX_SIZE as f64 || !v.is_finite() {
+        return None;
     }
+    // weights and bias, each with its gradient, as f32
+    let bytes = v * (inputs as f64 + 1.0) * 2.0 * 4.0;
+    let size = if bytes < u64::MAX as f64 {
+        super::human_bytes(bytes as u64)
+    } else {
+        format!("more than {}", super::human_bytes(u64::MAX))
+    };
+    Some(format!(
+        "a layer of {} units on {inputs} inputs would need {size} for its weights and their gradients alone",
+        n.text
+    ))
 }
