@@ -264,6 +264,32 @@ impl Checker<'_> {
             self.push(d);
             return None;
         }
+        // Training runs in f32: past its range a setting turns into infinity
+        // (a coefficient of 1e39) or, for one that must be positive, into 0.
+        let single = v as f32;
+        let lost = single.is_infinite() || (matches!(range, Range::Positive) && single == 0.0);
+        if lost {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`{what}` is out of the range of f32, in which netc trains: found {}",
+                        describe(e)
+                    ),
+                )
+                .label(if single == 0.0 {
+                    "rounds to 0"
+                } else {
+                    "rounds to infinity"
+                })
+                .note(format!(
+                    "f32 holds magnitudes from {:e} to {:e}",
+                    f32::from_bits(1),
+                    f32::MAX
+                )),
+            );
+            return None;
+        }
         Some(v)
     }
 
