@@ -305,3 +305,10 @@ loss = cross_entropy(out, y) + 0.1 * l1(h9)
 train { data: mnsit, batch: 0 }
 "
 );
+
+// ---- numbers beyond f32, in which training runs ----
+snap!(coefficient_beyond_f32, with("0.1 * l1", "1e39 * l1"));
+snap!(
+    learning_rate_rounds_to_zero_in_f32,
+    with("steps: 10", "steps: 10, optimizer: adam(lr: 1e-50)")
+);

@@ -50,8 +50,8 @@ pub fn run(cli: Cli) -> ExitCode {
     r.exit_code()
 }
 
-/// A `.net` file larger than this (16 MiB) is refused unread.
-const MAX_FILE: u64 = 16 << 20;
+/// A `.net` file larger than the language's limit (1 MiB) is refused unread.
+const MAX_FILE: u64 = netc::lang::split::MAX_SOURCE as u64;
 
 /// Prints diagnostics and messages (to stderr) and remembers whether any
 /// user error occurred.

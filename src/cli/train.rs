@@ -16,11 +16,11 @@ pub struct TrainArgs {
     /// Overrides the file's seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Overrides the length: this many epochs.
-    #[arg(long, conflicts_with = "steps")]
+    /// Overrides the length: this many epochs (at least 1).
+    #[arg(long, conflicts_with = "steps", value_parser = at_least_one())]
     epochs: Option<usize>,
-    /// Overrides the length: this many optimizer steps.
-    #[arg(long)]
+    /// Overrides the length: this many optimizer steps (at least 1).
+    #[arg(long, value_parser = at_least_one())]
     steps: Option<usize>,
     /// Where `mnist`/`fashion-mnist` folders are looked for first (then
     /// $NETC_DATA, ./data, /usr/share/datasets).
@@ -35,6 +35,11 @@ pub struct TrainArgs {
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+}
+
+/// A count of 1 or more: as in a `.net` file, a run of no steps is a mistake.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 pub fn run(args: &TrainArgs, r: &mut Reporter) {

@@ -8,7 +8,7 @@ use std::fmt;
 
 /// A number as a `.net` file would write it: `0.5`, `1e-8`.
 pub fn num(v: f64) -> String {
-    if v != 0.0 && v.abs() < 1e-4 {
+    if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
         format!("{v:e}")
     } else {
         format!("{v}")

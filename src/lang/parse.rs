@@ -3,7 +3,7 @@
 use super::ast::{Arg, Broken, Entry, Expr, ExprKind, File, Ident, Number, Statement, StmtKind};
 use super::diag::{Diagnostic, quote};
 use super::span::Span;
-use super::split::{Chunk, split};
+use super::split::{Chunk, MAX_SOURCE, MAX_STATEMENT, MAX_STATEMENTS, split};
 use super::suggest::did_you_mean;
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
@@ -19,13 +19,33 @@ use grammar::{NetParser, Rule};
 
 /// Parses a whole file. Statements that do not parse are left out of the
 /// tree (and listed in `broken`); their errors are returned beside it.
+///
+/// A file over [`MAX_SOURCE`] bytes or [`MAX_STATEMENTS`] statements gives an
+/// empty tree and that one error: nothing else in it is looked at.
 pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
+    if src.len() > MAX_SOURCE {
+        let msg = format!(
+            "this file is {} bytes long, more than the limit of {MAX_SOURCE} for a .net file",
+            src.len()
+        );
+        return (File::default(), vec![too_large(src, 0, msg)]);
+    }
     // Needed for the literal tokens (`=`, `:`) in "expected ..." messages.
     // It is process-wide and never turned off again, so parses on other
     // threads get the same messages. (It makes parsing ~2.7x slower: still
     // well under a millisecond for a real file.)
     pest::set_error_detail(true);
     let pieces = split(src);
+    if let Some(extra) = pieces.chunks.get(MAX_STATEMENTS) {
+        let msg = format!(
+            "this file has {} statements, more than the limit of {MAX_STATEMENTS}",
+            pieces.chunks.len()
+        );
+        return (
+            File::default(),
+            vec![too_large(src, extra.span.start, msg).label("the first statement over the limit")],
+        );
+    }
     let mut file = File {
         comments: pieces.comments,
         ..File::default()
@@ -47,6 +67,13 @@ pub fn parse(src: &str) -> (File, Vec<Diagnostic>) {
 fn parse_chunk(src: &str, chunk: &Chunk) -> Result<Statement, Box<Diagnostic>> {
     if let Some(e) = &chunk.error {
         return Err(Box::new(e.clone()));
+    }
+    if chunk.span.len() > MAX_STATEMENT {
+        let msg = format!(
+            "this statement is {} bytes long, more than the limit of {MAX_STATEMENT}",
+            chunk.span.len()
+        );
+        return Err(Box::new(too_large(src, chunk.span.start, msg)));
     }
     let text = &src[chunk.span.start..chunk.span.end];
     let offset = chunk.span.start;
@@ -95,6 +122,13 @@ fn broken(span: Span, text: &str) -> Broken {
 }
 
 // ---- errors ------------------------------------------------------------------
+
+/// A limit error, pointing at the character at `at`.
+fn too_large(src: &str, at: usize, msg: String) -> Diagnostic {
+    let len = src[at..].chars().next().map_or(0, char::len_utf8);
+    Diagnostic::error(Span::new(at, at + len), msg)
+        .help("a .net file describes one net in a few lines: is this the right file?")
+}
 
 const KEYWORDS: [&str; 4] = ["net", "input", "label", "train"];
 

@@ -13,6 +13,16 @@ use super::span::Span;
 /// Brackets may nest this deep (`relu(linear(...))` is two); deeper is an error.
 pub const MAX_DEPTH: usize = 32;
 
+/// A file longer than this (1 MiB) is refused before it is parsed. Real
+/// files are a few kilobytes; the limits keep a hostile file's parse short.
+pub const MAX_SOURCE: usize = 1 << 20;
+
+/// A statement longer than this (64 KiB) is refused before pest sees it.
+pub const MAX_STATEMENT: usize = 1 << 16;
+
+/// A file with more statements than this is refused before any is parsed.
+pub const MAX_STATEMENTS: usize = 10_000;
+
 /// A `#` comment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Comment {

@@ -74,7 +74,14 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     let per_epoch = n.div_ceil(spec.batch) as u64;
     let total = match (opts.steps, opts.epochs, spec.length) {
         (Some(s), _, _) | (None, None, Length::Steps(s)) => s as u64,
-        (None, Some(e), _) | (None, None, Length::Epochs(e)) => e as u64 * per_epoch,
+        // `--epochs` is any u64 a user types: the product may not fit.
+        (None, Some(e), _) | (None, None, Length::Epochs(e)) => {
+            (e as u64).checked_mul(per_epoch).ok_or_else(|| {
+                TrainError::Settings(format!(
+                    "{e} epochs of {per_epoch} steps are more steps than netc can count"
+                ))
+            })?
+        }
     };
     let every = spec.eval.every.map(|e| e as u64);
 

@@ -264,23 +264,95 @@ impl Checker<'_> {
             self.push(d);
             return None;
         }
+        // Training runs in f32: past its range a setting turns into infinity
+        // (a coefficient of 1e39) or, for one that must be positive, into 0.
+        let single = v as f32;
+        let lost = single.is_infinite() || (matches!(range, Range::Positive) && single == 0.0);
+        if lost {
+            self.push(
+                Diagnostic::error(
+                    e.span,
+                    format!(
+                        "`{what}` is out of the range of f32, in which netc trains: found {}",
+                        describe(e)
+                    ),
+                )
+                .label(if single == 0.0 {
+                    "rounds to 0"
+                } else {
+                    "rounds to infinity"
+                })
+                .note(format!(
+                    "f32 holds magnitudes from {:e} to {:e}",
+                    f32::from_bits(1),
+                    f32::MAX
+                )),
+            );
+            return None;
+        }
         Some(v)
     }
 
     /// A whole-number setting in `min..=max`.
     pub fn whole(&mut self, e: &Expr, what: &str, min: u64, max: u64) -> Option<u64> {
+        self.whole_with(e, what, min, max, None)
+    }
+
+    /// [`Checker::whole`], with `note` added to a "too large" error.
+    pub fn whole_with(
+        &mut self,
+        e: &Expr,
+        what: &str,
+        min: u64,
+        max: u64,
+        note: Option<String>,
+    ) -> Option<u64> {
         let v = self.number(e, what)?;
         let ExprKind::Number(n) = &e.kind else {
             return None;
         };
-        let Some(w) = n.whole().filter(|_| v >= 0.0) else {
-            let msg = if v < 0.0 {
-                format!("`{what}` must be at least {min}, found {}", describe(e))
-            } else {
-                format!("`{what}` must be a whole number, found {}", describe(e))
-            };
-            self.push(Diagnostic::error(e.span, msg).label("expected a whole number"));
-            return None;
+        let too_large = |note: Option<String>| {
+            let d = Diagnostic::error(
+                e.span,
+                format!(
+                    "`{what}` is too large: at most {max}, found {}",
+                    describe(e)
+                ),
+            )
+            .label("too large");
+            match note {
+                Some(n) => d.note(n),
+                None => d,
+            }
+        };
+        let w = match n.whole().filter(|_| v >= 0.0) {
+            Some(w) => w,
+            // Whole, but beyond what a u64 or an f64 holds exactly (`1e30`, 2^64).
+            None if v >= 0.0 && v.fract() == 0.0 => {
+                let d = if v >= max as f64 {
+                    too_large(note)
+                } else {
+                    Diagnostic::error(
+                        e.span,
+                        format!(
+                            "`{what}` must be written out in digits at this size, found {}",
+                            describe(e)
+                        ),
+                    )
+                    .label("not exact")
+                };
+                self.push(d);
+                return None;
+            }
+            None => {
+                let msg = if v < 0.0 {
+                    format!("`{what}` must be at least {min}, found {}", describe(e))
+                } else {
+                    format!("`{what}` must be a whole number, found {}", describe(e))
+                };
+                self.push(Diagnostic::error(e.span, msg).label("expected a whole number"));
+                return None;
+            }
         };
         if w < min {
             self.push(
@@ -293,16 +365,7 @@ impl Checker<'_> {
             return None;
         }
         if w > max {
-            self.push(
-                Diagnostic::error(
-                    e.span,
-                    format!(
-                        "`{what}` is too large: at most {max}, found {}",
-                        describe(e)
-                    ),
-                )
-                .label("too large"),
-            );
+            self.push(too_large(note));
             return None;
         }
         Some(w)

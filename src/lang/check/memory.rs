@@ -95,7 +95,7 @@ fn nodes(m: &Model, e: &Expr) -> (u128, u128) {
 
 /// `1.5 GiB`
 pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut v = b as f64;
     let mut i = 0;
     while v >= 1024.0 && i + 1 < UNITS.len() {

@@ -150,8 +150,16 @@ pub fn check(
     parse_errors: Vec<Diagnostic>,
 ) -> Result<Model, Diagnostics> {
     let mut c = Checker::new(src);
+    // Errors and nothing parsed: a file over a size limit (see `parse`), of
+    // which nothing more is said.
+    let refused = file.statements.is_empty() && file.broken.is_empty() && !parse_errors.is_empty();
     for e in parse_errors {
         c.push(e);
+    }
+    if refused {
+        let mut diags = Diagnostics::new(path, src);
+        diags.extend(c.diags);
+        return Err(diags);
     }
 
     let header = c.header(file);

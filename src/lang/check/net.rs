@@ -529,16 +529,19 @@ impl Checker<'_> {
         let x = self.act(x_expr, scope);
         match name {
             "linear" => {
-                let units = bound
-                    .get(1)
-                    .and_then(|u| self.whole(u, "units", 1, MAX_SIZE));
+                let inputs = x
+                    .as_ref()
+                    .and_then(|(_, shape)| self.flat(x_expr, shape, "linear"));
+                let units = bound.get(1).and_then(|u| {
+                    let note = layer_note(u, inputs);
+                    self.whole_with(u, "units", 1, MAX_SIZE, note)
+                });
                 let bias = match bound.get(2) {
                     Some(b) => self.boolean(b, "bias"),
                     None => Some(true),
                 };
-                let (x, shape) = x?;
-                let inputs = self.flat(x_expr, &shape, "linear")?;
-                let (units, bias) = (units? as usize, bias?);
+                let (x, _) = x?;
+                let (inputs, units, bias) = (inputs?, units? as usize, bias?);
                 scope.layers.push((
                     e.span,
                     model::Layer {
@@ -629,4 +632,28 @@ impl Checker<'_> {
         );
         None
     }
+}
+
+/// For `units` above [`MAX_SIZE`]: the memory such a layer would need, worked
+/// out from the numbers alone (nothing is allocated to find out).
+fn layer_note(units: &Expr, inputs: Option<usize>) -> Option<String> {
+    let ExprKind::Number(n) = &units.kind else {
+        return None;
+    };
+    let v = n.value()?;
+    let inputs = inputs?;
+    if v <= MAX_SIZE as f64 || !v.is_finite() {
+        return None;
+    }
+    // weights and bias, each with its gradient, as f32
+    let bytes = v * (inputs as f64 + 1.0) * 2.0 * 4.0;
+    let size = if bytes < u64::MAX as f64 {
+        super::human_bytes(bytes as u64)
+    } else {
+        format!("more than {}", super::human_bytes(u64::MAX))
+    };
+    Some(format!(
+        "a layer of {} units on {inputs} inputs would need {size} for its weights and their gradients alone",
+        n.text
+    ))
 }

@@ -1,0 +1,151 @@
+//! `netc train` killed (SIGKILL) at random moments: every file of the run
+//! directory is then absent or complete and loadable, and resuming from the
+//! last checkpoint ends with the same `model.safetensors`, byte for byte, as a
+//! run that was never interrupted.
+
+use netc::checkpoint;
+use netc::lang::lower::init_params;
+use netc::train::{make_optimizer, metrics};
+use rand::{RngExt, SeedableRng};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
+const DATA: &str = "tests/fixtures/data";
+const EPOCHS: &str = "4";
+/// 500 training images in batches of 50, for `EPOCHS` epochs.
+const STEPS: u64 = 40;
+const ROUNDS: usize = 4;
+
+fn train(out: &Path, resume: bool) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netc"));
+    c.args([
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--epochs",
+        EPOCHS,
+    ])
+    .arg("--out")
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    if resume {
+        c.arg("--resume").arg(out.join("checkpoint.safetensors"));
+    }
+    c
+}
+
+/// Whether `name` is a temporary file of an atomic write (`.<file>.<pid>.<n>.tmp`):
+/// invisible to readers, removed by the next run.
+fn is_temp(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Every file in `dir` is a temporary or one of the run's files, complete
+/// and loadable. Returns the names of the temporaries and the checkpoint's step.
+fn check_run_dir(
+    dir: &Path,
+    model: &netc::lang::Model,
+    round: usize,
+) -> (Vec<String>, Option<u64>) {
+    let (mut temps, mut step) = (Vec::new(), None);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return (temps, step); // killed before it was made
+    };
+    for e in entries {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        let what = format!("round {round}: {name}");
+        match name.as_str() {
+            "model.safetensors" => {
+                let mut params = init_params::<f32>(model, 99).unwrap();
+                let meta = checkpoint::load_model(&path, &mut params)
+                    .unwrap_or_else(|err| panic!("{what}: {err}"));
+                assert_eq!(meta.get("net_name").map(String::as_str), Some("tiny"));
+            }
+            "checkpoint.safetensors" => {
+                let mut params = init_params::<f32>(model, 99).unwrap();
+                let mut optim = make_optimizer(&model.train.optimizer).unwrap();
+                let loaded =
+                    checkpoint::load_checkpoint(&path, &mut params, &mut optim, &["dropout"])
+                        .unwrap_or_else(|err| panic!("{what}: {err}"));
+                assert!(loaded.state.step > 0, "{what}: a checkpoint at step 0");
+                step = Some(loaded.state.step);
+            }
+            "metrics.csv" => {
+                let text = fs::read_to_string(&path).unwrap();
+                let rows = metrics::parse(&text, model.loss.penalties.len())
+                    .unwrap_or_else(|| panic!("{what}: not a metrics file:\n{text}"));
+                assert!(!rows.is_empty(), "{what}: no rows");
+            }
+            other if is_temp(other) => temps.push(name),
+            other => panic!("{what}: an unexpected file {other}"),
+        }
+    }
+    (temps, step)
+}
+
+#[test]
+fn a_run_killed_at_random_moments_resumes_to_the_same_weights() {
+    let model = netc::lang::parse_and_check(TINY, &fs::read_to_string(TINY).unwrap()).unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = train(whole.path(), false).output().unwrap();
+    let full = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = fs::read(whole.path().join("model.safetensors")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    // Seeded: the same moments each time, spread over a whole run's length.
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(6);
+    let mut step = None;
+    for round in 0..ROUNDS {
+        let mut child = train(&run, step.is_some()).spawn().unwrap();
+        // A moment within what is left of the run (the start-up included).
+        let left = 1.0 - step.unwrap_or(0) as f64 / STEPS as f64;
+        let at = full.mul_f64(rng.random_range(0.05..1.0) * left.max(0.2));
+        std::thread::sleep(at);
+        // SIGKILL: no destructor, no flush, no cleanup.
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert_ne!(status.code(), Some(101), "round {round}: netc panicked");
+        let temps;
+        (temps, step) = check_run_dir(&run, &model, round);
+        eprintln!(
+            "round {round}: stopped after {at:?} ({status}) with a checkpoint at step {step:?}; temporaries left: {temps:?}"
+        );
+    }
+
+    // The last checkpoint (if any was written) carries the run to its end.
+    let out = train(&run, step.is_some()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (temps, _) = check_run_dir(&run, &model, ROUNDS);
+    assert!(
+        temps.is_empty(),
+        "temporaries left after a finished run: {temps:?}"
+    );
+    assert!(
+        fs::read(run.join("model.safetensors")).unwrap() == expected,
+        "the resumed run's model differs from the uninterrupted run's"
+    );
+    assert!(
+        t.elapsed() < full * 20 + Duration::from_secs(60),
+        "took {:?}",
+        t.elapsed()
+    );
+}
