@@ -10,6 +10,7 @@ mod train;
 
 use clap::{Parser, Subcommand};
 use netc::lang::Diagnostics;
+use netc::lang::overrides::{Override, SetError, parse_and_check_with};
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -119,18 +120,41 @@ impl Reporter {
         }
     }
 
-    /// A checked model, or its diagnostics reported here. Warnings are shown
-    /// and do not stop the command.
-    pub fn model(&mut self, path: &Path) -> Option<netc::lang::Model> {
+    /// A checked model with `--set KEY=VALUE` overrides applied, and the
+    /// overrides in canonical form; or the errors reported here. Warnings are
+    /// shown and do not stop the command.
+    pub fn model_with(
+        &mut self,
+        path: &Path,
+        sets: &[String],
+    ) -> Option<(netc::lang::Model, Vec<String>)> {
+        let mut overrides = Vec::new();
+        let mut bad = false;
+        for s in sets {
+            match Override::parse(s) {
+                Ok(o) => overrides.push(o),
+                Err(e) => {
+                    self.error(e.to_string());
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            return None;
+        }
         let src = self.read(path)?;
         let shown = path.display().to_string();
-        match netc::lang::parse_and_check(&shown, &src) {
-            Ok(m) => {
+        match parse_and_check_with(&shown, &src, &overrides) {
+            Ok((m, applied)) => {
                 self.diagnostics(&m.warnings, "check");
-                Some(m)
+                Some((m, applied))
             }
-            Err(d) => {
+            Err(SetError::Check(d)) => {
                 self.diagnostics(&d, "check");
+                None
+            }
+            Err(SetError::Override(e)) => {
+                self.error(e.to_string());
                 None
             }
         }
