@@ -53,6 +53,7 @@ pub mod layers;
 pub mod ops;
 pub mod optim;
 pub mod params;
+pub mod plot;
 pub mod real;
 pub mod tape;
 pub mod tensor;
