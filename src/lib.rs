@@ -55,6 +55,7 @@ pub mod optim;
 pub mod params;
 pub mod plot;
 pub mod real;
+pub mod sweep;
 pub mod tape;
 pub mod tensor;
 pub mod train;

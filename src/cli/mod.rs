@@ -6,6 +6,8 @@ mod check;
 mod eval;
 mod fmt;
 mod grad;
+mod plot;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +38,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// One forward and backward pass on a given batch, written out.
     Grad(grad::GradArgs),
+    /// Train a grid of overrides × seeds, one process per trial, and summarise it.
+    Sweep(sweep::SweepArgs),
+    /// Overlay the learning curves of several runs in one SVG.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -47,6 +53,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Train(a) => train::run(&a, &mut r),
         Command::Eval(a) => eval::run(&a, &mut r),
         Command::Grad(a) => grad::run(&a, &mut r),
+        Command::Sweep(a) => sweep::run(&a, &mut r),
+        Command::Plot(a) => plot::run(&a, &mut r),
     }
     r.exit_code()
 }
@@ -66,6 +74,11 @@ impl Reporter {
     pub fn error(&mut self, msg: impl AsRef<str>) {
         self.failed = true;
         eprintln!("error: {}", msg.as_ref());
+    }
+
+    /// Whether an error was reported.
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 
     /// The run fails without a further message (one was printed already).

@@ -73,8 +73,8 @@ pub fn color(i: usize) -> RGBColor {
 
 const FONT: &str = "sans-serif";
 const TITLE_H: u32 = 40;
-const LEGEND_ROW: u32 = 22;
-const LEGEND_FONT: u32 = 14;
+const LEGEND_ROW: u32 = 24;
+const LEGEND_FONT: u32 = 16;
 /// Width of a legend entry's line sample and the gaps around it.
 const SAMPLE_W: u32 = 28;
 const ENTRY_GAP: u32 = 26;
@@ -124,7 +124,7 @@ pub fn render(fig: &Figure) -> Result<String, PlotError> {
         root.fill(&WHITE).map_err(draw_err)?;
         let (top, bottom) = root.split_vertically(TITLE_H + ph);
         let body = top
-            .titled(&fig.title, (FONT, 20).into_font())
+            .titled(&fig.title, (FONT, 23).into_font())
             .map_err(draw_err)?;
         let areas = body.split_evenly((1, fig.panels.len()));
         for (area, panel) in areas.iter().zip(&fig.panels) {
@@ -238,11 +238,11 @@ fn draw_panel<DB: DrawingBackend>(
     });
     let (y0, y1) = range(ys, 0.06);
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, (FONT, 17).into_font())
+        .caption(&p.title, (FONT, 19).into_font())
         .margin(10)
         .margin_right(22)
-        .x_label_area_size(46)
-        .y_label_area_size(66)
+        .x_label_area_size(50)
+        .y_label_area_size(72)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(draw_err)?;
     let ticks = p.x_ticks.clone();
@@ -261,8 +261,8 @@ fn draw_panel<DB: DrawingBackend>(
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(p.x_desc.as_str())
         .y_desc(p.y_desc.as_str())
-        .label_style((FONT, 13).into_font())
-        .axis_desc_style((FONT, 14).into_font())
+        .label_style((FONT, 15).into_font())
+        .axis_desc_style((FONT, 16).into_font())
         .bold_line_style(RGBColor(215, 215, 215))
         .max_light_lines(0)
         .x_label_formatter(&x_fmt)

@@ -45,6 +45,20 @@ pub fn summary(p: &SummaryPlot) -> Result<String, PlotError> {
             Some(p.x_values.clone()),
         ),
     };
+    // Lines at the same x are moved apart a little, so error bars do not hide
+    // each other.
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let span = if ticks.is_some() || hi <= lo {
+        1.0
+    } else {
+        hi - lo
+    };
+    let lines = p.lines.len() as f64;
+    let dodge = |i: usize| (i as f64 - (lines - 1.0) / 2.0) * 0.012 * span;
     let panels = p
         .panels
         .iter()
@@ -65,7 +79,7 @@ pub fn summary(p: &SummaryPlot) -> Result<String, PlotError> {
                         .into_iter()
                         .flatten()
                         .zip(&xs)
-                        .filter_map(|(v, &x)| v.map(|(m, s)| (x, m, s)))
+                        .filter_map(|(v, &x)| v.map(|(m, s)| (x + dodge(i), m, s)))
                         .collect();
                     Series {
                         label: line.label.clone(),
