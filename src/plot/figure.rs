@@ -220,10 +220,7 @@ fn draw_panel<DB: DrawingBackend>(
     };
     let (x0, x1) = match &p.x_ticks {
         Some(t) => (-0.5, t.len().max(1) as f64 - 0.5),
-        None => range(
-            p.series.iter().flat_map(|s| finite(s)).map(|(x, _)| x),
-            0.02,
-        ),
+        None => range(p.series.iter().flat_map(&finite).map(|(x, _)| x), 0.02),
     };
     let ys = p.series.iter().flat_map(|s| {
         let errs = s.errors.clone().unwrap_or_default();

@@ -1,12 +1,13 @@
 //! `DIR/sweep.txt`: the planned trials of a sweep, written before any runs,
 //! so `netc sweep --collect DIR` knows what is missing without the original
-//! command line. Plain text, one tab-separated record per line:
+//! command line. Plain text, one record per line, fields separated by tabs
+//! (shown here as `→`):
 //!
 //! ```text
-//! netc-sweep	v1
-//! file	models/digits.net
-//! keys	d.p
-//! trial	d.p=0_seed=0	d.p=0 seed=0
+//! netc-sweep→v1
+//! file→models/digits.net
+//! keys→d.p
+//! trial→d.p=0_seed=0→d.p=0 seed=0
 //! ```
 
 use super::SweepError;
