@@ -422,7 +422,7 @@ mod tests {
         let keys = vec!["d.p".to_string()];
         let t = table(&keys, &g);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].starts_with("d.p  seeds  train acc %"), "{t}");
+        assert!(lines[0].starts_with("d.p   seeds    train acc %"), "{t}");
         assert!(
             lines[1].contains("85.00 ± 7.07") && lines[1].contains("15.00 ± 7.07"),
             "{t}"
