@@ -33,10 +33,13 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Overrides, as given to `netc train --set` (the weights must fit the net they make).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 pub fn run(args: &EvalArgs, r: &mut Reporter) {
-    let Some(model) = r.model(&args.file) else {
+    let Some((model, _)) = r.model_with(&args.file, &args.sets) else {
         return;
     };
     let result = (|| -> Result<(Scores, Option<McScores>, usize), netc::train::TrainError> {

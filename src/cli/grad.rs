@@ -35,10 +35,13 @@ pub struct GradArgs {
     /// Seed for initialisation and the dropout mask [default: the file's].
     #[arg(long)]
     seed: Option<u64>,
+    /// Overrides, as for `netc train --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 pub fn run(args: &GradArgs, r: &mut Reporter) {
-    let Some(model) = r.model(&args.file) else {
+    let Some((model, _)) = r.model_with(&args.file, &args.sets) else {
         return;
     };
     if let Err(e) = grad(&model, args) {

@@ -6,10 +6,13 @@ mod check;
 mod eval;
 mod fmt;
 mod grad;
+mod plot;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
 use netc::lang::Diagnostics;
+use netc::lang::overrides::{Override, SetError, parse_and_check_with};
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -35,6 +38,10 @@ enum Command {
     Eval(eval::EvalArgs),
     /// One forward and backward pass on a given batch, written out.
     Grad(grad::GradArgs),
+    /// Train a grid of overrides × seeds, one process per trial, and summarise it.
+    Sweep(sweep::SweepArgs),
+    /// Overlay the learning curves of several runs in one SVG.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -46,6 +53,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Train(a) => train::run(&a, &mut r),
         Command::Eval(a) => eval::run(&a, &mut r),
         Command::Grad(a) => grad::run(&a, &mut r),
+        Command::Sweep(a) => sweep::run(&a, &mut r),
+        Command::Plot(a) => plot::run(&a, &mut r),
     }
     r.exit_code()
 }
@@ -65,6 +74,11 @@ impl Reporter {
     pub fn error(&mut self, msg: impl AsRef<str>) {
         self.failed = true;
         eprintln!("error: {}", msg.as_ref());
+    }
+
+    /// Whether an error was reported.
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 
     /// The run fails without a further message (one was printed already).
@@ -119,18 +133,41 @@ impl Reporter {
         }
     }
 
-    /// A checked model, or its diagnostics reported here. Warnings are shown
-    /// and do not stop the command.
-    pub fn model(&mut self, path: &Path) -> Option<netc::lang::Model> {
+    /// A checked model with `--set KEY=VALUE` overrides applied, and the
+    /// overrides in canonical form; or the errors reported here. Warnings are
+    /// shown and do not stop the command.
+    pub fn model_with(
+        &mut self,
+        path: &Path,
+        sets: &[String],
+    ) -> Option<(netc::lang::Model, Vec<String>)> {
+        let mut overrides = Vec::new();
+        let mut bad = false;
+        for s in sets {
+            match Override::parse(s) {
+                Ok(o) => overrides.push(o),
+                Err(e) => {
+                    self.error(e.to_string());
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            return None;
+        }
         let src = self.read(path)?;
         let shown = path.display().to_string();
-        match netc::lang::parse_and_check(&shown, &src) {
-            Ok(m) => {
+        match parse_and_check_with(&shown, &src, &overrides) {
+            Ok((m, applied)) => {
                 self.diagnostics(&m.warnings, "check");
-                Some(m)
+                Some((m, applied))
             }
-            Err(d) => {
+            Err(SetError::Check(d)) => {
                 self.diagnostics(&d, "check");
+                None
+            }
+            Err(SetError::Override(e)) => {
+                self.error(e.to_string());
                 None
             }
         }

@@ -35,6 +35,10 @@ pub struct TrainArgs {
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Changes a number of the file for this run: `d.p=0.2`, `h1.units=256`,
+    /// `l1(h1)=0.1`, `lr=0.01`, `batch=64`, ... (see `netc check FILE --keys`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 /// A count of 1 or more: as in a `.net` file, a run of no steps is a mistake.
@@ -43,7 +47,7 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 }
 
 pub fn run(args: &TrainArgs, r: &mut Reporter) {
-    let Some(model) = r.model(&args.file) else {
+    let Some((model, overrides)) = r.model_with(&args.file, &args.sets) else {
         return;
     };
     let opts = Options {
@@ -55,7 +59,7 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         resume: args.resume.clone(),
         quiet: args.quiet,
         threads: args.threads.max(1),
-        overrides: Vec::new(),
+        overrides,
     };
     match train::train(&model, &opts) {
         Ok(o) => println!("{}", summary(&o)),

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod fmt;
 pub mod lower;
 pub mod model;
+pub mod overrides;
 pub mod parse;
 pub mod span;
 pub mod split;

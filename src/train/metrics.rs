@@ -91,6 +91,48 @@ pub fn parse(text: &str, penalties: usize) -> Option<Vec<Row>> {
         .collect()
 }
 
+/// Reads a whole `metrics.csv`: the penalty labels from its header, and its
+/// rows; `None` if the text is not such a file.
+pub fn read(text: &str) -> Option<(Vec<String>, Vec<Row>)> {
+    let header = split_fields(text.lines().next()?);
+    let fixed = ["epoch", "step", "train_loss"];
+    let tail = ["train_acc", "test_loss", "test_acc", "seconds"];
+    if header.len() < fixed.len() + tail.len()
+        || header[..3] != fixed
+        || header[header.len() - 4..] != tail
+    {
+        return None;
+    }
+    let labels: Vec<String> = header[3..header.len() - 4].to_vec();
+    let rows = parse(text, labels.len())?;
+    Some((labels, rows))
+}
+
+/// The fields of one CSV line, with `"..."` quoting as [`csv_field`] writes it.
+fn split_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                if let Some(f) = out.last_mut() {
+                    f.push('"');
+                }
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => {
+                if let Some(f) = out.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
 fn fmt_epoch(e: f64) -> String {
     if e.fract() == 0.0 {
         format!("{e}")
@@ -143,5 +185,9 @@ mod tests {
         ));
         assert_eq!(parse(&text, 1).unwrap(), rows);
         assert_eq!(parse("header\n1,2", 1), None);
+        assert_eq!(read(&text), Some((labels, rows)));
+        let quoted = render(&["a, \"b\"".to_string()], &[]);
+        assert_eq!(read(&quoted), Some((vec!["a, \"b\"".to_string()], vec![])));
+        assert_eq!(read("epoch,step\n"), None);
     }
 }

@@ -67,4 +67,6 @@ pub enum TrainError {
     Resume { path: PathBuf, why: String },
     #[error("{0}")]
     Settings(String),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
 }

@@ -93,8 +93,13 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         path: dir.clone(),
         source,
     })?;
-    let files = RunFiles::new(&dir);
-    for f in [&files.model, &files.checkpoint, &files.metrics] {
+    let files = RunFiles::new(&dir, total);
+    for f in [
+        &files.model,
+        &files.checkpoint,
+        &files.metrics,
+        &files.curves,
+    ] {
         checkpoint::remove_stale_temps(f)?;
     }
 
@@ -366,14 +371,20 @@ struct RunFiles {
     model: PathBuf,
     checkpoint: PathBuf,
     metrics: PathBuf,
+    curves: PathBuf,
+    /// The steps the whole run takes, recorded so a finished run can be told
+    /// from a stopped one (`netc sweep --collect`).
+    total: u64,
 }
 
 impl RunFiles {
-    fn new(dir: &Path) -> Self {
+    fn new(dir: &Path, total: u64) -> Self {
         RunFiles {
             model: dir.join("model.safetensors"),
             checkpoint: dir.join("checkpoint.safetensors"),
             metrics: dir.join("metrics.csv"),
+            curves: dir.join("curves.svg"),
+            total,
         }
     }
 
@@ -393,12 +404,23 @@ impl RunFiles {
     ) -> Result<(), TrainError> {
         let csv = metrics::render(labels, rows);
         checkpoint::write_atomic(&self.metrics, csv.as_bytes())?;
-        let meta = model_metadata(model, opts, seed, state);
+        let svg = crate::plot::curves(&curves_title(model, opts), labels, rows)?;
+        checkpoint::write_atomic(&self.curves, svg.as_bytes())?;
+        let meta = model_metadata(model, opts, seed, state, self.total);
         let mut ckpt_meta = meta.clone();
         ckpt_meta.insert("metrics".into(), csv);
         checkpoint::save_checkpoint(&self.checkpoint, params, optim, state, &ckpt_meta)?;
         checkpoint::save_model(&self.model, params, &meta)?;
         Ok(())
+    }
+}
+
+/// `digits`, or `digits  d.p=0.25 seed=1` with overrides.
+fn curves_title(model: &Model, opts: &Options) -> String {
+    if opts.overrides.is_empty() {
+        model.name.clone()
+    } else {
+        format!("{}  {}", model.name, opts.overrides.join(" "))
     }
 }
 
@@ -409,6 +431,7 @@ fn model_metadata(
     opts: &Options,
     seed: u64,
     state: &TrainState,
+    total: u64,
 ) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("format".into(), "pt".into()),
@@ -417,6 +440,7 @@ fn model_metadata(
         ("seed".into(), seed.to_string()),
         ("epoch".into(), state.epoch.to_string()),
         ("step".into(), state.step.to_string()),
+        ("total_steps".into(), total.to_string()),
         ("netc_version".into(), env!("CARGO_PKG_VERSION").into()),
         ("overrides".into(), opts.overrides.join(" ")),
     ])

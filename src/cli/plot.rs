@@ -1,0 +1,199 @@
+//! `netc plot DIR... -o FILE.svg`: several runs' learning curves on the same
+//! axes, each labelled by the overrides that set it apart.
+
+use super::Reporter;
+use clap::Args;
+use netc::checkpoint::{read_tensors, write_atomic};
+use netc::plot::{self, Run};
+use netc::sweep::manifest::split_overrides;
+use netc::sweep::{MANIFEST, Manifest};
+use netc::train::metrics;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Run directories (each with a metrics.csv), or a sweep directory (its trials).
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// The SVG file to write.
+    #[arg(short = 'o', long = "out", value_name = "FILE.svg")]
+    out: PathBuf,
+    /// The picture's title [default: the runs' net name].
+    #[arg(long)]
+    title: Option<String>,
+}
+
+/// One run directory as read.
+struct Found {
+    dir: PathBuf,
+    net: Option<String>,
+    settings: Vec<(String, String)>,
+    labels: Vec<String>,
+    rows: Vec<metrics::Row>,
+}
+
+pub fn run(args: &PlotArgs, r: &mut Reporter) {
+    let mut dirs = Vec::new();
+    for d in &args.dirs {
+        match run_dirs(d) {
+            Ok(mut found) => dirs.append(&mut found),
+            Err(e) => r.error(e),
+        }
+    }
+    let mut runs = Vec::new();
+    for d in dirs {
+        match read_run(&d) {
+            Ok(f) => runs.push(f),
+            Err(e) => r.error(e),
+        }
+    }
+    if runs.is_empty() {
+        if !r.failed() {
+            r.error("no run to plot");
+        }
+        return;
+    }
+    let labels = labels(&runs);
+    let title = args.title.clone().unwrap_or_else(|| {
+        let first = runs[0].net.clone();
+        if first.is_some() && runs.iter().all(|f| f.net == first) {
+            first.unwrap_or_default()
+        } else {
+            format!("{} runs", runs.len())
+        }
+    });
+    let overlay: Vec<Run> = runs
+        .into_iter()
+        .zip(labels)
+        .map(|(f, label)| Run {
+            label,
+            penalty_labels: f.labels,
+            rows: f.rows,
+        })
+        .collect();
+    let svg = match plot::overlay(&title, &overlay) {
+        Ok(s) => s,
+        Err(e) => {
+            r.error(e.to_string());
+            return;
+        }
+    };
+    match write_atomic(&args.out, svg.as_bytes()) {
+        Ok(()) => eprintln!("wrote {} ({} runs)", args.out.display(), overlay.len()),
+        Err(e) => r.error(e.to_string()),
+    }
+}
+
+/// `dir` itself if it holds a run, else the runs in it (a sweep's trials, in
+/// plan order when it has a sweep.txt).
+fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if dir.join("metrics.csv").exists() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    if !dir.is_dir() {
+        return Err(format!("{} is not a run directory", dir.display()));
+    }
+    let manifest = dir.join(MANIFEST);
+    if let Ok(text) = std::fs::read_to_string(&manifest)
+        && let Ok(m) = Manifest::parse(&text, &manifest)
+    {
+        let found: Vec<PathBuf> = m
+            .trials
+            .iter()
+            .map(|t| dir.join(&t.dir))
+            .filter(|d| d.join("metrics.csv").exists())
+            .collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("metrics.csv").exists())
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(format!(
+            "{} holds no metrics.csv, and no run directory with one",
+            dir.display()
+        ));
+    }
+    Ok(found)
+}
+
+fn read_run(dir: &Path) -> Result<Found, String> {
+    let path = dir.join("metrics.csv");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let (labels, rows) = metrics::read(&text)
+        .ok_or_else(|| format!("{} is not a netc metrics.csv", path.display()))?;
+    // The model's metadata names the net and the overrides; a run that has
+    // no model yet is still plotted, labelled by its directory.
+    let meta = read_tensors(&dir.join("model.safetensors"))
+        .map(|t| t.into_metadata())
+        .unwrap_or_default();
+    let (settings, seed) = split_overrides(meta.get("overrides").map_or("", String::as_str));
+    let mut settings = settings;
+    if let Some(s) = seed.or_else(|| meta.get("seed").and_then(|s| s.parse().ok())) {
+        settings.push(("seed".into(), s.to_string()));
+    }
+    Ok(Found {
+        dir: dir.to_path_buf(),
+        net: meta.get("net_name").cloned(),
+        settings,
+        labels,
+        rows,
+    })
+}
+
+/// Each run's label: the settings whose values differ between the runs
+/// (`d.p=0.25`), else its directory name.
+fn labels(runs: &[Found]) -> Vec<String> {
+    let mut keys: Vec<&str> = Vec::new();
+    for f in runs {
+        for (k, _) in &f.settings {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let value = |f: &Found, k: &str| {
+        f.settings
+            .iter()
+            .find(|(sk, _)| sk == k)
+            .map(|(_, v)| v.clone())
+    };
+    let differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| runs.iter().any(|f| value(f, k) != value(&runs[0], k)))
+        .collect();
+    let labels: Vec<String> = runs
+        .iter()
+        .map(|f| {
+            differing
+                .iter()
+                .filter_map(|k| value(f, k).map(|v| format!("{k}={v}")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let distinct = labels.iter().all(|l| !l.is_empty())
+        && labels
+            .iter()
+            .enumerate()
+            .all(|(i, l)| !labels[..i].contains(l));
+    if distinct {
+        labels
+    } else {
+        runs.iter()
+            .map(|f| {
+                f.dir.file_name().map_or_else(
+                    || f.dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,399 @@
+//! `netc sweep FILE --set KEY=V1,V2,... [--seeds N] [--jobs J] [--out DIR]`:
+//! every combination × seeds, each trial a `netc train` process with its own
+//! directory; then `summary.csv`, a table over seeds and `summary.svg`.
+//! `--plan` prints the trials' commands instead; `--collect DIR` summarises
+//! whatever trials of a sweep directory have finished.
+
+use super::Reporter;
+use clap::Args;
+use netc::checkpoint::write_atomic;
+use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
+use netc::plot;
+use netc::sweep::collect::{self, State};
+use netc::sweep::{Axis, MANIFEST, Manifest, TrainCommand, Trial, expand, runner, summary};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The .net file to sweep.
+    #[arg(value_name = "FILE", required_unless_present = "collect")]
+    file: Option<PathBuf>,
+    /// A key and the values to try, e.g. `d.p=0,0.25,0.5`; repeat for a grid
+    /// (keys as for `netc train --set`; `netc check FILE --keys` lists them).
+    #[arg(long = "set", value_name = "KEY=V1,V2,...")]
+    sets: Vec<String>,
+    /// Seeds per setting: the file's seed and the N-1 after it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    seeds: Option<u64>,
+    /// Trials at a time [default: the number of cores].
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
+    /// The sweep directory [default: sweeps/<net name>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Passed to each trial's `netc train`.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Threads per trial for large matrix products.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    threads: u64,
+    /// Print one shell command per trial (for GNU parallel, a Slurm array, ...)
+    /// instead of running them; DIR/sweep.txt records the plan for --collect.
+    #[arg(long)]
+    plan: bool,
+    /// Summarise the finished trials of a sweep directory, naming the missing ones.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "sets", "seeds", "jobs", "out", "plan", "data_dir"])]
+    collect: Option<PathBuf>,
+}
+
+pub fn run(args: &SweepArgs, r: &mut Reporter) {
+    if let Some(dir) = &args.collect {
+        collect_dir(dir, r);
+        return;
+    }
+    let Some(file) = &args.file else {
+        r.error("`netc sweep` needs a .net file (or `--collect DIR`)");
+        return;
+    };
+    let Some(plan) = make_plan(file, args, r) else {
+        return;
+    };
+    let out = args.out.clone().unwrap_or_else(|| plan.default_out.clone());
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        r.error(format!(
+            "cannot create the sweep directory {}: {e}",
+            out.display()
+        ));
+        return;
+    }
+    if let Err(e) = write_atomic(&out.join(MANIFEST), plan.manifest.render().as_bytes()) {
+        r.error(e.to_string());
+        return;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            r.error(format!(
+                "cannot find the netc executable to run the trials: {e}"
+            ));
+            return;
+        }
+    };
+    let cmd = TrainCommand {
+        exe,
+        file: file.clone(),
+        out: out.clone(),
+        data_dir: args.data_dir.clone(),
+        threads: args.threads as usize,
+    };
+    let trials = &plan.manifest.trials;
+    if args.plan {
+        for t in trials {
+            println!("{}", cmd.shell_line(t));
+        }
+        eprintln!(
+            "{} trials planned in {}; `netc sweep --collect {}` summarises the finished ones",
+            trials.len(),
+            out.display(),
+            out.display()
+        );
+        return;
+    }
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
+    eprintln!(
+        "sweep: {} trials ({} settings × {} seeds), {} at a time, in {}",
+        trials.len(),
+        trials.len() / plan.seeds.max(1),
+        plan.seeds,
+        jobs.min(trials.len()),
+        out.display()
+    );
+    let (n, mut finished, mut failed) = (trials.len(), 0usize, 0usize);
+    runner::run(&cmd, trials, jobs, |f| {
+        finished += 1;
+        let t = &trials[f.index];
+        let what = match &f.result {
+            Ok(()) => match collect::read_planned(&out, t) {
+                State::Done(o) => brief(&o),
+                State::Incomplete(why) => why,
+                State::Missing => "no directory".into(),
+            },
+            Err(why) => {
+                failed += 1;
+                let tail = collect::last_error(&out.join(&t.dir)).unwrap_or_default();
+                format!("FAILED ({why}) {tail}")
+            }
+        };
+        eprintln!(
+            "[{finished}/{n}] {}  {}  {:.1}s",
+            t.label(),
+            what.trim_end(),
+            f.wall.as_secs_f64()
+        );
+    });
+    summarise(&out, &plan.manifest, r);
+    if failed > 0 {
+        r.error(format!(
+            "{failed} of {n} trials failed; each one's output is in {}/<trial>/{}",
+            out.display(),
+            collect::LOG
+        ));
+    }
+}
+
+/// The plan of a sweep, checked: every trial's overrides apply and check.
+struct Plan {
+    manifest: Manifest,
+    seeds: usize,
+    default_out: PathBuf,
+}
+
+fn make_plan(file: &Path, args: &SweepArgs, r: &mut Reporter) -> Option<Plan> {
+    let (base, _) = r.model_with(file, &[])?;
+    let mut axes = Vec::new();
+    for s in &args.sets {
+        match Axis::parse(s) {
+            Ok(a) => axes.push(a),
+            Err(e) => r.error(e.to_string()),
+        }
+    }
+    if axes.len() != args.sets.len() {
+        return None;
+    }
+    // Keys as the file names them (`l1.h1` is `l1(h1)`), each swept once.
+    for a in &mut axes {
+        if a.key == "seed" {
+            continue;
+        }
+        let probe = [Override {
+            key: a.key.clone(),
+            value: a.values[0].clone(),
+        }];
+        match apply(&base.source, &probe) {
+            Ok(applied) => {
+                if let Some((k, _)) = applied.canonical.first().and_then(|c| c.split_once('=')) {
+                    a.key = k.to_string();
+                }
+            }
+            Err(e) => {
+                r.error(e.to_string());
+                return None;
+            }
+        }
+    }
+    for (i, a) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|b| b.key == a.key) {
+            r.error(format!(
+                "`{}` is swept twice: list its values in one --set",
+                a.key
+            ));
+            return None;
+        }
+    }
+    let seeds: Vec<u64> = match (axes.iter().position(|a| a.key == "seed"), args.seeds) {
+        (Some(_), Some(_)) => {
+            r.error("both `--seeds` and `--set seed=...` choose the seeds: give one");
+            return None;
+        }
+        (Some(i), None) => {
+            let a = axes.remove(i);
+            let mut seeds = Vec::new();
+            for v in &a.values {
+                match v.parse::<u64>() {
+                    Ok(s) => seeds.push(s),
+                    Err(_) => {
+                        r.error(format!(
+                            "`--set seed=...`: `{v}` is not a seed (a whole number 0..2^64-1)"
+                        ));
+                        return None;
+                    }
+                }
+            }
+            seeds
+        }
+        (None, n) => {
+            let first = base.train.seed;
+            let n = n.unwrap_or(1);
+            match first.checked_add(n - 1) {
+                Some(_) => (0..n).map(|k| first + k).collect(),
+                None => {
+                    r.error(format!(
+                        "--seeds {n} from the file's seed {first} runs past 2^64-1"
+                    ));
+                    return None;
+                }
+            }
+        }
+    };
+    let trials = expand(&axes, &seeds);
+    if !check_trials(file, &base.source, &trials, r) {
+        return None;
+    }
+    Some(Plan {
+        manifest: Manifest {
+            file: file.display().to_string(),
+            keys: axes.iter().map(|a| a.key.clone()).collect(),
+            trials,
+        },
+        seeds: seeds.len(),
+        default_out: Path::new("sweeps").join(&base.name),
+    })
+}
+
+/// Applies and checks each trial's overrides before anything runs, so a
+/// bad value is reported now rather than by one trial in the middle.
+fn check_trials(file: &Path, source: &str, trials: &[Trial], r: &mut Reporter) -> bool {
+    let shown = file.display().to_string();
+    for t in trials {
+        let overrides: Vec<Override> = t
+            .overrides()
+            .iter()
+            .filter_map(|o| Override::parse(o).ok())
+            .collect();
+        match parse_and_check_with(&shown, source, &overrides) {
+            Ok(_) => {}
+            Err(SetError::Override(e)) => {
+                r.error(format!("trial `{}`: {e}", t.label()));
+                return false;
+            }
+            Err(SetError::Check(d)) => {
+                r.diagnostics(&d, "check");
+                r.error(format!(
+                    "trial `{}` does not check; nothing was run",
+                    t.label()
+                ));
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// `test acc 96.10%  train acc 100.00%  gap 3.90`
+fn brief(o: &netc::sweep::Outcome) -> String {
+    match (o.test_acc, o.train_acc) {
+        (Some(te), Some(tr)) => format!(
+            "test acc {:.2}%  train acc {:.2}%  gap {:.2}",
+            100.0 * te,
+            100.0 * tr,
+            100.0 * (tr - te)
+        ),
+        _ => format!(
+            "test loss {:.4}  train loss {:.4}",
+            o.test_loss, o.train_loss
+        ),
+    }
+}
+
+/// `--collect DIR`: the plan from DIR/sweep.txt (or, without one, every run
+/// directory found), then the summary of whatever finished.
+fn collect_dir(dir: &Path, r: &mut Reporter) {
+    let path = dir.join(MANIFEST);
+    let manifest = if path.exists() {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                r.error(format!("cannot read {}: {e}", path.display()));
+                return;
+            }
+        };
+        match Manifest::parse(&text, &path) {
+            Ok(m) => m,
+            Err(e) => {
+                r.error(e.to_string());
+                return;
+            }
+        }
+    } else {
+        match collect::scan(dir) {
+            Ok(found) => {
+                let mut keys: Vec<String> = Vec::new();
+                for (t, _) in &found {
+                    for (k, _) in &t.settings {
+                        if !keys.contains(k) {
+                            keys.push(k.clone());
+                        }
+                    }
+                }
+                Manifest {
+                    file: dir.display().to_string(),
+                    keys,
+                    trials: found.into_iter().map(|(t, _)| t).collect(),
+                }
+            }
+            Err(e) => {
+                r.error(format!(
+                    "cannot read the sweep directory {}: {e}",
+                    dir.display()
+                ));
+                return;
+            }
+        }
+    };
+    if manifest.trials.is_empty() {
+        r.error(format!(
+            "{} holds no {MANIFEST} and no run directory",
+            dir.display()
+        ));
+        return;
+    }
+    summarise(dir, &manifest, r);
+}
+
+/// Reads every planned trial, names the unfinished ones, and writes
+/// summary.csv, summary.svg and the table.
+fn summarise(dir: &Path, m: &Manifest, r: &mut Reporter) {
+    let states: Vec<(Trial, State)> = m
+        .trials
+        .iter()
+        .map(|t| (t.clone(), collect::read_planned(dir, t)))
+        .collect();
+    let done = states
+        .iter()
+        .filter(|(_, s)| matches!(s, State::Done(_)))
+        .count();
+    for (t, s) in &states {
+        match s {
+            State::Done(_) => {}
+            State::Missing => eprintln!("missing: {} (no directory {})", t.label(), t.dir),
+            State::Incomplete(why) => eprintln!("incomplete: {} ({why})", t.label()),
+        }
+    }
+    if done == 0 {
+        r.error(format!(
+            "no trial of {} has finished: nothing to summarise",
+            dir.display()
+        ));
+        return;
+    }
+    if done < states.len() {
+        eprintln!("{done} of {} trials finished", states.len());
+    }
+    let csv = summary::csv(&m.keys, &states);
+    let groups = summary::aggregate(&states);
+    let mut seeds: Vec<u64> = m.trials.iter().map(|t| t.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let title = Path::new(&m.file)
+        .file_stem()
+        .map_or_else(|| m.file.clone(), |s| s.to_string_lossy().into_owned());
+    let picture = plot::summary(&summary::plot(&title, &m.keys, &groups, seeds.len()));
+    let written = write_atomic(&dir.join("summary.csv"), csv.as_bytes())
+        .map_err(|e| e.to_string())
+        .and_then(|_| picture.map_err(|e| e.to_string()))
+        .and_then(|svg| {
+            write_atomic(&dir.join("summary.svg"), svg.as_bytes()).map_err(|e| e.to_string())
+        });
+    print!("{}", summary::table(&m.keys, &groups));
+    match written {
+        Ok(()) => eprintln!(
+            "wrote {} and {}",
+            dir.join("summary.csv").display(),
+            dir.join("summary.svg").display()
+        ),
+        Err(e) => r.error(e),
+    }
+}

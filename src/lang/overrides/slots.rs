@@ -1,0 +1,525 @@
+//! The settings a `--set` key can reach in one parsed file, each with the
+//! text edit that puts a new value in place: replace the number as written,
+//! or insert the argument or setting where it is absent (its default applies).
+
+use crate::lang::ast::{Arg, Entry, Expr, ExprKind, File, StmtKind};
+use crate::lang::span::Span;
+
+/// What a setting accepts (ranges and whole numbers are left to the checker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Number,
+    Bool,
+    Choice(&'static [&'static str]),
+}
+
+impl Kind {
+    /// Whether `value` is written as this kind of value.
+    pub fn admits(self, value: &str) -> bool {
+        match self {
+            Kind::Number => is_number(value),
+            Kind::Bool => value == "true" || value == "false",
+            Kind::Choice(words) => words.contains(&value),
+        }
+    }
+
+    /// "a number", "`true` or `false`", ...
+    pub fn describe(self) -> String {
+        match self {
+            Kind::Number => "a number".to_string(),
+            Kind::Bool => "`true` or `false`".to_string(),
+            Kind::Choice(words) => {
+                let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+                format!("one of {}", quoted.join(", "))
+            }
+        }
+    }
+}
+
+/// A number as the grammar writes one: `32`, `0.5`, `.5`, `1e-4`, `-3`.
+pub fn is_number(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (digits(int) && (frac.is_empty() || digits(frac))) || (int.is_empty() && digits(frac))
+        }
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
+/// Replace `span` with `before + value + after` (an empty span inserts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub before: String,
+    pub after: String,
+}
+
+impl Edit {
+    fn replace(span: Span) -> Self {
+        Edit {
+            span,
+            before: String::new(),
+            after: String::new(),
+        }
+    }
+
+    fn insert(at: usize, before: String, after: String) -> Self {
+        Edit {
+            span: Span::at(at),
+            before,
+            after,
+        }
+    }
+}
+
+/// One setting of the file a key reaches.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    /// The canonical key, e.g. `d.p`, `l1(h1)`, `lr`, `data.test_fraction`.
+    pub key: String,
+    /// Other spellings: `optimizer.lr`, `l1.h1`, `test_fraction`.
+    pub aliases: Vec<String>,
+    pub kind: Kind,
+    /// The value as written, or `None` when the default applies.
+    pub written: Option<String>,
+    /// The default, shown when nothing is written.
+    pub default: &'static str,
+    pub edit: Edit,
+}
+
+impl Slot {
+    /// Whether `key` is this slot's key or one of its aliases.
+    pub fn answers(&self, key: &str) -> bool {
+        self.key == key || self.aliases.iter().any(|a| a == key)
+    }
+}
+
+/// A parameter of a call: its name, what it takes (`None`: not settable,
+/// e.g. an activation or a path), and its default.
+type Param = (&'static str, Option<Kind>, &'static str);
+
+const MODES: &[&str] = &["inverted", "classic"];
+const N: Option<Kind> = Some(Kind::Number);
+const B: Option<Kind> = Some(Kind::Bool);
+
+/// The parameters of the calls that hold settings, in positional order
+/// (as `grammar/README.md` lists them).
+fn params_of(func: &str) -> &'static [Param] {
+    match func {
+        "linear" => &[("x", None, ""), ("units", N, ""), ("bias", B, "true")],
+        "dropout" => &[
+            ("x", None, ""),
+            ("p", N, "0.5"),
+            ("mode", Some(Kind::Choice(MODES)), "inverted"),
+        ],
+        "synthetic" => &[
+            ("samples", N, "1000"),
+            ("test_samples", N, "samples/4"),
+            ("target", N, "none"),
+            ("seed", N, "the run's seed"),
+        ],
+        "digits" => &[("test_fraction", N, "0.2")],
+        "csv" => &[
+            ("path", None, ""),
+            ("test", None, ""),
+            ("test_fraction", N, "0.2"),
+            ("header", B, "false"),
+        ],
+        "sgd" => &[
+            ("lr", N, "0.001"),
+            ("momentum", N, "0"),
+            ("dampening", N, "0"),
+            ("nesterov", B, "false"),
+            ("weight_decay", N, "0"),
+        ],
+        "adam" => &[
+            ("lr", N, "0.001"),
+            ("betas", None, ""),
+            ("eps", N, "1e-8"),
+            ("weight_decay", N, "0"),
+        ],
+        "adamw" => &[
+            ("lr", N, "0.001"),
+            ("betas", None, ""),
+            ("eps", N, "1e-8"),
+            ("weight_decay", N, "0.01"),
+        ],
+        "mc" => &[("passes", N, "30")],
+        _ => &[],
+    }
+}
+
+/// The optimizers' settings, for hints about a key the file's optimizer lacks.
+pub const OPTIMIZERS: [&str; 3] = ["sgd", "adam", "adamw"];
+
+/// Whether `func` takes a parameter called `name`.
+pub fn takes(func: &str, name: &str) -> bool {
+    params_of(func)
+        .iter()
+        .any(|(n, k, _)| *n == name && k.is_some())
+}
+
+/// The train block's numbers, with their defaults.
+const TRAIN_NUMBERS: [(&str, &str); 5] = [
+    ("batch", "32"),
+    ("epochs", "10"),
+    ("steps", "none"),
+    ("seed", "0"),
+    ("eval_every", "none"),
+];
+
+/// Every settable slot of `file` (parsed from `src`), in file order. A key
+/// may appear twice (two dropouts in one binding): the caller refuses it.
+pub fn slots(src: &str, file: &File) -> Vec<Slot> {
+    let mut out = Vec::new();
+    for s in &file.statements {
+        match &s.kind {
+            StmtKind::Binding { name, value } if name.text == "loss" => {
+                penalty_slots(src, value, &mut out);
+            }
+            StmtKind::Binding { name, value } => call_slots(src, &name.text, value, &mut out),
+            StmtKind::Train { entries, .. } => train_slots(src, s.span, entries, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The arguments of `linear` and `dropout` calls in a binding: `NAME.ARG`.
+fn call_slots(src: &str, binding: &str, e: &Expr, out: &mut Vec<Slot>) {
+    match &e.kind {
+        ExprKind::Call { func, args } => {
+            if matches!(func.text.as_str(), "linear" | "dropout") {
+                let prefix = format!("{binding}.");
+                arg_slots(src, e, &func.text, args, &prefix, &[], out);
+            }
+            for a in args {
+                call_slots(src, binding, &a.value, out);
+            }
+        }
+        ExprKind::Sum(xs) | ExprKind::Product(xs) | ExprKind::List(xs) => {
+            xs.iter().for_each(|x| call_slots(src, binding, x, out))
+        }
+        _ => {}
+    }
+}
+
+/// One slot per settable parameter of the call `call` to `func`.
+/// `bare` lists parameter names that also answer without the prefix.
+fn arg_slots(
+    src: &str,
+    call: &Expr,
+    func: &str,
+    args: &[Arg],
+    prefix: &str,
+    bare: &[&str],
+    out: &mut Vec<Slot>,
+) {
+    for (i, &(name, kind, default)) in params_of(func).iter().enumerate() {
+        let Some(kind) = kind else { continue };
+        let given = args
+            .iter()
+            .enumerate()
+            .find(|(j, a)| match &a.name {
+                Some(n) => n.text == name,
+                None => *j == i,
+            })
+            .map(|(_, a)| a);
+        let (edit, written) = match given {
+            Some(a) => (
+                Edit::replace(a.value.span),
+                Some(text(src, a.value.span).to_string()),
+            ),
+            None => (insert_arg(src, call, args, name), None),
+        };
+        // A bare name, where one is allowed, is the canonical key: it is the
+        // one users guess (`lr`), and the one sweeps record.
+        let long = format!("{prefix}{name}");
+        let (key, aliases) = if bare.contains(&name) {
+            (name.to_string(), vec![long])
+        } else {
+            (long, Vec::new())
+        };
+        out.push(Slot {
+            key,
+            aliases,
+            kind,
+            written,
+            default,
+            edit,
+        });
+    }
+}
+
+/// Where a named argument `name: VALUE` goes in a call that lacks it: after
+/// its last argument, or inside `()`, or (a bare word like `digits`) by
+/// turning the word into a call.
+fn insert_arg(src: &str, call: &Expr, args: &[Arg], name: &str) -> Edit {
+    match (&call.kind, args.last()) {
+        (_, Some(last)) => after_item(src, last.span.end, &format!("{name}: ")),
+        (ExprKind::Call { .. }, None) => {
+            // The span ends just after the closing `)`.
+            Edit::insert(
+                call.span.end.saturating_sub(1),
+                format!("{name}: "),
+                String::new(),
+            )
+        }
+        _ => Edit {
+            span: call.span,
+            before: format!("{}({name}: ", text(src, call.span)),
+            after: ")".to_string(),
+        },
+    }
+}
+
+/// An insertion after a list item ending at `end`: `, NEW`, or ` NEW`
+/// after a trailing comma that is already there.
+fn after_item(src: &str, end: usize, head: &str) -> Edit {
+    let rest = src.get(end..).unwrap_or("");
+    let skipped = rest.len() - rest.trim_start().len();
+    if rest[skipped..].starts_with(',') {
+        Edit::insert(end + skipped + 1, format!(" {head}"), String::new())
+    } else {
+        Edit::insert(end, format!(", {head}"), String::new())
+    }
+}
+
+fn text(src: &str, span: Span) -> &str {
+    src.get(span.start..span.end).unwrap_or("")
+}
+
+/// The coefficients of the loss's penalties: `l1(h1)` (also `l1.h1`).
+fn penalty_slots(src: &str, value: &Expr, out: &mut Vec<Slot>) {
+    let terms: &[Expr] = match &value.kind {
+        ExprKind::Sum(t) => t,
+        _ => std::slice::from_ref(value),
+    };
+    for t in terms {
+        let (coef, call) = match &t.kind {
+            ExprKind::Product(f) if f.len() == 2 => match (&f[0].kind, &f[1].kind) {
+                (ExprKind::Number(_), ExprKind::Call { .. }) => (Some(&f[0]), &f[1]),
+                (ExprKind::Call { .. }, ExprKind::Number(_)) => (Some(&f[1]), &f[0]),
+                _ => continue,
+            },
+            ExprKind::Call { .. } => (None, t),
+            _ => continue,
+        };
+        let ExprKind::Call { func, args } = &call.kind else {
+            continue;
+        };
+        if !PENALTIES.contains(&func.text.as_str()) {
+            continue;
+        }
+        let Some(target) = args.first() else { continue };
+        let target = text(src, target.value.span);
+        let (edit, written) = match coef {
+            Some(c) => (Edit::replace(c.span), Some(text(src, c.span).to_string())),
+            None => (
+                Edit::insert(call.span.start, String::new(), " * ".to_string()),
+                None,
+            ),
+        };
+        out.push(Slot {
+            key: format!("{}({target})", func.text),
+            aliases: vec![format!("{}.{target}", func.text)],
+            kind: Kind::Number,
+            written,
+            default: "1",
+            edit,
+        });
+    }
+}
+
+/// The penalty functions.
+pub const PENALTIES: [&str; 3] = ["l1", "l2", "sumsq"];
+
+/// `l1(h1)` or `l1.h1` (or `sumsq(h1.weight)`, `sumsq.h1.weight`): the
+/// penalty and its target, if `key` is written as a penalty.
+pub fn penalty_key(key: &str) -> Option<(&str, &str)> {
+    let (kind, target) = match key.strip_suffix(')') {
+        Some(k) => k.split_once('(')?,
+        None => key.split_once('.')?,
+    };
+    let is_name = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let target_ok =
+        !target.is_empty() && target.split('.').count() <= 2 && target.split('.').all(is_name);
+    (PENALTIES.contains(&kind) && target_ok).then_some((kind, target))
+}
+
+/// A penalty the loss does not have yet: appended as `+ VALUE * kind(target)`.
+pub fn new_penalty(file: &File, kind: &str, target: &str) -> Option<Slot> {
+    let loss = file.statements.iter().find_map(|s| match &s.kind {
+        StmtKind::Binding { name, value } if name.text == "loss" => Some(value),
+        _ => None,
+    })?;
+    Some(Slot {
+        key: format!("{kind}({target})"),
+        aliases: vec![format!("{kind}.{target}")],
+        kind: Kind::Number,
+        written: None,
+        default: "0 (not in the loss)",
+        edit: Edit::insert(
+            loss.span.end,
+            " + ".to_string(),
+            format!(" * {kind}({target})"),
+        ),
+    })
+}
+
+/// The train block: its numbers (bare keys), and the settings of its data
+/// source (`data.ARG`), optimizer (`lr`, also `optimizer.lr`) and
+/// Monte-Carlo evaluation (`eval.passes`, also `passes`).
+fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
+    let entry = |k: &str| entries.iter().find(|e| e.key.text == k);
+    let new_entry = |head: String| match entries.last() {
+        Some(last) => after_item(src, last.span.end, &head),
+        // `train { }` without settings does not check; keep an edit anyway.
+        None => Edit::insert(block.end.saturating_sub(1), head, " ".to_string()),
+    };
+    for (key, default) in TRAIN_NUMBERS {
+        // `steps` replaces an `epochs` line and the reverse: the two exclude each other.
+        let other = match key {
+            "epochs" => entry("steps"),
+            "steps" => entry("epochs"),
+            _ => None,
+        };
+        let (edit, written) = match (entry(key), other) {
+            (Some(e), _) => (
+                Edit::replace(e.value.span),
+                Some(text(src, e.value.span).to_string()),
+            ),
+            (None, Some(o)) => (
+                Edit {
+                    span: o.span,
+                    before: format!("{key}: "),
+                    after: String::new(),
+                },
+                None,
+            ),
+            (None, None) => (new_entry(format!("{key}: ")), None),
+        };
+        let default = if other.is_some() { "none" } else { default };
+        out.push(Slot {
+            key: key.to_string(),
+            aliases: Vec::new(),
+            kind: Kind::Number,
+            written,
+            default,
+            edit,
+        });
+    }
+    if let Some(e) = entry("data")
+        && let Some((func, args)) = word_or_call(&e.value)
+    {
+        // `seed` alone is the run's seed; a source's own seed is `data.seed`.
+        let bare = [
+            "samples",
+            "test_samples",
+            "target",
+            "test_fraction",
+            "header",
+        ];
+        arg_slots(src, &e.value, func, args, "data.", &bare, out);
+    }
+    match entry("optimizer").and_then(|e| word_or_call(&e.value).map(|w| (e, w))) {
+        Some((e, (func, args))) => {
+            let bare = [
+                "lr",
+                "momentum",
+                "dampening",
+                "nesterov",
+                "weight_decay",
+                "eps",
+            ];
+            arg_slots(src, &e.value, func, args, "optimizer.", &bare, out);
+        }
+        None if entry("optimizer").is_none() => {
+            // The default optimizer, sgd: setting one of its options writes it out.
+            for &(name, kind, default) in params_of("sgd") {
+                let Some(kind) = kind else { continue };
+                out.push(Slot {
+                    key: name.to_string(),
+                    aliases: vec![format!("optimizer.{name}")],
+                    kind,
+                    written: None,
+                    default,
+                    edit: Edit {
+                        after: ")".to_string(),
+                        ..new_entry(format!("optimizer: sgd({name}: "))
+                    },
+                });
+            }
+        }
+        None => {}
+    }
+    if let Some(e) = entry("eval") {
+        mc_slots(src, &e.value, out);
+    }
+}
+
+/// `mc(passes: N)` inside the `eval:` setting.
+fn mc_slots(src: &str, e: &Expr, out: &mut Vec<Slot>) {
+    match &e.kind {
+        ExprKind::Call { func, args } if func.text == "mc" => {
+            arg_slots(src, e, "mc", args, "eval.", &["passes"], out);
+        }
+        ExprKind::Path(p) if p.len() == 1 && p[0].text == "mc" => {
+            arg_slots(src, e, "mc", &[], "eval.", &["passes"], out);
+        }
+        ExprKind::Sum(xs) => xs.iter().for_each(|x| mc_slots(src, x, out)),
+        _ => {}
+    }
+}
+
+/// A word or a call: `digits` and `digits(...)` name the same source.
+fn word_or_call(e: &Expr) -> Option<(&str, &[Arg])> {
+    match &e.kind {
+        ExprKind::Path(p) if p.len() == 1 => Some((p[0].text.as_str(), &[])),
+        ExprKind::Call { func, args } => Some((func.text.as_str(), args.as_slice())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_as_the_grammar_writes_them() {
+        for ok in ["32", "0.5", ".5", "5.", "1e-4", "-3", "2E+3"] {
+            assert!(is_number(ok), "{ok}");
+        }
+        for bad in [
+            "", "-", ".", "e3", "1e", "0x10", "1,2", "nan", "inf", "1.2.3", "--1",
+        ] {
+            assert!(!is_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn penalty_keys_have_two_spellings() {
+        assert_eq!(penalty_key("l1(h1)"), Some(("l1", "h1")));
+        assert_eq!(penalty_key("l1.h1"), Some(("l1", "h1")));
+        assert_eq!(
+            penalty_key("sumsq(h1.weight)"),
+            Some(("sumsq", "h1.weight"))
+        );
+        assert_eq!(penalty_key("sumsq.h1.weight"), Some(("sumsq", "h1.weight")));
+        assert_eq!(penalty_key("l3(h1)"), None);
+        assert_eq!(penalty_key("d.p"), None);
+        assert_eq!(penalty_key("l1()"), None);
+        assert_eq!(penalty_key("l1(h 1)"), None);
+    }
+}

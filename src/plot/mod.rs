@@ -1,0 +1,27 @@
+//! Pictures of runs and sweeps, as SVG text drawn with plotters: the learning
+//! curves of one run (`curves.svg`), several runs overlaid (`netc plot`) and
+//! a sweep's summary (`summary.svg`).
+//!
+//! plotters is built without its default features: its SVG backend writes
+//! `<text>` elements and leaves glyphs to the viewer, and layout uses
+//! plotters' built-in size estimate, so no font files or system libraries
+//! are needed (the `ttf` feature would pull font-kit and fontconfig).
+
+mod curves;
+mod figure;
+mod summary;
+
+pub use curves::{Run, curves, overlay};
+pub use figure::{Figure, LegendEntry, Panel, Series, render};
+pub use summary::{SummaryLine, SummaryPlot, summary};
+
+use thiserror::Error;
+
+/// Why a picture could not be drawn.
+#[derive(Debug, Error)]
+pub enum PlotError {
+    #[error("cannot draw the plot: {0}")]
+    Draw(String),
+    #[error("nothing to plot: {0}")]
+    Empty(String),
+}

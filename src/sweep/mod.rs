@@ -1,0 +1,32 @@
+//! Sweeps: a grid of overrides × seeds, each trial its own `netc train`
+//! process and run directory, and the summary over them (`summary.csv`, a
+//! table over seeds, `summary.svg`). `sweep.txt` records the plan, so a
+//! sweep run elsewhere (`--plan`) can be collected from its directories.
+
+pub mod collect;
+pub mod grid;
+pub mod manifest;
+pub mod plan;
+pub mod runner;
+pub mod summary;
+
+pub use collect::{Outcome, State};
+pub use grid::{Axis, Trial, expand};
+pub use manifest::{MANIFEST, Manifest};
+pub use plan::TrainCommand;
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// What can go wrong before or after the trials run.
+#[derive(Debug, Error)]
+pub enum SweepError {
+    #[error("`--set {arg}`: {why}")]
+    Axis { arg: String, why: String },
+    #[error("{}:{line}: {why}", path.display())]
+    Manifest {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
+}

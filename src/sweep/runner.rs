@@ -1,0 +1,85 @@
+//! Running trials as separate processes, `jobs` at a time. Each trial's
+//! output goes to `train.log` in its directory; a trial that fails is
+//! reported and the others go on.
+
+use super::collect::LOG;
+use super::grid::Trial;
+use super::plan::TrainCommand;
+use std::fs::{self, File};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How one trial's process ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finished {
+    /// Its index in the plan.
+    pub index: usize,
+    /// `Ok` when the process exited with status 0; else what went wrong
+    /// (the exit status, or why it could not start).
+    pub result: Result<(), String>,
+    pub wall: Duration,
+}
+
+/// Runs every trial, at most `jobs` at once, calling `done` (on this
+/// thread) as each one ends, in the order they end.
+pub fn run(cmd: &TrainCommand, trials: &[Trial], jobs: usize, mut done: impl FnMut(Finished)) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, trials.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(trial) = trials.get(index) else {
+                        break;
+                    };
+                    let t0 = Instant::now();
+                    let result = run_one(cmd, trial);
+                    let f = Finished {
+                        index,
+                        result,
+                        wall: t0.elapsed(),
+                    };
+                    if tx.send(f).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for f in rx {
+            done(f);
+        }
+    });
+}
+
+/// One trial: its directory, its log, its process.
+fn run_one(cmd: &TrainCommand, trial: &Trial) -> Result<(), String> {
+    let dir = cmd.out.join(&trial.dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let log_path = dir.join(LOG);
+    let log = File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
+    let status = Command::new(&cmd.exe)
+        .args(cmd.args(trial))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(err))
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", cmd.exe.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(match status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".to_string(),
+        })
+    }
+}
