@@ -664,7 +664,12 @@ fn a_disk_that_fills_keeps_the_last_checkpoint() {
     left.sort();
     assert_eq!(
         left,
-        ["checkpoint.safetensors", "metrics.csv", "model.safetensors"],
+        [
+            "checkpoint.safetensors",
+            "curves.svg",
+            "metrics.csv",
+            "model.safetensors"
+        ],
         "a temporary file was left behind"
     );
     // The checkpoint left behind still resumes.
