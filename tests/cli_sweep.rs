@@ -357,11 +357,7 @@ fn a_sweep_runs_every_trial_and_summarises_over_seeds() {
     ] {
         assert!(svg.has_text(t), "no `{t}` in {:?}", svg.texts);
     }
-    assert!(
-        svg.has_text("mean (mean ± std over 2 seeds)"),
-        "{:?}",
-        svg.texts
-    );
+    assert!(svg.has_text("mean ± std over 2 seeds"), "{:?}", svg.texts);
     // One line through the three values in each panel, a dot at each.
     assert_eq!(svg.series(BLUE, 3), 2);
     assert_eq!(svg.circles, 6);
