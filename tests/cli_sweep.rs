@@ -357,11 +357,7 @@ fn a_sweep_runs_every_trial_and_summarises_over_seeds() {
     ] {
         assert!(svg.has_text(t), "no `{t}` in {:?}", svg.texts);
     }
-    assert!(
-        svg.has_text("mean (mean ± std over 2 seeds)"),
-        "{:?}",
-        svg.texts
-    );
+    assert!(svg.has_text("mean ± std over 2 seeds"), "{:?}", svg.texts);
     // One line through the three values in each panel, a dot at each.
     assert_eq!(svg.series(BLUE, 3), 2);
     assert_eq!(svg.circles, 6);
@@ -503,6 +499,26 @@ fn a_sweep_with_a_bad_value_runs_nothing() {
     let r = sweep(&out, &["--set", "d.p=0", "--set", "d.p=0.5"]);
     fails(&r);
     assert!(r.stderr.contains("swept twice"), "{}", r.stderr);
+    let many: String = (0..200)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let r = sweep(
+        &out,
+        &[
+            "--set",
+            &format!("h.units={many}"),
+            "--set",
+            &format!("batch={many}"),
+        ],
+    );
+    fails(&r);
+    assert!(
+        r.stderr.contains("200 × 200 × 1 trials, more than 10000"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
     // Usage errors are clap's.
     assert_eq!(netc(&["sweep", TINY, "--collect", "x"]).code, 2);
     assert_eq!(netc(&["sweep"]).code, 2);

@@ -144,6 +144,9 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
     }
 }
 
+/// The most trials one sweep may plan.
+const MAX_TRIALS: usize = 10_000;
+
 /// The plan of a sweep, checked: every trial's overrides apply and check.
 struct Plan {
     manifest: Manifest,
@@ -227,6 +230,23 @@ fn make_plan(file: &Path, args: &SweepArgs, r: &mut Reporter) -> Option<Plan> {
                 }
             }
         }
+    };
+    // Refuse an absurd grid before building it.
+    let count = axes
+        .iter()
+        .try_fold(seeds.len(), |n, a| n.checked_mul(a.values.len()))
+        .filter(|&n| n <= MAX_TRIALS);
+    let Some(_) = count else {
+        let sizes: Vec<String> = axes
+            .iter()
+            .map(|a| a.values.len().to_string())
+            .chain(std::iter::once(seeds.len().to_string()))
+            .collect();
+        r.error(format!(
+            "the grid has {} trials, more than {MAX_TRIALS}: sweep fewer values at once",
+            sizes.join(" × ")
+        ));
+        return None;
     };
     let trials = expand(&axes, &seeds);
     if !check_trials(file, &base.source, &trials, r) {

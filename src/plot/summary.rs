@@ -8,6 +8,7 @@ use super::figure::{Figure, LegendEntry, Panel, Series, render};
 /// panel (`None` where no trial finished).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryLine {
+    /// The other keys' values (`h1.units=256`); empty for the only line.
     pub label: String,
     /// `values[panel][x]`
     pub values: Vec<Vec<Option<(f64, f64)>>>,
@@ -103,16 +104,21 @@ pub fn summary(p: &SummaryPlot) -> Result<String, PlotError> {
             dashed: false,
         })
         .collect();
-    if !p.bars.is_empty() {
-        if let [only] = legend.as_mut_slice() {
-            only.label = format!("{} ({})", only.label, p.bars);
+    // A line without a label is the only one (nothing else swept): the legend
+    // says what its points are.
+    for e in legend.iter_mut().filter(|e| e.label.is_empty()) {
+        e.label = if p.bars.is_empty() {
+            "one seed per value".into()
         } else {
-            legend.push(LegendEntry {
-                label: format!("error bars: {}", p.bars),
-                color: None,
-                dashed: false,
-            });
-        }
+            p.bars.clone()
+        };
+    }
+    if !p.bars.is_empty() && p.lines.iter().any(|l| !l.label.is_empty()) {
+        legend.push(LegendEntry {
+            label: format!("error bars: {}", p.bars),
+            color: None,
+            dashed: false,
+        });
     }
     render(&Figure {
         title: p.title.clone(),

@@ -304,7 +304,7 @@ pub fn plot(title: &str, keys: &[String], groups: &[Group], seeds: usize) -> Sum
         .iter()
         .map(|l| {
             let label = if others.is_empty() {
-                "mean".to_string()
+                String::new()
             } else {
                 others
                     .iter()
@@ -486,6 +486,6 @@ mod tests {
         assert_eq!(p.x_key, "d.p");
         assert_eq!(p.title, "tiny  (epochs=2)");
         assert_eq!(p.lines.len(), 1);
-        assert_eq!(p.lines[0].label, "mean");
+        assert_eq!(p.lines[0].label, "");
     }
 }
