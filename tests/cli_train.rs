@@ -491,3 +491,16 @@ fn grad_refuses_a_batch_of_the_wrong_shape() {
     );
     assert!(!out.exists());
 }
+
+/// A run killed after its last checkpoint but before its model file: resuming
+/// the finished checkpoint writes the model file of the finished run.
+#[test]
+fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
+    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(&train(whole.path(), &[]));
+    let ckpt = whole.path().join("checkpoint.safetensors");
+    let r = train(part.path(), &["--resume", ckpt.to_str().unwrap()]);
+    ok(&r);
+    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(whole.path()), bytes(part.path()));
+}

@@ -84,6 +84,11 @@ fn check_run_dir(
                     .unwrap_or_else(|| panic!("{what}: not a metrics file:\n{text}"));
                 assert!(!rows.is_empty(), "{what}: no rows");
             }
+            "curves.svg" => {
+                let text = fs::read_to_string(&path).unwrap();
+                roxmltree::Document::parse(&text)
+                    .unwrap_or_else(|err| panic!("{what}: not a whole SVG: {err}"));
+            }
             other if is_temp(other) => temps.push(name),
             other => panic!("{what}: an unexpected file {other}"),
         }

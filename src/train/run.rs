@@ -138,6 +138,9 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         loss: r.test_loss,
         acc: r.test_acc,
     });
+    // A checkpoint of a finished run (killed before its model file was
+    // written, say) has nothing left to train: its files are written again.
+    let finished_on_resume = step == total && opts.resume.is_some();
     while step < total {
         let epoch = step / per_epoch;
         if epoch != order_epoch {
@@ -234,6 +237,14 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
                 ..Interval::default()
             };
         }
+    }
+    if finished_on_resume {
+        let state = TrainState {
+            step,
+            epoch: step / per_epoch,
+            rngs: BTreeMap::from([("dropout".to_string(), dropout_rng.state())]),
+        };
+        files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
     }
     progress.finish();
     let test = match last_test {
