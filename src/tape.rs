@@ -239,6 +239,34 @@ impl<T: Real> Tape<T> {
         Ok(id)
     }
 
+    /// Records a `rows x cols` leaf whose values `fill` writes in place, e.g. a
+    /// batch converted from bytes straight into the tape, saving the copy of
+    /// [`Tape::input`]. `fill` gets the node's buffer as the last pass left it,
+    /// and must overwrite every element.
+    pub fn input_with(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        fill: impl FnOnce(&mut [T]),
+    ) -> Result<NodeId> {
+        let len = rows.checked_mul(cols).ok_or(Error::BadLength {
+            rows,
+            cols,
+            expected: usize::MAX,
+            got: 0,
+        })?;
+        let short = (self.top + len).saturating_sub(self.values.len());
+        if self.values.try_reserve(short).is_err() {
+            return Err(Error::Invalid(format!(
+                "cannot allocate a {rows}x{cols} input on the tape"
+            )));
+        }
+        let id = self.push_uninit(Op::Input, rows, cols, false);
+        let r = self.nodes[id.index()].range();
+        fill(&mut self.values[r]);
+        Ok(id)
+    }
+
     /// Records a parameter's current value; backward adds into its gradient.
     pub fn param(&mut self, params: &Params<T>, id: ParamId) -> NodeId {
         let v = params.value(id);
@@ -610,6 +638,25 @@ mod tests {
         tape.grads.fill(f64::NAN);
         tape.clear();
         assert_eq!(run(&mut tape), fresh);
+    }
+
+    #[test]
+    fn input_with_writes_in_place_and_refuses_absurd_sizes() {
+        let mut tape = Tape::<f32>::new();
+        let x = tape
+            .input_with(2, 3, |b| {
+                for (i, v) in b.iter_mut().enumerate() {
+                    *v = i as f32;
+                }
+            })
+            .unwrap();
+        assert_eq!(tape.value(x).unwrap(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(tape.shape(x).unwrap(), (2, 3));
+        let overflow = tape.input_with(usize::MAX, 2, |_| unreachable!());
+        assert!(matches!(overflow, Err(Error::BadLength { .. })));
+        let huge = tape.input_with(1 << 40, 1 << 20, |_| unreachable!());
+        assert!(matches!(huge, Err(Error::Invalid(_))), "{huge:?}");
+        assert_eq!(tape.len(), 1);
     }
 
     #[test]
