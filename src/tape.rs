@@ -488,20 +488,29 @@ impl<T: Real> Back<'_, T> {
     /// always add; a parameter's is its gradient in the store), or `None` when
     /// it needs no gradient.
     pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
+        let (v, g, overwrite) = self.value_grad_dst(id)?;
+        if overwrite {
+            g.fill(T::ZERO);
+        }
+        Some((v, g))
+    }
+
+    /// The input's value and gradient buffer, and whether the op must
+    /// overwrite the buffer (`true` the first time: it holds stale numbers,
+    /// and writing saves zeroing it first) or add to it (`false`: later
+    /// contributions, and a parameter's gradient in the store). `None` when
+    /// the input needs no gradient.
+    pub fn value_grad_dst(&mut self, id: NodeId) -> Option<(&[T], &mut [T], bool)> {
         let n = self.nodes[id.index()];
         if !n.needs_grad {
             return None;
         }
         if let Op::Param(p) = n.op {
             let g = self.params.get_mut(p).grad.as_mut_slice();
-            return Some((&self.values[n.range()], g));
+            return Some((&self.values[n.range()], g, false));
         }
         let fresh = self.reach(id);
-        let g = &mut self.grads[n.range()];
-        if fresh {
-            g.fill(T::ZERO);
-        }
-        Some((&self.values[n.range()], g))
+        Some((&self.values[n.range()], &mut self.grads[n.range()], fresh))
     }
 
     /// The gradient of `id` as a faer matrix, the value of `other`, and how to

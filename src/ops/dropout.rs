@@ -236,8 +236,13 @@ pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
 }
 
 pub(crate) fn backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, scale: T, mask: &[u64]) {
-    if let Some((_, g)) = b.value_grad(x) {
-        apply_backward(g, gy, mask, scale);
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
+        if overwrite {
+            // the forward kernel is exactly "write gy · scale where kept, else 0"
+            apply(g, gy, mask, scale);
+        } else {
+            apply_backward(g, gy, mask, scale);
+        }
     }
 }
 
