@@ -474,20 +474,29 @@ impl<T: Real> Back<'_, T> {
     /// always add; a parameter's is its gradient in the store), or `None` when
     /// it needs no gradient.
     pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
+        let (v, g, overwrite) = self.value_grad_dst(id)?;
+        if overwrite {
+            g.fill(T::ZERO);
+        }
+        Some((v, g))
+    }
+
+    /// The input's value and gradient buffer, and whether the op must
+    /// overwrite the buffer (`true` the first time: it holds stale numbers,
+    /// and writing saves zeroing it first) or add to it (`false`: later
+    /// contributions, and a parameter's gradient in the store). `None` when
+    /// the input needs no gradient.
+    pub fn value_grad_dst(&mut self, id: NodeId) -> Option<(&[T], &mut [T], bool)> {
         let n = self.nodes[id.index()];
         if !n.needs_grad {
             return None;
         }
         if let Op::Param(p) = n.op {
             let g = self.params.get_mut(p).grad.as_mut_slice();
-            return Some((&self.values[n.range()], g));
+            return Some((&self.values[n.range()], g, false));
         }
         let fresh = self.reach(id);
-        let g = &mut self.grads[n.range()];
-        if fresh {
-            g.fill(T::ZERO);
-        }
-        Some((&self.values[n.range()], g))
+        Some((&self.values[n.range()], &mut self.grads[n.range()], fresh))
     }
 
     /// The gradient of `id` as a faer matrix, the value of `other`, and how to
@@ -624,6 +633,25 @@ mod tests {
         tape.grads.fill(f64::NAN);
         tape.clear();
         assert_eq!(run(&mut tape), fresh);
+    }
+
+    #[test]
+    fn input_with_writes_in_place_and_refuses_absurd_sizes() {
+        let mut tape = Tape::<f32>::new();
+        let x = tape
+            .input_with(2, 3, |b| {
+                for (i, v) in b.iter_mut().enumerate() {
+                    *v = i as f32;
+                }
+            })
+            .unwrap();
+        assert_eq!(tape.value(x).unwrap(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(tape.shape(x).unwrap(), (2, 3));
+        let overflow = tape.input_with(usize::MAX, 2, |_| unreachable!());
+        assert!(matches!(overflow, Err(Error::BadLength { .. })));
+        let huge = tape.input_with(1 << 40, 1 << 20, |_| unreachable!());
+        assert!(matches!(huge, Err(Error::Invalid(_))), "{huge:?}");
+        assert_eq!(tape.len(), 1);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Elementwise activations and the row-wise (soft)max family.
 
+use super::emit;
 use crate::error::Result;
 use crate::real::Real;
 use crate::tape::{Back, Node, NodeId, Op, Tape};
@@ -92,10 +93,9 @@ fn elementwise_backward<T: Real>(
 ) {
     let values = b.values;
     let y = &values[node.range()];
-    if let Some((_, g)) = b.value_grad(x) {
-        for ((g, &d), &yv) in g.iter_mut().zip(gy).zip(y) {
-            *g += d * local(yv);
-        }
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
+        let vals = gy.iter().zip(y).map(|(&d, &yv)| d * local(yv));
+        emit(g, overwrite, vals);
     }
 }
 
@@ -122,7 +122,7 @@ pub(crate) fn softmax_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: 
     let values = b.values;
     let y = &values[node.range()];
     let cols = node.cols;
-    if let Some((_, g)) = b.value_grad(x)
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x)
         && cols > 0
     {
         for ((g, d), y) in g
@@ -131,9 +131,7 @@ pub(crate) fn softmax_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: 
             .zip(y.chunks_exact(cols))
         {
             let dot = d.iter().zip(y).fold(T::ZERO, |s, (&d, &y)| s + d * y);
-            for ((g, &d), &y) in g.iter_mut().zip(d).zip(y) {
-                *g += y * (d - dot);
-            }
+            emit(g, overwrite, d.iter().zip(y).map(|(&d, &y)| y * (d - dot)));
         }
     }
 }
@@ -148,7 +146,7 @@ pub(crate) fn log_softmax_backward<T: Real>(
     let values = b.values;
     let y = &values[node.range()];
     let cols = node.cols;
-    if let Some((_, g)) = b.value_grad(x)
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x)
         && cols > 0
     {
         for ((g, d), y) in g
@@ -157,9 +155,11 @@ pub(crate) fn log_softmax_backward<T: Real>(
             .zip(y.chunks_exact(cols))
         {
             let total = d.iter().fold(T::ZERO, |s, &d| s + d);
-            for ((g, &d), &y) in g.iter_mut().zip(d).zip(y) {
-                *g += d - y.exp() * total;
-            }
+            emit(
+                g,
+                overwrite,
+                d.iter().zip(y).map(|(&d, &y)| d - y.exp() * total),
+            );
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Dropout with a bit-packed mask drawn from a seeded generator.
 //!
-//! Each 64-bit draw gives four 16-bit uniforms `u`; a unit is kept when
-//! `u ≥ round(p · 65536)`. So the drop probability is `p` rounded to a multiple
-//! of 2⁻¹⁶ (off by at most 7.7e-6), the mask costs one bit per unit, and
-//! backward reuses it. The draws come from a few PCG streams seeded from the
-//! caller's generator (see [`mask_kernel`]), so a seed fixes the mask.
+//! Each unit gets a 16-bit uniform `u` and is kept when `u ≥ round(p · 65536)`.
+//! So the drop probability is `p` rounded to a multiple of 2⁻¹⁶ (off by at most
+//! 7.7e-6), the mask costs one bit per unit, and backward reuses it. A 64-bit
+//! draw holds four uniforms, or more when fewer bits decide (one bit per unit
+//! at p = 0.5). The draws come from a few PCG streams seeded from the caller's
+//! generator (see [`mask_kernel`]), so a seed fixes the mask.
 
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -117,49 +118,84 @@ fn threshold(p: f64) -> u32 {
 /// Independent generators advanced side by side: their multiply chains
 /// overlap in the CPU, where one generator would wait on each product.
 const STREAMS: usize = 4;
-/// The top bit of each 16-bit lane of a draw.
-const HIGH_BITS: u64 = 0x8000_8000_8000_8000;
-/// One in each 16-bit lane.
-const LANE_ONES: u64 = 0x0001_0001_0001_0001;
+
+/// How many bits of each uniform decide against the threshold `t`
+/// (`0 < t < 65536`): `u ≥ t` depends only on the top `16 − tz` bits of `u`
+/// when `t` ends in `tz` zero bits, so lanes of that many bits (rounded up to
+/// a power of two) give exactly the same drop probability. At p = 0.5
+/// (`t = 2¹⁵`) one bit per unit is enough; at p = 0.25 or 0.75, two.
+fn lane_bits(t: u32) -> u32 {
+    (16 - t.trailing_zeros().min(16)).next_power_of_two()
+}
 
 /// Fills `words` with keep-bits for drop probability `p` (bit `i % 64` of word
 /// `i / 64` is unit `i`), drawing the seeds of [`STREAMS`] PCG generators
 /// (`Pcg64Mcg`, 128-bit state each) from `rng`: the same `rng` state gives the
 /// same mask, for any length.
 ///
-/// Stream `s` makes the words `s`, `s + STREAMS`, … Each word takes 16 draws of
-/// 64 bits; lane `l` (bits `16l..16l+16`) of draw `j` is the uniform `u` of unit
-/// `16l + j`, kept when `u ≥ round(p · 65536)`. So the drop probability is `p`
-/// rounded to a multiple of 2⁻¹⁶ (off by at most 7.7e-6).
+/// The drop probability is `p` rounded to a multiple of 2⁻¹⁶ (off by at most
+/// 7.7e-6): with `t = round(p · 65536)`, a unit is kept when its 16-bit
+/// uniform `u` is `≥ t`. Only the top `L` bits of `u` matter, `L` the
+/// [`lane_bits`] of `t` (16 for most `p`, 1 for p = 0.5), so each 64-bit draw
+/// holds `64 / L` uniforms of `L` bits: lane `l` (bits `Ll..Ll+L`) of draw `j`
+/// is the uniform of unit `Ll + j`, kept when it is `≥ t >> (16 − L)`. Stream
+/// `s` makes the words `s`, `s + STREAMS`, … with `L` draws each.
 pub fn mask_kernel<R: rand::Rng + ?Sized>(words: &mut [u64], p: f64, rng: &mut R) {
     fill_mask(words, threshold(p), rng);
 }
 
 fn fill_mask<R: rand::Rng + ?Sized>(words: &mut [u64], t: u32, rng: &mut R) {
     let mut streams: [Pcg64Mcg; STREAMS] = std::array::from_fn(|_| Pcg64Mcg::from_rng(rng));
-    match t {
-        0 => words.fill(u64::MAX),
-        65536.. => words.fill(0),
-        0x8000.. => fill_words::<true>(words, t, &mut streams),
-        _ => fill_words::<false>(words, t, &mut streams),
+    if t == 0 {
+        words.fill(u64::MAX);
+        return;
+    }
+    if t >= 65536 {
+        words.fill(0);
+        return;
+    }
+    let g = &mut streams;
+    match lane_bits(t) {
+        1 => fill_lanes::<1>(words, t >> 15, g),
+        2 => fill_lanes::<2>(words, t >> 14, g),
+        4 => fill_lanes::<4>(words, t >> 12, g),
+        8 => fill_lanes::<8>(words, t >> 8, g),
+        _ => fill_lanes::<16>(words, t, g),
     }
 }
 
-/// The comparisons `u ≥ t` of four 16-bit lanes at once, without branches.
-/// With `HIGH` = (t ≥ 2¹⁵): `d = (u | 2¹⁵) − (t mod 2¹⁵)` cannot borrow across
-/// lanes, and its top bit says whether the low 15 bits of `u` reach those of `t`;
-/// then `u ≥ t` is "top bit of u AND that" if t has its top bit set, else "OR".
-fn fill_words<const HIGH: bool>(words: &mut [u64], t: u32, streams: &mut [Pcg64Mcg; STREAMS]) {
-    let low = u64::from(t & 0x7FFF) * LANE_ONES;
+/// Picks the comparison for a threshold with or without its top lane bit.
+fn fill_lanes<const L: u32>(words: &mut [u64], t: u32, g: &mut [Pcg64Mcg; STREAMS]) {
+    if t >> (L - 1) == 1 {
+        fill_words::<L, true>(words, t, g);
+    } else {
+        fill_words::<L, false>(words, t, g);
+    }
+}
+
+/// The comparisons `u ≥ t` of all `L`-bit lanes of a draw at once, without
+/// branches. With `HIGH` = (t ≥ 2^(L−1)), `H` the top bit of every lane:
+/// `d = (u | H) − (t mod 2^(L−1))` cannot borrow across lanes, and its top lane
+/// bits say whether the low `L − 1` bits of `u` reach those of `t`; then `u ≥ t`
+/// is "top bit of u AND that" if t has its top bit set, else "OR".
+fn fill_words<const L: u32, const HIGH: bool>(
+    words: &mut [u64],
+    t: u32,
+    streams: &mut [Pcg64Mcg; STREAMS],
+) {
+    // 1 in every lane, and the top bit of every lane.
+    let ones = u64::MAX / ((1u64 << L) - 1);
+    let high = ones << (L - 1);
+    let low = u64::from(t & ((1 << (L - 1)) - 1)) * ones;
     for chunk in words.chunks_mut(STREAMS) {
         let mut acc = [0u64; STREAMS];
-        for j in 0..16 {
+        for j in 0..L {
             for (a, g) in acc.iter_mut().zip(streams.iter_mut()) {
                 let u = g.next_u64();
-                let d = (u | HIGH_BITS) - low;
-                let ge = if HIGH { u & d } else { u | d } & HIGH_BITS;
-                // lane l's verdict (bit 16l + 15) lands on bit 16l + j
-                *a |= ge >> (15 - j);
+                let d = (u | high) - low;
+                let ge = if HIGH { u & d } else { u | d } & high;
+                // lane l's verdict (bit Ll + L − 1) lands on bit Ll + j
+                *a |= ge >> (L - 1 - j);
             }
         }
         chunk.copy_from_slice(&acc[..chunk.len()]);
@@ -200,8 +236,13 @@ pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
 }
 
 pub(crate) fn backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, scale: T, mask: &[u64]) {
-    if let Some((_, g)) = b.value_grad(x) {
-        apply_backward(g, gy, mask, scale);
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
+        if overwrite {
+            // the forward kernel is exactly "write gy · scale where kept, else 0"
+            apply(g, gy, mask, scale);
+        } else {
+            apply_backward(g, gy, mask, scale);
+        }
     }
 }
 
@@ -234,20 +275,24 @@ mod tests {
     use super::*;
 
     /// The documented mapping, one unit at a time: stream `s` makes words
-    /// `s, s + STREAMS, …`; lane `l` of its draw `j` decides unit `16l + j`.
+    /// `s, s + STREAMS, …`; lane `l` of its draw `j` decides unit `Ll + j`.
     fn naive_mask(len: usize, t: u32, seed: u64) -> Vec<u64> {
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let mut streams: Vec<Pcg64Mcg> =
             (0..STREAMS).map(|_| Pcg64Mcg::from_rng(&mut rng)).collect();
+        let l_bits = lane_bits(t) as usize;
+        let lanes = 64 / l_bits;
         let mut words = vec![0u64; len];
         for base in (0..len).step_by(STREAMS) {
-            for j in 0..16 {
+            for j in 0..l_bits {
                 for (s, g) in streams.iter_mut().enumerate() {
                     let u = g.next_u64();
-                    for l in 0..4 {
-                        let kept = ((u >> (16 * l)) & 0xFFFF) as u32 >= t;
+                    for l in 0..lanes {
+                        let lane = (u >> (l_bits * l)) & ((1 << l_bits) - 1);
+                        // the lane is the top bits of a 16-bit uniform
+                        let kept = (lane << (16 - l_bits)) as u32 >= t;
                         if kept && base + s < len {
-                            words[base + s] |= 1 << (16 * l + j);
+                            words[base + s] |= 1 << (l_bits * l + j);
                         }
                     }
                 }
@@ -257,8 +302,25 @@ mod tests {
     }
 
     #[test]
+    fn lanes_are_as_narrow_as_the_threshold_allows() {
+        assert_eq!(lane_bits(0x8000), 1);
+        assert_eq!(lane_bits(0x4000), 2);
+        assert_eq!(lane_bits(0xC000), 2);
+        assert_eq!(lane_bits(0x2000), 4);
+        assert_eq!(lane_bits(0x1000), 4);
+        assert_eq!(lane_bits(0x0100), 8);
+        assert_eq!(lane_bits(0x0080), 16);
+        assert_eq!(lane_bits(6554), 16); // p = 0.1
+        assert_eq!(lane_bits(1), 16);
+    }
+
+    #[test]
     fn the_branch_free_comparison_matches_the_naive_one() {
-        for t in [1, 2, 0x1234, 0x7FFF, 0x8000, 0x8001, 0xABCD, 0xFFFE, 0xFFFF] {
+        let ts = [
+            1, 2, 0x1234, 0x7FFF, 0x8000, 0x8001, 0xABCD, 0xFFFE, 0xFFFF, 0x4000, 0xC000, 0x2000,
+            0x6000, 0xE000, 0x1100, 0xF100, 0x0100,
+        ];
+        for t in ts {
             for len in [0, 1, 3, 4, 5, 9, 40] {
                 let mut words = vec![0xDEAD_BEEF; len];
                 fill_mask(&mut words, t, &mut Pcg64Mcg::seed_from_u64(t as u64));
@@ -282,7 +344,7 @@ mod tests {
     #[test]
     fn the_kept_fraction_is_p_at_16_bit_resolution() {
         // 2²⁰ units: the standard deviation of the kept fraction is below 5e-4.
-        for p in [0.1, 0.3, 0.5, 0.77] {
+        for p in [0.1, 0.25, 0.3, 0.5, 0.75, 0.77, 0.875] {
             let mut words = vec![0u64; 1 << 14];
             mask_kernel(&mut words, p, &mut Pcg64Mcg::seed_from_u64(9));
             let kept: u32 = words.iter().map(|w| w.count_ones()).sum();

@@ -1,5 +1,6 @@
 //! Sums and scaling: add, bias add (row broadcast), scale.
 
+use super::emit;
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, NodeId, Op, Tape};
@@ -65,15 +66,15 @@ impl<T: Real> Tape<T> {
 
 pub(crate) fn add_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, y: NodeId) {
     for id in [x, y] {
-        if let Some((_, g)) = b.value_grad(id) {
-            add_into(g, gy);
+        if let Some((_, g, overwrite)) = b.value_grad_dst(id) {
+            emit(g, overwrite, gy.iter().copied());
         }
     }
 }
 
 pub(crate) fn bias_add_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, bias: NodeId) {
-    if let Some((_, g)) = b.value_grad(x) {
-        add_into(g, gy);
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
+        emit(g, overwrite, gy.iter().copied());
     }
     bias_grad(&mut b, gy, bias);
 }
@@ -91,10 +92,8 @@ pub(crate) fn bias_grad<T: Real>(b: &mut Back<'_, T>, gy: &[T], bias: NodeId) {
 }
 
 pub(crate) fn scale_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, c: T) {
-    if let Some((_, g)) = b.value_grad(x) {
-        for (g, &d) in g.iter_mut().zip(gy) {
-            *g += c * d;
-        }
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
+        emit(g, overwrite, gy.iter().map(|&d| c * d));
     }
 }
 

@@ -2,6 +2,7 @@
 //! Each is the mean over the batch, as in PyTorch's defaults.
 
 use super::activation::logsumexp;
+use super::emit;
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, NodeId, Op, Tape};
@@ -108,16 +109,14 @@ pub(crate) fn cross_entropy_backward<T: Real>(
 ) {
     let n = b.node(x);
     let k = gy / T::from_f64(n.rows as f64);
-    if let Some((v, g)) = b.value_grad(x) {
+    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
         for ((row, grow), &l) in v
             .chunks_exact(n.cols)
             .zip(g.chunks_exact_mut(n.cols))
             .zip(labels)
         {
             let lse = logsumexp(row);
-            for (gv, &xv) in grow.iter_mut().zip(row) {
-                *gv += k * (xv - lse).exp();
-            }
+            emit(grow, overwrite, row.iter().map(|&xv| k * (xv - lse).exp()));
             grow[l as usize] -= k;
         }
     }
@@ -142,10 +141,12 @@ pub(crate) fn mse_backward<T: Real>(mut b: Back<'_, T>, gy: T, pred: NodeId, tar
     let p = &values[b.node(pred).range()];
     let t = &values[b.node(target).range()];
     for (id, sign) in [(pred, T::ONE), (target, -T::ONE)] {
-        if let Some((_, g)) = b.value_grad(id) {
-            for ((g, &p), &t) in g.iter_mut().zip(p).zip(t) {
-                *g += sign * k * (p - t);
-            }
+        if let Some((_, g, overwrite)) = b.value_grad_dst(id) {
+            emit(
+                g,
+                overwrite,
+                p.iter().zip(t).map(|(&p, &t)| sign * k * (p - t)),
+            );
         }
     }
 }

@@ -14,6 +14,17 @@ use crate::error::Result;
 use crate::real::Real;
 use crate::tape::{NodeId, Op, Tape};
 
+/// Writes `vals` into `g` (`overwrite`, for a gradient buffer's first
+/// contribution) or adds them, element by element.
+#[inline(always)]
+pub(crate) fn emit<T: Real>(g: &mut [T], overwrite: bool, vals: impl Iterator<Item = T>) {
+    if overwrite {
+        g.iter_mut().zip(vals).for_each(|(g, v)| *g = v);
+    } else {
+        g.iter_mut().zip(vals).for_each(|(g, v)| *g += v);
+    }
+}
+
 impl<T: Real> Tape<T> {
     /// Records `f` applied to every element of `x`.
     pub(crate) fn map(&mut self, x: NodeId, op: Op<T>, f: impl Fn(T) -> T) -> Result<NodeId> {

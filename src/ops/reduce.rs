@@ -1,5 +1,6 @@
 //! Reductions to a scalar: the penalties `l1`, `l2`, `sumsq`, and `sum`, `mean`.
 
+use super::emit;
 use crate::error::Result;
 use crate::real::Real;
 use crate::tape::{Back, Node, NodeId, Op, Tape};
@@ -56,39 +57,31 @@ fn sign<T: Real>(v: T) -> T {
 }
 
 pub(crate) fn l1_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId) {
-    if let Some((v, g)) = b.value_grad(x) {
-        for (g, &v) in g.iter_mut().zip(v) {
-            *g += gy * sign(v);
-        }
+    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
+        emit(g, overwrite, v.iter().map(|&v| gy * sign(v)));
     }
 }
 
 pub(crate) fn l2_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: T, x: NodeId) {
     let norm = b.values[node.off];
-    if norm == T::ZERO {
-        return;
-    }
-    let k = gy / norm;
-    if let Some((v, g)) = b.value_grad(x) {
-        for (g, &v) in g.iter_mut().zip(v) {
-            *g += k * v;
-        }
+    // The kink at 0 gets a zero gradient (as in PyTorch).
+    let k = if norm == T::ZERO { T::ZERO } else { gy / norm };
+    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
+        emit(g, overwrite, v.iter().map(|&v| k * v));
     }
 }
 
 pub(crate) fn sumsq_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId) {
     let k = gy + gy;
-    if let Some((v, g)) = b.value_grad(x) {
-        for (g, &v) in g.iter_mut().zip(v) {
-            *g += k * v;
-        }
+    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
+        emit(g, overwrite, v.iter().map(|&v| k * v));
     }
 }
 
 /// Sum and mean: every element gets `gy · k`.
 pub(crate) fn sum_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId, k: T) {
-    if let Some((_, g)) = b.value_grad(x) {
+    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
         let d = gy * k;
-        g.iter_mut().for_each(|g| *g += d);
+        emit(g, overwrite, std::iter::repeat(d));
     }
 }
