@@ -239,17 +239,31 @@ impl<T: Real> Tape<T> {
         Ok(id)
     }
 
-    /// Records a `rows x cols` leaf whose values `fill` writes in place (e.g. a
-    /// batch gathered straight from the data set, with no copy in between).
-    pub fn input_with<E>(
+    /// Records a `rows x cols` leaf whose values `fill` writes in place, e.g. a
+    /// batch converted from bytes straight into the tape, saving the copy of
+    /// [`Tape::input`]. `fill` gets the node's buffer as the last pass left it,
+    /// and must overwrite every element.
+    pub fn input_with(
         &mut self,
         rows: usize,
         cols: usize,
-        fill: impl FnOnce(&mut [T]) -> std::result::Result<(), E>,
-    ) -> std::result::Result<NodeId, E> {
+        fill: impl FnOnce(&mut [T]),
+    ) -> Result<NodeId> {
+        let len = rows.checked_mul(cols).ok_or(Error::BadLength {
+            rows,
+            cols,
+            expected: usize::MAX,
+            got: 0,
+        })?;
+        let short = (self.top + len).saturating_sub(self.values.len());
+        if self.values.try_reserve(short).is_err() {
+            return Err(Error::Invalid(format!(
+                "cannot allocate a {rows}x{cols} input on the tape"
+            )));
+        }
         let id = self.push_uninit(Op::Input, rows, cols, false);
         let r = self.nodes[id.index()].range();
-        fill(&mut self.values[r])?;
+        fill(&mut self.values[r]);
         Ok(id)
     }
 

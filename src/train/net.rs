@@ -71,17 +71,22 @@ impl<'m> Net<'m> {
             LabelKind::Classes(_) => {
                 batch.labels.resize(idx.len(), 0);
                 let labels = &mut batch.labels;
-                let x =
-                    tape.input_with(idx.len(), features, |buf| split.gather(idx, buf, labels))?;
+                let mut gathered = Ok(());
+                let x = tape.input_with(idx.len(), features, |buf| {
+                    gathered = split.gather(idx, buf, labels);
+                })?;
+                gathered?;
                 Ok(Start { x, target: None })
             }
             LabelKind::Values(width) => {
                 batch.width = width;
                 batch.targets.resize(idx.len() * width, 0.0);
                 let targets = &mut batch.targets;
+                let mut gathered = Ok(());
                 let x = tape.input_with(idx.len(), features, |buf| {
-                    split.gather_targets(idx, buf, targets)
+                    gathered = split.gather_targets(idx, buf, targets);
                 })?;
+                gathered?;
                 let t = tape.input_slice(idx.len(), width, &batch.targets)?;
                 Ok(Start { x, target: Some(t) })
             }
