@@ -520,12 +520,22 @@ fn bad_checkpoints_and_weights_exit_1() {
             cases.push((format!("{what} for {cmd}"), args, says));
         }
     }
-    // A checkpoint of another net: the shapes that differ are listed.
+    // A checkpoint of another net: the names and shapes that differ are listed.
+    let renamed = dir.path().join("renamed.net");
+    fs::write(
+        &renamed,
+        tiny_with("h = relu", "g = relu")
+            .replace("dropout(h,", "dropout(g,")
+            .replace("l1(h)", "l1(g)"),
+    )
+    .unwrap();
+    let renamed = s(&renamed);
     let model = s(&run.join("model.safetensors"));
     let ckpt_path = s(&run.join("checkpoint.safetensors"));
-    for (cmd, args) in [
+    let shape = "tensor `h.weight` has shape [16, 784], expected [32, 784]";
+    for (what, args, says) in [
         (
-            "--resume",
+            "another net's checkpoint for --resume",
             vec![
                 "train",
                 &wide,
@@ -535,14 +545,21 @@ fn bad_checkpoints_and_weights_exit_1() {
                 "--resume",
                 &ckpt_path,
             ],
+            shape,
         ),
         (
-            "eval --weights",
+            "another net's weights for eval --weights",
             vec!["eval", &wide, "--data-dir", DATA, "--weights", &model],
+            shape,
+        ),
+        (
+            "weights with other names for eval --weights",
+            vec!["eval", &renamed, "--data-dir", DATA, "--weights", &model],
+            "g.weight",
         ),
     ] {
         let args = args.iter().map(|a| a.to_string()).collect();
-        cases.push((format!("another net's file for {cmd}"), args, "h.weight"));
+        cases.push((what.to_string(), args, says));
     }
     // A batch that is not a batch.
     let junk = put("batch.safetensors", &garbage(100));
