@@ -488,6 +488,8 @@ fn bad_checkpoints_and_weights_exit_1() {
     let wide = dir.path().join("wide.net");
     fs::write(&wide, tiny_with("16)", "32)")).unwrap();
     let wide = s(&wide);
+    // Refused runs still get an --out of their own, not runs/ in the repository.
+    let elsewhere = s(&dir.path().join("elsewhere"));
     let mut cases: Vec<(String, Vec<String>, &str)> = Vec::new();
     for (what, path, says) in &files {
         let train = [
@@ -496,6 +498,8 @@ fn bad_checkpoints_and_weights_exit_1() {
             "--data-dir",
             DATA,
             "--quiet",
+            "--out",
+            &elsewhere,
             "--resume",
             path,
         ];
@@ -542,6 +546,8 @@ fn bad_checkpoints_and_weights_exit_1() {
                 "--data-dir",
                 DATA,
                 "--quiet",
+                "--out",
+                &elsewhere,
                 "--resume",
                 &ckpt_path,
             ],
