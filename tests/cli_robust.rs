@@ -706,3 +706,37 @@ fn a_disk_that_fills_keeps_the_last_checkpoint() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+/// `netc fmt` rewrites a file by replacing it whole; through a symbolic link
+/// it rewrites the target and leaves the link a link.
+#[test]
+fn fmt_through_a_symlink_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.net");
+    fs::write(
+        &target,
+        fs::read_to_string(TINY)
+            .unwrap()
+            .replace("h = relu", "h   =   relu"),
+    )
+    .unwrap();
+    let link = dir.path().join("link.net");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = netc(&["fmt", &s(&link)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        fs::read_to_string(TINY).unwrap()
+    );
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
