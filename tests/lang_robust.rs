@@ -232,11 +232,6 @@ proptest! {
         exercise(&tokens.concat());
     }
 
-    #[test]
-    fn mutated_models(which in any::<usize>(), edits in proptest::collection::vec((any::<usize>(), 0u8..6, any::<usize>()), 1..6)) {
-        let all = models();
-        exercise(&mutate(&all[which % all.len()], &edits));
-    }
 }
 
 /// One layer of a generated net: what follows the previous activation.
@@ -432,6 +427,13 @@ proptest! {
             panic!("a generated net does not check:\n{src}\n{}", d.render());
         }
         exercise(&src);
+    }
+
+    /// Every file in `models/`, mutated.
+    #[test]
+    fn mutated_models(which in any::<usize>(), edits in proptest::collection::vec((any::<usize>(), 0u8..6, any::<usize>()), 1..6)) {
+        let all = models();
+        exercise(&mutate(&all[which % all.len()], &edits));
     }
 
     /// The same nets, mutated: near-valid inputs reach deepest into the checker.
