@@ -488,6 +488,8 @@ fn bad_checkpoints_and_weights_exit_1() {
     let wide = dir.path().join("wide.net");
     fs::write(&wide, tiny_with("16)", "32)")).unwrap();
     let wide = s(&wide);
+    // Refused runs still get an --out of their own, not runs/ in the repository.
+    let elsewhere = s(&dir.path().join("elsewhere"));
     let mut cases: Vec<(String, Vec<String>, &str)> = Vec::new();
     for (what, path, says) in &files {
         let train = [
@@ -496,6 +498,8 @@ fn bad_checkpoints_and_weights_exit_1() {
             "--data-dir",
             DATA,
             "--quiet",
+            "--out",
+            &elsewhere,
             "--resume",
             path,
         ];
@@ -520,29 +524,48 @@ fn bad_checkpoints_and_weights_exit_1() {
             cases.push((format!("{what} for {cmd}"), args, says));
         }
     }
-    // A checkpoint of another net: the shapes that differ are listed.
+    // A checkpoint of another net: the names and shapes that differ are listed.
+    let renamed = dir.path().join("renamed.net");
+    fs::write(
+        &renamed,
+        tiny_with("h = relu", "g = relu")
+            .replace("dropout(h,", "dropout(g,")
+            .replace("l1(h)", "l1(g)"),
+    )
+    .unwrap();
+    let renamed = s(&renamed);
     let model = s(&run.join("model.safetensors"));
     let ckpt_path = s(&run.join("checkpoint.safetensors"));
-    for (cmd, args) in [
+    let shape = "tensor `h.weight` has shape [16, 784], expected [32, 784]";
+    for (what, args, says) in [
         (
-            "--resume",
+            "another net's checkpoint for --resume",
             vec![
                 "train",
                 &wide,
                 "--data-dir",
                 DATA,
                 "--quiet",
+                "--out",
+                &elsewhere,
                 "--resume",
                 &ckpt_path,
             ],
+            shape,
         ),
         (
-            "eval --weights",
+            "another net's weights for eval --weights",
             vec!["eval", &wide, "--data-dir", DATA, "--weights", &model],
+            shape,
+        ),
+        (
+            "weights with other names for eval --weights",
+            vec!["eval", &renamed, "--data-dir", DATA, "--weights", &model],
+            "g.weight",
         ),
     ] {
         let args = args.iter().map(|a| a.to_string()).collect();
-        cases.push((format!("another net's file for {cmd}"), args, "h.weight"));
+        cases.push((what.to_string(), args, says));
     }
     // A batch that is not a batch.
     let junk = put("batch.safetensors", &garbage(100));
@@ -687,4 +710,38 @@ fn a_disk_that_fills_keeps_the_last_checkpoint() {
         &s(&run.join("checkpoint.safetensors")),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// `netc fmt` rewrites a file by replacing it whole; through a symbolic link
+/// it rewrites the target and leaves the link a link.
+#[test]
+fn fmt_through_a_symlink_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.net");
+    fs::write(
+        &target,
+        fs::read_to_string(TINY)
+            .unwrap()
+            .replace("h = relu", "h   =   relu"),
+    )
+    .unwrap();
+    let link = dir.path().join("link.net");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = netc(&["fmt", &s(&link)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        fs::read_to_string(TINY).unwrap()
+    );
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
 }

@@ -4,7 +4,7 @@ use super::Reporter;
 use clap::Args;
 use netc::lang::fmt::format_source;
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -44,20 +44,26 @@ pub fn run(args: &FmtArgs, r: &mut Reporter) {
     }
 }
 
-/// Writes `text` next to `path` and renames it over `path`, so the file is
-/// never left half-written; keeps its permissions.
+/// Writes `text` next to `path`, syncs it, and renames it over `path`, so
+/// the file is never left half-written, even by a power cut; keeps its
+/// permissions. A symbolic link is followed: its target is rewritten and the
+/// link stays a link.
 fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let path = fs::canonicalize(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.netc-fmt.tmp"));
-    let result = fs::write(&tmp, text).and_then(|()| {
-        if let Ok(m) = fs::metadata(path) {
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Ok(m) = fs::metadata(&path) {
             fs::set_permissions(&tmp, m.permissions())?;
         }
-        fs::rename(&tmp, path)
-    });
+        fs::rename(&tmp, &path)
+    })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
