@@ -164,26 +164,19 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
             &mut dropout_rng,
         )?;
         let loss = tape.scalar(pass.loss)?;
-        let kept = || files.checkpoint.exists().then(|| files.checkpoint.clone());
+        let stop = |(what, value): (String, f32)| TrainError::NonFinite {
+            step: step + 1,
+            epoch: epoch + 1,
+            what,
+            value,
+            kept: files.checkpoint.exists().then(|| files.checkpoint.clone()),
+        };
         if !loss.is_finite() {
-            let (what, value) = non_finite_term(model, &tape, &pass)?;
-            return Err(TrainError::NonFinite {
-                step: step + 1,
-                epoch: epoch + 1,
-                what,
-                value,
-                kept: kept(),
-            });
+            return Err(stop(non_finite_term(model, &tape, &pass)?));
         }
         tape.backward(pass.loss, &mut params)?;
-        if let Some((what, value)) = non_finite_grad(&params) {
-            return Err(TrainError::NonFinite {
-                step: step + 1,
-                epoch: epoch + 1,
-                what,
-                value,
-                kept: kept(),
-            });
+        if let Some(bad) = non_finite_grad(&params) {
+            return Err(stop(bad));
         }
         optim.step(&mut params)?;
         step += 1;
@@ -226,11 +219,7 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
             progress.line(&epoch_line(&row, &labels));
             rows.push(row);
             last_test = Some(test_scores);
-            let state = TrainState {
-                step,
-                epoch: step / per_epoch,
-                rngs: BTreeMap::from([("dropout".to_string(), dropout_rng.state())]),
-            };
+            let state = train_state(step, per_epoch, &dropout_rng);
             files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
             interval = Interval {
                 penalties: vec![0.0; labels.len()],
@@ -239,11 +228,7 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         }
     }
     if finished_on_resume {
-        let state = TrainState {
-            step,
-            epoch: step / per_epoch,
-            rngs: BTreeMap::from([("dropout".to_string(), dropout_rng.state())]),
-        };
+        let state = train_state(step, per_epoch, &dropout_rng);
         files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
     }
     progress.finish();
@@ -273,6 +258,15 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
             0.0
         },
     })
+}
+
+/// Where the run is, for its checkpoint.
+fn train_state(step: u64, per_epoch: u64, dropout: &Pcg64Mcg) -> TrainState {
+    TrainState {
+        step,
+        epoch: step / per_epoch,
+        rngs: BTreeMap::from([("dropout".to_string(), dropout.state())]),
+    }
 }
 
 /// Loads the file's data source for this net's input width and labels.
