@@ -47,24 +47,8 @@ impl<T: Real> Tape<T> {
         let id = self.push_uninit(op, nx.rows, nw.rows, needs_grad);
         let par = self.par_for(nx.rows, nx.cols, nw.rows);
         let (before, out) = self.io(id);
-        let accum = match nb {
-            Some(nb) if nw.rows > 0 => {
-                for row in out.chunks_exact_mut(nw.rows) {
-                    row.copy_from_slice(&before[nb.range()]);
-                }
-                Accum::Add
-            }
-            _ => Accum::Replace,
-        };
-        let dst = MatMut::from_row_major_slice_mut(out, nx.rows, nw.rows);
-        matmul(
-            dst,
-            accum,
-            view(before, &nx),
-            view(before, &nw).transpose(),
-            T::ONE,
-            par,
-        );
+        let b = nb.map(|nb| &before[nb.range()]);
+        affine(out, view(before, &nx), view(before, &nw), b, par);
         Ok(id)
     }
 
@@ -126,22 +110,11 @@ impl<T: Real> Tape<T> {
         let id = self.push_uninit(op, nx.rows, out, true);
         let par = self.par_for(nx.rows, nx.cols, out);
         let (before, dst) = self.io(id);
-        let accum = match b {
-            Some(b) if out > 0 => {
-                for row in dst.chunks_exact_mut(out) {
-                    row.copy_from_slice(b.as_slice());
-                }
-                Accum::Add
-            }
-            _ => Accum::Replace,
-        };
-        let dst = MatMut::from_row_major_slice_mut(dst, nx.rows, out);
-        matmul(
+        affine(
             dst,
-            accum,
             view(before, &nx),
-            w.view().transpose(),
-            T::ONE,
+            w.view(),
+            b.map(|b| b.as_slice()),
             par,
         );
         Ok(id)
@@ -179,6 +152,29 @@ impl<T: Real> Tape<T> {
         matmul(dst, Accum::Replace, lhs, rhs, T::ONE, par);
         Ok(id)
     }
+}
+
+/// `out = x · wᵀ (+ bias on every row)`, `w` `[out, in]`: the bias is written
+/// first and faer adds the product onto it, so the bias costs no extra pass.
+fn affine<T: Real>(
+    out: &mut [T],
+    x: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+    bias: Option<&[T]>,
+    par: Par,
+) {
+    let cols = w.nrows();
+    let accum = match bias {
+        Some(b) if cols > 0 => {
+            for row in out.chunks_exact_mut(cols) {
+                row.copy_from_slice(b);
+            }
+            Accum::Add
+        }
+        _ => Accum::Replace,
+    };
+    let dst = MatMut::from_row_major_slice_mut(out, x.nrows(), cols);
+    matmul(dst, accum, x, w.transpose(), T::ONE, par);
 }
 
 /// faer's product, then [`clean_upper_simd`].
