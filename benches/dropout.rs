@@ -1,5 +1,6 @@
-//! Dropout, p = 0.5, f32: the kernels (mask, forward, backward) and the whole
-//! op on the tape. Throughput in bytes of f32 data read and written.
+//! Dropout, p = 0.5 (and the forward at p = 0.1), f32: the kernels (mask,
+//! forward, backward) and the whole op on the tape. Throughput in bytes of f32
+//! data read and written.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netc::ops::dropout::{apply, apply_backward, mask_kernel};
@@ -21,6 +22,15 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("forward", n), |b| {
             b.iter(|| {
                 mask_kernel(&mut mask, 0.5, &mut rng);
+                apply(&mut out, &x, &mask, 2.0);
+                black_box(&out);
+            })
+        });
+        // the same at p = 0.1, where each unit needs a full 16-bit uniform
+        // (at p = 0.5 one random bit per unit decides)
+        g.bench_function(BenchmarkId::new("forward_p0.1", n), |b| {
+            b.iter(|| {
+                mask_kernel(&mut mask, 0.1, &mut rng);
                 apply(&mut out, &x, &mask, 2.0);
                 black_box(&out);
             })

@@ -54,8 +54,6 @@ impl Linear {
         params: &Params<T>,
         x: NodeId,
     ) -> Result<NodeId> {
-        let w = tape.param(params, self.weight);
-        let b = self.bias.map(|b| tape.param(params, b));
-        tape.linear(x, w, b)
+        tape.linear_param(params, x, self.weight, self.bias)
     }
 }

@@ -31,11 +31,25 @@ pub struct Param<T> {
 #[derive(Clone, Debug, Default)]
 pub struct Params<T> {
     items: Vec<Param<T>>,
+    /// Changes whenever the values may have changed (any mutable access but
+    /// to the gradients), to a number never used before by any store: a tape
+    /// that reads values straight from the store checks it at backward.
+    version: u64,
+}
+
+/// A fresh [`Params`] version, unique in the process.
+fn next_version() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl<T: Real> Params<T> {
     pub fn new() -> Self {
-        Params { items: Vec::new() }
+        Params {
+            items: Vec::new(),
+            version: next_version(),
+        }
     }
 
     /// Adds a parameter; its external shape is `[rows, cols]`.
@@ -63,6 +77,7 @@ impl<T: Real> Params<T> {
             )));
         }
         let grad = Tensor::zeros(value.rows(), value.cols());
+        self.version = next_version();
         self.items.push(Param {
             name,
             dims,
@@ -84,6 +99,7 @@ impl<T: Real> Params<T> {
         &self.items[id.index()]
     }
     pub fn get_mut(&mut self, id: ParamId) -> &mut Param<T> {
+        self.version = next_version();
         &mut self.items[id.index()]
     }
     pub fn value(&self, id: ParamId) -> &Tensor<T> {
@@ -109,10 +125,23 @@ impl<T: Real> Params<T> {
         self.items.iter()
     }
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Param<T>> {
+        self.version = next_version();
         self.items.iter_mut()
     }
     pub fn ids(&self) -> impl Iterator<Item = ParamId> + use<T> {
         (0..self.items.len() as u32).map(ParamId)
+    }
+
+    /// Changes with every mutable access that can reach the values.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The value (read) and gradient (write) of one parameter, leaving the
+    /// version alone: for backward, which only adds to gradients.
+    pub(crate) fn value_and_grad(&mut self, id: ParamId) -> (&Tensor<T>, &mut Tensor<T>) {
+        let p = &mut self.items[id.index()];
+        (&p.value, &mut p.grad)
     }
 
     /// Sets every gradient to zero (gradients accumulate across backward passes).

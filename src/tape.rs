@@ -65,6 +65,12 @@ pub(crate) enum Op<T> {
         w: NodeId,
         bias: Option<NodeId>,
     },
+    /// The same with `w` and `bias` read from the parameter store, not copied
+    LinearParam {
+        x: NodeId,
+        w: ParamId,
+        bias: Option<ParamId>,
+    },
     Add(NodeId, NodeId),
     Scale(NodeId, T),
     Relu(NodeId),
@@ -133,6 +139,8 @@ pub struct Tape<T> {
     pass: u32,
     backward_done: bool,
     par: Par,
+    /// The store version the ops reading parameters in place saw, if any.
+    pub(crate) params_version: Option<u64>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -159,6 +167,7 @@ impl<T: Real> Tape<T> {
             pass: 0,
             backward_done: false,
             par: Par::Seq,
+            params_version: None,
         }
     }
 
@@ -177,6 +186,7 @@ impl<T: Real> Tape<T> {
         self.top = 0;
         self.masks.clear();
         self.labels.clear();
+        self.params_version = None;
         self.pass = self.pass.wrapping_add(1);
         self.backward_done = false;
     }
@@ -206,6 +216,13 @@ impl<T: Real> Tape<T> {
             })
             .sum();
         self.labels.truncate(labels);
+        if !self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, Op::LinearParam { .. }))
+        {
+            self.params_version = None;
+        }
         self.backward_done = false;
     }
 
@@ -377,7 +394,7 @@ impl<T: Real> Tape<T> {
         self.reached.resize(self.nodes.len(), false);
         self.reached[loss.index()] = true;
         match last.op {
-            Op::Param(id) => params.get_mut(id).grad.as_mut_slice()[0] += T::ONE,
+            Op::Param(id) => params.value_and_grad(id).1.as_mut_slice()[0] += T::ONE,
             _ => self.grads[last.off] = T::ONE,
         }
         for i in (0..=loss.index()).rev() {
@@ -397,8 +414,18 @@ impl<T: Real> Tape<T> {
         Ok(())
     }
 
-    /// Every parameter node still matches its parameter in `params`.
+    /// Every parameter node still matches its parameter in `params`, and the
+    /// ops that read values in place see the values they saw.
     fn check_params(&self, params: &Params<T>) -> Result<()> {
+        if let Some(v) = self.params_version
+            && v != params.version()
+        {
+            return Err(Error::Invalid(
+                "the parameters were changed (or another store given) between recording \
+                 and backward: record the pass again"
+                    .into(),
+            ));
+        }
         for n in &self.nodes {
             if let Op::Param(id) = n.op
                 && !(id.index() < params.len() && params.grad(id).len() == n.len())
@@ -432,6 +459,9 @@ impl<T: Real> Tape<T> {
             Op::MatMulNt(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, true, self.par),
             Op::Linear { x, w, bias } => {
                 ops::matmul::linear_backward(&mut b, node, gy, (x, w, bias), self.par)
+            }
+            Op::LinearParam { x, w, bias } => {
+                ops::matmul::linear_param_backward(&mut b, node, gy, (x, w, bias), self.par)
             }
             Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
             Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),
@@ -506,7 +536,7 @@ impl<T: Real> Back<'_, T> {
             return None;
         }
         if let Op::Param(p) = n.op {
-            let g = self.params.get_mut(p).grad.as_mut_slice();
+            let g = self.params.value_and_grad(p).1.as_mut_slice();
             return Some((&self.values[n.range()], g, false));
         }
         let fresh = self.reach(id);
@@ -528,7 +558,7 @@ impl<T: Real> Back<'_, T> {
             return None;
         }
         let (g, accum) = match n.op {
-            Op::Param(p) => (self.params.get_mut(p).grad.as_mut_slice(), Accum::Add),
+            Op::Param(p) => (self.params.value_and_grad(p).1.as_mut_slice(), Accum::Add),
             _ if self.reach(id) => (&mut self.grads[n.range()], Accum::Replace),
             _ => (&mut self.grads[n.range()], Accum::Add),
         };
@@ -537,6 +567,28 @@ impl<T: Real> Back<'_, T> {
             MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
             accum,
         ))
+    }
+}
+
+impl<T: Real> Back<'_, T> {
+    /// For a product with a stored parameter: the gradient of `id` (not a
+    /// parameter node) as a faer matrix and how to write it, as
+    /// [`Back::grad_mat_with`] gives it, next to the store.
+    pub fn grad_mat_and_store(
+        &mut self,
+        id: NodeId,
+    ) -> (Option<(MatMut<'_, T>, Accum)>, &mut Params<T>) {
+        let n = self.nodes[id.index()];
+        if !n.needs_grad || matches!(n.op, Op::Param(_)) {
+            return (None, self.params);
+        }
+        let accum = if self.reach(id) {
+            Accum::Replace
+        } else {
+            Accum::Add
+        };
+        let g = MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols);
+        (Some((g, accum)), self.params)
     }
 }
 

@@ -3,7 +3,9 @@
 
 use netc::checkpoint::{CheckpointError, load_model};
 use netc::optim::{AdamConfig, Optimizer, SgdConfig};
-use netc::{Params, Tensor};
+use netc::{DropoutMode, Linear, Params, Phase, Tape, Tensor};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -84,6 +86,55 @@ fn steps_after_the_first_do_not_allocate() {
         }
         assert_eq!(allocations() - before, 0, "{} allocated", opt.name());
     }
+}
+
+#[test]
+fn a_training_step_after_the_first_does_not_allocate() {
+    // Every kind of op a step records: stored layers, relu, dropout, both
+    // penalties, log_softmax + nll and cross-entropy, then SGD with momentum.
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    let mut params = Params::<f32>::new();
+    let a = Linear::new(&mut params, "a", 20, 16, true, &mut rng).unwrap();
+    let b = Linear::new(&mut params, "b", 16, 4, true, &mut rng).unwrap();
+    let mut opt = Optimizer::sgd(SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::new(0.01)
+    })
+    .unwrap();
+    let x = Tensor::from_fn(8, 20, |r, c| ((r * 3 + c) % 7) as f32 * 0.1);
+    let labels = [0, 1, 2, 3, 0, 1, 2, 3];
+    let mut tape = Tape::new();
+    let mut step = |tape: &mut Tape<f32>, params: &mut Params<f32>| {
+        tape.clear();
+        params.zero_grads();
+        let xi = tape
+            .input_with(8, 20, |buf| buf.copy_from_slice(x.as_slice()))
+            .unwrap();
+        let h = a.forward(tape, params, xi).unwrap();
+        let h = tape.relu(h).unwrap();
+        let h = tape
+            .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
+        let z = b.forward(tape, params, h).unwrap();
+        let lp = tape.log_softmax(z).unwrap();
+        let nll = tape.nll(lp, &labels).unwrap();
+        let ce = tape.cross_entropy(z, &labels).unwrap();
+        let l1 = tape.l1(h).unwrap();
+        let l1 = tape.scale(l1, 1e-3).unwrap();
+        let l2 = tape.l2(z).unwrap();
+        let loss = tape.add(nll, ce).unwrap();
+        let loss = tape.add(loss, l1).unwrap();
+        let loss = tape.add(loss, l2).unwrap();
+        tape.backward(loss, params).unwrap();
+        opt.step(params).unwrap();
+    };
+    step(&mut tape, &mut params);
+    step(&mut tape, &mut params);
+    let before = allocations();
+    for _ in 0..10 {
+        step(&mut tape, &mut params);
+    }
+    assert_eq!(allocations() - before, 0);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! random shapes and values from proptest, the dropout mask fixed across probes
 //! by re-seeding, probe points kept away from the kinks of relu and |x|.
 
-use netc::{DropoutMode, NodeId, Params, Phase, Result, Tape, Tensor};
+use netc::{DropoutMode, NodeId, ParamId, Params, Phase, Result, Tape, Tensor};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -15,19 +15,22 @@ fn away_from_zero(rows: usize, cols: usize, rng: &mut Pcg64Mcg) -> Tensor<f64> {
     })
 }
 
+/// An op under test, on the inputs recorded as parameter nodes.
 type Build<'a> = dyn Fn(&mut Tape<f64>, &[NodeId]) -> Result<NodeId> + 'a;
+/// An op under test that reads the inputs from the store itself.
+type BuildStore<'a> = dyn Fn(&mut Tape<f64>, &Params<f64>, &[ParamId]) -> Result<NodeId> + 'a;
 
 /// Builds `build(inputs)`; a non-scalar result `y` becomes `Σ (y + c)²` with a fixed
 /// random `c`, so every output element gets a different upstream gradient.
 fn forward(
     tape: &mut Tape<f64>,
     params: &Params<f64>,
-    build: &Build<'_>,
+    build: &BuildStore<'_>,
     seed: u64,
 ) -> Result<NodeId> {
     tape.clear();
-    let ids: Vec<NodeId> = params.ids().map(|id| tape.param(params, id)).collect();
-    let y = build(tape, &ids)?;
+    let ids: Vec<ParamId> = params.ids().collect();
+    let y = build(tape, params, &ids)?;
     let (r, c) = tape.shape(y)?;
     if (r, c) == (1, 1) {
         return Ok(y);
@@ -42,6 +45,21 @@ fn forward(
 fn check(
     inputs: Vec<Tensor<f64>>,
     build: &Build<'_>,
+    seed: u64,
+) -> std::result::Result<(), TestCaseError> {
+    check_store(
+        inputs,
+        &|t, p, ids| {
+            let nodes: Vec<NodeId> = ids.iter().map(|&id| t.param(p, id)).collect();
+            build(t, &nodes)
+        },
+        seed,
+    )
+}
+
+fn check_store(
+    inputs: Vec<Tensor<f64>>,
+    build: &BuildStore<'_>,
     seed: u64,
 ) -> std::result::Result<(), TestCaseError> {
     let mut params = Params::new();
@@ -142,6 +160,44 @@ proptest! {
         check(vec![x, b], &|t, i| {
             let h = t.tanh(i[0])?;
             t.linear(h, h, Some(i[1]))
+        }, seed)?;
+    }
+
+    /// The linear layer reading its weight and bias from the store (no copy),
+    /// after a computed input, with and without bias, and on a parameter input
+    /// (which takes the copying form).
+    #[test]
+    fn linear_param((m, k, n, seed) in shapes(), with_bias in any::<bool>()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let w = away_from_zero(n, k, &mut rng);
+        let b = away_from_zero(1, n, &mut rng);
+        let bias = |ids: &[ParamId]| with_bias.then_some(ids[2]);
+        check_store(vec![x.clone(), w.clone(), b.clone()], &|t, p, ids| {
+            let xi = t.param(p, ids[0]);
+            let h = t.tanh(xi)?;
+            t.linear_param(p, h, ids[1], bias(ids))
+        }, seed)?;
+        check_store(vec![x, w, b], &|t, p, ids| {
+            let xi = t.param(p, ids[0]);
+            t.linear_param(p, xi, ids[1], bias(ids))
+        }, seed)?;
+    }
+
+    /// Two stored layers in a row, the second fed by the first.
+    #[test]
+    fn linear_param_chain((m, k, n, seed) in shapes()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, k, &mut rng);
+        let w1 = away_from_zero(n, k, &mut rng);
+        let b1 = away_from_zero(1, n, &mut rng);
+        let w2 = away_from_zero(3, n, &mut rng);
+        check_store(vec![x, w1, b1, w2], &|t, p, ids| {
+            let xi = t.param(p, ids[0]);
+            let h = t.sigmoid(xi)?;
+            let h = t.linear_param(p, h, ids[1], Some(ids[2]))?;
+            let h = t.tanh(h)?;
+            t.linear_param(p, h, ids[3], None)
         }, seed)?;
     }
 

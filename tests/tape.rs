@@ -346,3 +346,87 @@ fn empty_inner_dimensions_give_zero_products_on_a_reused_tape() {
         assert_eq!(params.grad(c).as_slice(), &[2.0; 6]);
     }
 }
+
+#[test]
+fn a_layer_reading_the_store_refuses_a_store_changed_before_backward() {
+    let mut rng = Pcg64Mcg::seed_from_u64(4);
+    let mut params = Params::<f64>::new();
+    let l = Linear::new(&mut params, "fc", 3, 2, true, &mut rng).unwrap();
+    let x = t(2, 3, &[0.5, -1.0, 2.0, 1.5, 0.25, -0.5]);
+    let record = |tape: &mut Tape<f64>, params: &Params<f64>| {
+        tape.clear();
+        let xi = tape.input(&x);
+        let h = l.forward(tape, params, xi).unwrap();
+        let h = tape.tanh(h).unwrap();
+        tape.sum(h).unwrap()
+    };
+    let mut tape = Tape::new();
+    // Zeroing the gradients in between is fine: the values are untouched.
+    let s = record(&mut tape, &params);
+    params.zero_grads();
+    tape.backward(s, &mut params).unwrap();
+    let good = params.grad(l.weight).as_slice().to_vec();
+    assert!(good.iter().any(|&g| g != 0.0));
+
+    // A value changed after recording: backward refuses, the store is untouched.
+    params.zero_grads();
+    let s = record(&mut tape, &params);
+    let w0 = params.value(l.weight).as_slice()[0];
+    params.get_mut(l.weight).value.as_mut_slice()[0] = w0 + 1.0;
+    let err = tape.backward(s, &mut params).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    assert!(params.grad(l.weight).as_slice().iter().all(|&g| g == 0.0));
+
+    // Another store (even a copy that has since diverged) is refused too.
+    let s = record(&mut tape, &params);
+    let mut other = params.clone();
+    other.get_mut(l.weight).value.as_mut_slice()[0] = w0;
+    assert!(tape.backward(s, &mut other).is_err());
+
+    // A new recording sees the new values.
+    params.get_mut(l.weight).value.as_mut_slice()[0] = w0;
+    let s = record(&mut tape, &params);
+    params.zero_grads();
+    tape.backward(s, &mut params).unwrap();
+    assert_eq!(params.grad(l.weight).as_slice(), &good[..]);
+}
+
+#[test]
+fn the_store_cannot_change_in_the_middle_of_a_pass() {
+    let mut rng = Pcg64Mcg::seed_from_u64(4);
+    let mut params = Params::<f32>::new();
+    let a = Linear::new(&mut params, "a", 3, 3, false, &mut rng).unwrap();
+    let mut tape = Tape::new();
+    let xi = tape.input(&Tensor::zeros(1, 3));
+    let h = a.forward(&mut tape, &params, xi).unwrap();
+    params.get_mut(a.weight).value.as_mut_slice()[0] = 9.0;
+    let err = a.forward(&mut tape, &params, h).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    // Replaying after the shared prefix (the input) starts afresh.
+    tape.truncate(1);
+    let h = a.forward(&mut tape, &params, xi).unwrap();
+    let s = tape.sum(h).unwrap();
+    tape.backward(s, &mut params).unwrap();
+}
+
+#[test]
+fn a_stored_layer_checks_its_shapes() {
+    let mut params = Params::<f32>::new();
+    let w = params.add("w", Tensor::zeros(2, 3)).unwrap();
+    let b = params.add("b", Tensor::zeros(1, 4)).unwrap();
+    let mut tape = Tape::new();
+    let x = tape.input(&Tensor::zeros(5, 4));
+    let err = tape.linear_param(&params, x, w, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "matmul_nt: shapes do not match: (5, 4) and (2, 3)"
+    );
+    let x = tape.input(&Tensor::zeros(5, 3));
+    let err = tape.linear_param(&params, x, w, Some(b)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bias_add: shapes do not match: (5, 2) and (1, 4)"
+    );
+    let other = Params::<f32>::new();
+    assert!(tape.linear_param(&other, x, w, None).is_err());
+}

@@ -118,6 +118,7 @@ fn threshold(p: f64) -> u32 {
 /// Independent generators advanced side by side: their multiply chains
 /// overlap in the CPU, where one generator would wait on each product.
 const STREAMS: usize = 4;
+const _: () = assert!(STREAMS == 4, "mask_kernel's documentation says 4");
 
 /// How many bits of each uniform decide against the threshold `t`
 /// (`0 < t < 65536`): `u ≥ t` depends only on the top `16 − tz` bits of `u`
@@ -129,17 +130,18 @@ fn lane_bits(t: u32) -> u32 {
 }
 
 /// Fills `words` with keep-bits for drop probability `p` (bit `i % 64` of word
-/// `i / 64` is unit `i`), drawing the seeds of [`STREAMS`] PCG generators
-/// (`Pcg64Mcg`, 128-bit state each) from `rng`: the same `rng` state gives the
-/// same mask, for any length.
+/// `i / 64` is unit `i`), drawing the seeds of 4 PCG generators (`Pcg64Mcg`,
+/// 128-bit state each) from `rng`: the same `rng` state gives the same mask,
+/// for any length.
 ///
 /// The drop probability is `p` rounded to a multiple of 2⁻¹⁶ (off by at most
 /// 7.7e-6): with `t = round(p · 65536)`, a unit is kept when its 16-bit
-/// uniform `u` is `≥ t`. Only the top `L` bits of `u` matter, `L` the
-/// [`lane_bits`] of `t` (16 for most `p`, 1 for p = 0.5), so each 64-bit draw
-/// holds `64 / L` uniforms of `L` bits: lane `l` (bits `Ll..Ll+L`) of draw `j`
-/// is the uniform of unit `Ll + j`, kept when it is `≥ t >> (16 − L)`. Stream
-/// `s` makes the words `s`, `s + STREAMS`, … with `L` draws each.
+/// uniform `u` is `≥ t`. When `t` ends in zero bits, only the top `L` bits of
+/// `u` matter (`L` = 16 minus those zeros, rounded up to a power of two: 16 for
+/// most `p`, 2 for 0.25 or 0.75, 1 for 0.5), so each 64-bit draw holds `64 / L`
+/// uniforms of `L` bits: lane `l` (bits `Ll..Ll+L`) of draw `j` is the uniform
+/// of unit `Ll + j`, kept when it is `≥ t >> (16 − L)`. Generator `s` makes the
+/// words `s`, `s + 4`, … with `L` draws each.
 pub fn mask_kernel<R: rand::Rng + ?Sized>(words: &mut [u64], p: f64, rng: &mut R) {
     fill_mask(words, threshold(p), rng);
 }

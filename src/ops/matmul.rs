@@ -2,6 +2,7 @@
 //! transposes are free).
 
 use crate::error::{Error, Result};
+use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tape::{Back, Node, NodeId, Op, Tape};
 use faer::{Accum, MatMut, MatRef, Par};
@@ -46,22 +47,74 @@ impl<T: Real> Tape<T> {
         let id = self.push_uninit(op, nx.rows, nw.rows, needs_grad);
         let par = self.par_for(nx.rows, nx.cols, nw.rows);
         let (before, out) = self.io(id);
-        let accum = match nb {
-            Some(nb) if nw.rows > 0 => {
-                for row in out.chunks_exact_mut(nw.rows) {
-                    row.copy_from_slice(&before[nb.range()]);
-                }
-                Accum::Add
+        let b = nb.map(|nb| &before[nb.range()]);
+        affine(out, view(before, &nx), view(before, &nw), b, par);
+        Ok(id)
+    }
+
+    /// [`Tape::linear`] with the weight `[out, in]` and bias `[1, out]` read
+    /// straight from the store instead of copied onto the tape (the faster
+    /// form for a layer: no copy forward, gradients added into the store).
+    /// The store must not change until backward, which checks it.
+    pub fn linear_param(
+        &mut self,
+        params: &Params<T>,
+        x: NodeId,
+        weight: ParamId,
+        bias: Option<ParamId>,
+    ) -> Result<NodeId> {
+        let nx = *self.node(x)?;
+        if matches!(nx.op, Op::Param(_)) {
+            // A parameter as the input too: both would live in the store,
+            // which backward cannot read and write at once. The copying form.
+            let w = self.param(params, weight);
+            let b = bias.map(|b| self.param(params, b));
+            return self.linear(x, w, b);
+        }
+        for id in std::iter::once(weight).chain(bias) {
+            if id.index() >= params.len() {
+                return Err(Error::Invalid(format!(
+                    "parameter #{} is not in this store",
+                    id.index()
+                )));
             }
-            _ => Accum::Replace,
-        };
-        let dst = MatMut::from_row_major_slice_mut(out, nx.rows, nw.rows);
-        matmul(
+        }
+        let w = params.value(weight);
+        if w.cols() != nx.cols {
+            return Err(Error::ShapeMismatch {
+                op: "matmul_nt",
+                lhs: (nx.rows, nx.cols),
+                rhs: w.shape(),
+            });
+        }
+        let out = w.rows();
+        let b = bias.map(|b| params.value(b));
+        if let Some(b) = b
+            && b.shape() != (1, out)
+        {
+            return Err(Error::ShapeMismatch {
+                op: "bias_add",
+                lhs: (nx.rows, out),
+                rhs: b.shape(),
+            });
+        }
+        match self.params_version {
+            Some(v) if v != params.version() => {
+                return Err(Error::Invalid(
+                    "the parameters were changed (or another store given) during the pass".into(),
+                ));
+            }
+            _ => self.params_version = Some(params.version()),
+        }
+        let op = Op::LinearParam { x, w: weight, bias };
+        let id = self.push_uninit(op, nx.rows, out, true);
+        let par = self.par_for(nx.rows, nx.cols, out);
+        let (before, dst) = self.io(id);
+        affine(
             dst,
-            accum,
             view(before, &nx),
-            view(before, &nw).transpose(),
-            T::ONE,
+            w.view(),
+            b.map(|b| b.as_slice()),
             par,
         );
         Ok(id)
@@ -99,6 +152,29 @@ impl<T: Real> Tape<T> {
         matmul(dst, Accum::Replace, lhs, rhs, T::ONE, par);
         Ok(id)
     }
+}
+
+/// `out = x · wᵀ (+ bias on every row)`, `w` `[out, in]`: the bias is written
+/// first and faer adds the product onto it, so the bias costs no extra pass.
+fn affine<T: Real>(
+    out: &mut [T],
+    x: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+    bias: Option<&[T]>,
+    par: Par,
+) {
+    let cols = w.nrows();
+    let accum = match bias {
+        Some(b) if cols > 0 => {
+            for row in out.chunks_exact_mut(cols) {
+                row.copy_from_slice(b);
+            }
+            Accum::Add
+        }
+        _ => Accum::Replace,
+    };
+    let dst = MatMut::from_row_major_slice_mut(out, x.nrows(), cols);
+    matmul(dst, accum, x, w.transpose(), T::ONE, par);
 }
 
 /// faer's product, then [`clean_upper_simd`].
@@ -181,5 +257,34 @@ pub(crate) fn linear_backward<T: Real>(
     backward(b, node, gy, x, w, true, par);
     if let Some(bias) = bias {
         super::elementwise::bias_grad(b, gy, bias);
+    }
+}
+
+/// The linear layer on stored parameters: dx = dy · W (W read from the store),
+/// dW += dyᵀ · x and db += column sums of dy, both into the store.
+pub(crate) fn linear_param_backward<T: Real>(
+    b: &mut Back<'_, T>,
+    node: &Node<T>,
+    gy: &[T],
+    (x, w, bias): (NodeId, ParamId, Option<ParamId>),
+    par: Par,
+) {
+    let gy_m = MatRef::from_row_major_slice(gy, node.rows, node.cols);
+    let nx = b.node(x);
+    let xv = view(b.values, &nx);
+    let p = par_for(par, node.rows, node.cols, nx.cols);
+    let (gx, params) = b.grad_mat_and_store(x);
+    if let Some((gx, accum)) = gx {
+        matmul(gx, accum, gy_m, params.value(w).view(), T::ONE, p);
+    }
+    let (_, gw) = params.value_and_grad(w);
+    matmul(gw.view_mut(), Accum::Add, gy_m.transpose(), xv, T::ONE, p);
+    if let Some(bias) = bias
+        && node.cols > 0
+    {
+        let g = params.value_and_grad(bias).1.as_mut_slice();
+        for row in gy.chunks_exact(node.cols) {
+            super::elementwise::add_into(g, row);
+        }
     }
 }
