@@ -249,9 +249,8 @@ fn record<T: Real, R: rand::Rng + ?Sized>(
             bias,
         } => {
             let h = sub(inner, tape)?;
-            let w = tape.param(params, *weight);
-            let b = bias.map(|b| tape.param(params, b));
-            tape.linear(h, w, b)
+            // Weight and bias read in place: no copy onto the tape.
+            tape.linear_param(params, h, *weight, *bias)
         }
         Node::Apply { func, x: inner } => {
             let h = sub(inner, tape)?;
