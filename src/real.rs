@@ -42,6 +42,23 @@ pub trait Real:
     fn is_finite(self) -> bool;
 }
 
+/// True when no element is NaN or infinite. Branch-free, so it vectorizes:
+/// `x − x` is 0 for every finite `x` and NaN otherwise, and a NaN survives the
+/// sums of sixteen independent lanes.
+pub fn all_finite<T: Real>(xs: &[T]) -> bool {
+    let mut acc = [T::ZERO; 16];
+    let chunks = xs.chunks_exact(16);
+    for &v in chunks.remainder() {
+        acc[0] += v - v;
+    }
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v - v;
+        }
+    }
+    acc.iter().all(|&a| a == T::ZERO)
+}
+
 macro_rules! impl_real {
     ($t:ty, $name:literal) => {
         impl Real for $t {
@@ -90,3 +107,26 @@ macro_rules! impl_real {
 
 impl_real!(f32, "F32");
 impl_real!(f64, "F64");
+
+#[cfg(test)]
+mod finite_tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_one_bad_value_anywhere() {
+        assert!(all_finite::<f32>(&[]));
+        for len in [1, 15, 16, 17, 40] {
+            let mut xs: Vec<f32> = (0..len).map(|i| i as f32 * 1e36 - 3.0).collect();
+            xs[0] = f32::MAX;
+            assert!(all_finite(&xs), "len {len}");
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                for at in [0, len / 2, len - 1] {
+                    let mut ys = xs.clone();
+                    ys[at] = bad;
+                    assert!(!all_finite(&ys), "len {len}, {bad} at {at}");
+                }
+            }
+        }
+        assert!(!all_finite(&[1.0f64, f64::NAN]));
+    }
+}
