@@ -51,7 +51,6 @@ fn mlp(c: &mut Criterion) {
             let (x, y) = &data[i % BATCHES];
             i += 1;
             tape.clear();
-            params.zero_grads();
             let xi = tape.input(x);
             let h1 = layers[0].forward(&mut tape, &params, xi).unwrap();
             let h1 = tape.relu(h1).unwrap();
@@ -65,7 +64,7 @@ fn mlp(c: &mut Criterion) {
             let p2 = tape.scale(p2, 0.01).unwrap();
             let loss = tape.add(ce, p1).unwrap();
             let loss = tape.add(loss, p2).unwrap();
-            tape.backward(loss, &mut params).unwrap();
+            tape.backward_replacing(loss, &mut params).unwrap();
             opt.step(&mut params).unwrap();
             black_box(tape.scalar(loss).unwrap());
         })
@@ -90,7 +89,6 @@ fn mnist(c: &mut Criterion) {
             let (x, y) = &data[i % BATCHES];
             i += 1;
             tape.clear();
-            params.zero_grads();
             let xi = tape.input(x);
             let h = hidden.forward(&mut tape, &params, xi).unwrap();
             let h = tape.relu(h).unwrap();
@@ -100,7 +98,7 @@ fn mnist(c: &mut Criterion) {
             let z = out.forward(&mut tape, &params, h).unwrap();
             let lp = tape.log_softmax(z).unwrap();
             let loss = tape.nll(lp, y).unwrap();
-            tape.backward(loss, &mut params).unwrap();
+            tape.backward_replacing(loss, &mut params).unwrap();
             opt.step(&mut params).unwrap();
             black_box(tape.scalar(loss).unwrap());
         })

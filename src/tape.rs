@@ -134,6 +134,9 @@ pub struct Tape<T> {
     pub(crate) grads: Vec<T>,
     /// Per node: has backward written (or zeroed) its gradient yet?
     reached: Vec<bool>,
+    /// Per parameter: must backward's next write to its gradient in the store
+    /// overwrite it (see [`Tape::backward_replacing`]) rather than add?
+    param_fresh: Vec<bool>,
     pub(crate) masks: Vec<u64>,
     pub(crate) labels: Vec<u32>,
     pass: u32,
@@ -162,6 +165,7 @@ impl<T: Real> Tape<T> {
             top: 0,
             grads: Vec::new(),
             reached: Vec::new(),
+            param_fresh: Vec::new(),
             masks: Vec::new(),
             labels: Vec::new(),
             pass: 0,
@@ -379,6 +383,18 @@ impl<T: Real> Tape<T> {
     /// no copy on the tape: the store's parameters must still have the shapes
     /// they had when recorded (checked).
     pub fn backward(&mut self, loss: NodeId, params: &mut Params<T>) -> Result<()> {
+        self.reverse(loss, params, false)
+    }
+
+    /// [`Tape::backward`], but each parameter's gradient in the store is
+    /// replaced by this pass's instead of added to: a training step needs no
+    /// [`Params::zero_grads`] first, and the first write of each gradient
+    /// skips reading the old one. Parameters off the loss path get zeros.
+    pub fn backward_replacing(&mut self, loss: NodeId, params: &mut Params<T>) -> Result<()> {
+        self.reverse(loss, params, true)
+    }
+
+    fn reverse(&mut self, loss: NodeId, params: &mut Params<T>, replace: bool) -> Result<()> {
         let last = *self.node(loss)?;
         if self.backward_done {
             return Err(Error::BackwardTwice);
@@ -393,8 +409,14 @@ impl<T: Real> Tape<T> {
         self.reached.clear();
         self.reached.resize(self.nodes.len(), false);
         self.reached[loss.index()] = true;
+        self.param_fresh.clear();
+        self.param_fresh.resize(params.len(), replace);
         match last.op {
-            Op::Param(id) => params.value_and_grad(id).1.as_mut_slice()[0] += T::ONE,
+            Op::Param(id) => {
+                let g = &mut params.value_and_grad(id).1.as_mut_slice()[0];
+                let fresh = std::mem::replace(&mut self.param_fresh[id.index()], false);
+                *g = if fresh { T::ONE } else { *g + T::ONE };
+            }
             _ => self.grads[last.off] = T::ONE,
         }
         for i in (0..=loss.index()).rev() {
@@ -408,6 +430,11 @@ impl<T: Real> Tape<T> {
         for (node, reached) in self.nodes.iter().zip(&self.reached) {
             if node.needs_grad && !reached && !matches!(node.op, Op::Param(_)) {
                 self.grads[node.range()].fill(T::ZERO);
+            }
+        }
+        for (p, fresh) in params.iter_mut().zip(&self.param_fresh) {
+            if *fresh {
+                p.grad.as_mut_slice().fill(T::ZERO);
             }
         }
         self.backward_done = true;
@@ -450,6 +477,7 @@ impl<T: Real> Tape<T> {
             values: &self.values,
             grads: lower,
             reached: &mut self.reached[..i],
+            param_fresh: &mut self.param_fresh,
             params,
         };
         match node.op {
@@ -499,6 +527,9 @@ pub(crate) struct Back<'a, T> {
     grads: &'a mut [T],
     /// `reached` of the nodes before this one.
     reached: &'a mut [bool],
+    /// Per parameter: does its gradient in the store still await its first
+    /// (overwriting) write?
+    param_fresh: &'a mut [bool],
     /// Where the gradients of parameter nodes go.
     params: &'a mut Params<T>,
 }
@@ -512,6 +543,16 @@ impl<T: Real> Back<'_, T> {
     /// buffer still holds stale numbers.
     fn reach(&mut self, id: NodeId) -> bool {
         !std::mem::replace(&mut self.reached[id.index()], true)
+    }
+
+    /// How to write the gradient of parameter `p` in the store: `Replace` the
+    /// first time in a [`Tape::backward_replacing`], else `Add`.
+    pub fn param_accum(&mut self, p: ParamId) -> Accum {
+        if std::mem::replace(&mut self.param_fresh[p.index()], false) {
+            Accum::Replace
+        } else {
+            Accum::Add
+        }
     }
 
     /// The input's value and gradient buffer (zeroed on first use, so ops can
@@ -536,8 +577,9 @@ impl<T: Real> Back<'_, T> {
             return None;
         }
         if let Op::Param(p) = n.op {
+            let fresh = self.param_accum(p) == Accum::Replace;
             let g = self.params.value_and_grad(p).1.as_mut_slice();
-            return Some((&self.values[n.range()], g, false));
+            return Some((&self.values[n.range()], g, fresh));
         }
         let fresh = self.reach(id);
         Some((&self.values[n.range()], &mut self.grads[n.range()], fresh))
@@ -558,7 +600,10 @@ impl<T: Real> Back<'_, T> {
             return None;
         }
         let (g, accum) = match n.op {
-            Op::Param(p) => (self.params.value_and_grad(p).1.as_mut_slice(), Accum::Add),
+            Op::Param(p) => {
+                let accum = self.param_accum(p);
+                (self.params.value_and_grad(p).1.as_mut_slice(), accum)
+            }
             _ if self.reach(id) => (&mut self.grads[n.range()], Accum::Replace),
             _ => (&mut self.grads[n.range()], Accum::Add),
         };
@@ -699,6 +744,57 @@ mod tests {
         tape.grads.fill(f64::NAN);
         tape.clear();
         assert_eq!(run(&mut tape), fresh);
+    }
+
+    #[test]
+    fn backward_replacing_equals_zeroing_then_backward() {
+        // Store gradients full of NaN must not leak into a replacing backward;
+        // `w` and `bias` get gradients from a copied node and an in-place
+        // layer, `unused` from nothing.
+        let mut params = Params::new();
+        params
+            .add("a", Tensor::from_fn(3, 4, |r, c| r as f64 - c as f64 + 0.5))
+            .unwrap();
+        params
+            .add(
+                "w",
+                Tensor::from_fn(5, 4, |r, c| 0.1 * (r * c) as f64 - 0.3),
+            )
+            .unwrap();
+        params
+            .add("bias", Tensor::from_fn(1, 5, |_, c| 0.2 * c as f64))
+            .unwrap();
+        params
+            .add("unused", Tensor::from_fn(2, 2, |_, _| 1.0))
+            .unwrap();
+        let x = Tensor::from_fn(3, 4, |r, c| 0.25 * (r + 2 * c) as f64 - 1.0);
+        let record = |tape: &mut Tape<f64>, params: &Params<f64>| {
+            let (loss, _) = every_op(tape, params, &x);
+            let xi = tape.input(&x);
+            let (w, b) = (params.id("w").unwrap(), params.id("bias").unwrap());
+            let lin = tape.linear_param(params, xi, w, Some(b)).unwrap();
+            let s = tape.sumsq(lin).unwrap();
+            tape.add(loss, s).unwrap()
+        };
+        let grads = |params: &Params<f64>| -> Vec<Vec<f64>> {
+            params.iter().map(|p| p.grad.as_slice().to_vec()).collect()
+        };
+        let mut tape = Tape::new();
+        let mut expected = params.clone();
+        expected.zero_grads();
+        let loss = record(&mut tape, &expected);
+        tape.backward(loss, &mut expected).unwrap();
+
+        let mut got = params.clone();
+        for p in got.iter_mut() {
+            p.grad.as_mut_slice().fill(f64::NAN);
+        }
+        tape.clear();
+        let loss = record(&mut tape, &got);
+        tape.backward_replacing(loss, &mut got).unwrap();
+        assert_eq!(grads(&got), grads(&expected));
+        assert!(grads(&got)[3].iter().all(|&g| g == 0.0));
+        assert!(grads(&got)[1].iter().all(|&g| g != 0.0 && g.is_finite()));
     }
 
     #[test]

@@ -273,17 +273,20 @@ pub(crate) fn linear_param_backward<T: Real>(
     let nx = b.node(x);
     let xv = view(b.values, &nx);
     let p = par_for(par, node.rows, node.cols, nx.cols);
+    let w_accum = b.param_accum(w);
+    let bias_accum = bias.map(|bias| b.param_accum(bias));
     let (gx, params) = b.grad_mat_and_store(x);
     if let Some((gx, accum)) = gx {
         matmul(gx, accum, gy_m, params.value(w).view(), T::ONE, p);
     }
     let (_, gw) = params.value_and_grad(w);
-    matmul(gw.view_mut(), Accum::Add, gy_m.transpose(), xv, T::ONE, p);
-    if let Some(bias) = bias
-        && node.cols > 0
-    {
+    matmul(gw.view_mut(), w_accum, gy_m.transpose(), xv, T::ONE, p);
+    if let (Some(bias), Some(accum)) = (bias, bias_accum) {
         let g = params.value_and_grad(bias).1.as_mut_slice();
-        for row in gy.chunks_exact(node.cols) {
+        if accum == Accum::Replace {
+            g.fill(T::ZERO);
+        }
+        for row in gy.chunks_exact(node.cols.max(1)) {
             super::elementwise::add_into(g, row);
         }
     }

@@ -153,7 +153,6 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
 
         let t0 = Instant::now();
         tape.clear();
-        params.zero_grads();
         let pass = net.record(
             &mut tape,
             &params,
@@ -174,7 +173,8 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         if !loss.is_finite() {
             return Err(stop(non_finite_term(model, &tape, &pass)?));
         }
-        tape.backward(pass.loss, &mut params)?;
+        // Sets the gradients (no zeroing pass before).
+        tape.backward_replacing(pass.loss, &mut params)?;
         if let Some(bad) = non_finite_grad(&params) {
             return Err(stop(bad));
         }
@@ -337,6 +337,9 @@ fn non_finite_term(
 /// The first parameter whose gradient holds a NaN or infinity.
 fn non_finite_grad(params: &Params<f32>) -> Option<(String, f32)> {
     params.iter().find_map(|p| {
+        if crate::real::all_finite(p.grad.as_slice()) {
+            return None;
+        }
         let bad = p.grad.as_slice().iter().copied().find(|v| !v.is_finite())?;
         Some((format!("the gradient of `{}`", p.name), bad))
     })
