@@ -43,17 +43,17 @@ pub trait Real:
 }
 
 /// True when no element is NaN or infinite. Branch-free, so it vectorizes:
-/// `x − x` is 0 for every finite `x` and NaN otherwise, and a NaN survives the
+/// `x · 0` is ±0 for every finite `x` and NaN otherwise, and a NaN survives the
 /// sums of sixteen independent lanes.
 pub fn all_finite<T: Real>(xs: &[T]) -> bool {
     let mut acc = [T::ZERO; 16];
     let chunks = xs.chunks_exact(16);
     for &v in chunks.remainder() {
-        acc[0] += v - v;
+        acc[0] += v * T::ZERO;
     }
     for c in chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v - v;
+            *a += v * T::ZERO;
         }
     }
     acc.iter().all(|&a| a == T::ZERO)
