@@ -72,6 +72,12 @@ fn mlp(c: &mut Criterion) {
 }
 
 fn mnist(c: &mut Criterion) {
+    mnist_on(c, "step/mnist", 1);
+    mnist_on(c, "step/mnist_2threads", 2);
+}
+
+/// The MNIST step with large products on `threads` threads.
+fn mnist_on(c: &mut Criterion, name: &str, threads: usize) {
     let mut rng = Pcg64Mcg::seed_from_u64(0);
     let mut params = Params::<f32>::new();
     let hidden = Linear::new(&mut params, "h", 784, 128, true, &mut rng).unwrap();
@@ -83,8 +89,9 @@ fn mnist(c: &mut Criterion) {
     })
     .unwrap();
     let mut tape = Tape::new();
+    tape.set_threads(threads);
     let mut i = 0;
-    c.bench_function("step/mnist", |b| {
+    c.bench_function(name, |b| {
         b.iter(|| {
             let (x, y) = &data[i % BATCHES];
             i += 1;
