@@ -115,7 +115,8 @@ BENCH_EXTRA=()
 read -r -a USER_BENCH_ARGS <<<"${BENCH_ARGS:-}"
 echo "== netc: cargo bench --bench matmul --bench dropout --bench step"
 CRITERION_HOME=$OUT/criterion cargo bench --bench matmul --bench dropout --bench step -- \
-    --noplot ${BENCH_EXTRA[@]+"${BENCH_EXTRA[@]}"} ${USER_BENCH_ARGS[@]+"${USER_BENCH_ARGS[@]}"}
+    --noplot ${BENCH_EXTRA[@]+"${BENCH_EXTRA[@]}"} ${USER_BENCH_ARGS[@]+"${USER_BENCH_ARGS[@]}"} \
+    2>&1 | tee "$OUT/cargo-bench.log"
 
 LENGTH=(--epochs 1)
 [ "$QUICK" = yes ] && LENGTH=(--steps 100)

@@ -10,7 +10,7 @@ OUT_DIR is what compare.sh fills:
   netc-mnist-tN.log          its output (the last line: test acc, samples/s, steps)
   netc-mnist-t1.rss.json     peak_rss.py's record of the 1-thread run
   torch.json                 torch_peers.py --json
-  sitting.txt                "key: value" lines: date, rustc, netc commit, quick
+  sitting.txt                "key: value" lines: date, rustc, netc commit, load, quick
 The table goes to stdout and to OUT_DIR/table.md.
 """
 
@@ -218,7 +218,8 @@ def main(argv):
     text.append(t.markdown())
     text.append("")
     text.append(f"Machine: {cpu_model()}, {os.cpu_count()} logical cores. "
-                f"Measured {info.get('date', '?')}, one sitting, netc first, then torch.")
+                f"Measured {info.get('date', '?')}, one sitting, netc first, then torch "
+                f"(load average before: {info.get('load', '?')}).")
     text.append(f"Versions: {info.get('rustc', 'rustc ?')}; netc {info.get('netc', '?')}; "
                 f"torch {v.get('torch', '?')} (BLAS {v.get('blas', '?')}, "
                 f"CPU capability {v.get('cpu_capability', '?')}), numpy {v.get('numpy', '?')}, "
