@@ -257,6 +257,7 @@ def load_mnist(torch, cfg):
     else:
         import numpy as np
         arrays = {k: read_idx(idx_path(d, stem), np) for k, stem in MNIST_FILES.items()}
+
         def pixels(a):
             x = a.reshape(len(a), -1).astype(np.float32)
             x /= 255.0  # in place: no second copy of the data set at the peak
