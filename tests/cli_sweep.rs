@@ -587,3 +587,26 @@ fn runs_without_a_sweep_are_collected_and_plotted_by_their_overrides() {
     fails(&r);
     assert!(r.stderr.contains("holds no metrics.csv"), "{}", r.stderr);
 }
+
+#[test]
+fn a_sweep_into_a_directory_holding_one_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let grid = ["--set", "d.p=0,0.5", "--set", "epochs=1"];
+    ok(&sweep(&out, &grid));
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let again = sweep(&out, &grid);
+    fails(&again);
+    assert!(
+        again.stderr.contains("already holds a sweep"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("--collect"), "{}", again.stderr);
+    assert_eq!(
+        fs::read_to_string(out.join("summary.csv")).unwrap(),
+        summary
+    );
+    let forced = [&grid[..], &["--force"]].concat();
+    ok(&sweep(&out, &forced));
+}

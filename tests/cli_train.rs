@@ -509,3 +509,76 @@ fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(whole.path()), bytes(part.path()));
 }
+
+#[test]
+fn a_second_run_into_the_same_out_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&train(dir.path(), &["--epochs", "1"]));
+    let model = dir.path().join("model.safetensors");
+    let before = fs::read(&model).unwrap();
+    let r = train(dir.path(), &["--seed", "7"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("already holds a run"), "{}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    assert!(r.stderr.contains("--resume"), "{}", r.stderr);
+    assert_eq!(
+        fs::read(&model).unwrap(),
+        before,
+        "the earlier run was touched"
+    );
+    ok(&train(dir.path(), &["--seed", "7", "--force"]));
+    assert_ne!(fs::read(&model).unwrap(), before);
+}
+
+#[test]
+fn the_default_run_directory_moves_on_instead_of_overwriting() {
+    let cwd = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = || {
+        let out = cargo_bin_cmd!("netc")
+            .current_dir(cwd.path())
+            .args(["train", "--quiet", "--epochs", "1", "--data-dir"])
+            .arg(root.join(DATA))
+            .arg(root.join(TINY))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    let second = run();
+    let runs = cwd.path().join("runs");
+    assert!(runs.join("tiny/model.safetensors").exists());
+    assert!(runs.join("tiny-2/model.safetensors").exists());
+    assert!(first.contains("runs/tiny"), "{first}");
+    assert!(second.contains("runs/tiny-2"), "{second}");
+}
+
+#[test]
+fn resuming_writes_into_the_checkpoint_directory_and_a_refusal_creates_nothing() {
+    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(&train(whole.path(), &[]));
+    ok(&train(part.path(), &["--epochs", "1"]));
+    let ckpt = part.path().join("checkpoint.safetensors");
+    // No --out: the run carries on where its checkpoint is.
+    ok(&netc(&[
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--resume",
+        ckpt.to_str().unwrap(),
+    ]));
+    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(whole.path()), bytes(part.path()));
+    // A checkpoint past the requested length is refused before any directory is made.
+    let never = part.path().join("never");
+    let r = train(
+        &never,
+        &["--epochs", "1", "--resume", ckpt.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("past the"), "{}", r.stderr);
+    assert!(!never.exists());
+}

@@ -28,9 +28,14 @@ pub struct SweepArgs {
     /// Trials at a time [default: the number of cores].
     #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
-    /// The sweep directory [default: sweeps/<net name>/].
+    /// The sweep directory [default: sweeps/<net name>/, or the first free
+    /// sweeps/<net name>-2/, -3/, ...].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Lets --out name a directory that holds an earlier sweep, overwriting
+    /// its trials (without it, that is refused).
+    #[arg(long)]
+    force: bool,
     /// Passed to each trial's `netc train`.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -42,7 +47,7 @@ pub struct SweepArgs {
     #[arg(long)]
     plan: bool,
     /// Summarise the finished trials of a sweep directory, naming the missing ones.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "sets", "seeds", "jobs", "out", "plan", "data_dir"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "sets", "seeds", "jobs", "out", "force", "plan", "data_dir"])]
     collect: Option<PathBuf>,
 }
 
@@ -58,7 +63,20 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
     let Some(plan) = make_plan(file, args, r) else {
         return;
     };
-    let out = args.out.clone().unwrap_or_else(|| plan.default_out.clone());
+    let holds_sweep = |d: &Path| d.join(MANIFEST).exists();
+    let out = match &args.out {
+        Some(d) if !args.force && holds_sweep(d) => {
+            r.error(format!(
+                "{} already holds a sweep; give another --out, summarise it with \
+                 `netc sweep --collect {}`, or overwrite its trials with --force",
+                d.display(),
+                d.display()
+            ));
+            return;
+        }
+        Some(d) => d.clone(),
+        None => netc::train::first_free(&plan.default_out, holds_sweep),
+    };
     if let Err(e) = std::fs::create_dir_all(&out) {
         r.error(format!(
             "cannot create the sweep directory {}: {e}",

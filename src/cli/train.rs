@@ -10,7 +10,8 @@ pub struct TrainArgs {
     /// The .net file to train.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// The run directory [default: runs/<net name>/].
+    /// The run directory [default: runs/<net name>/, or the first free
+    /// runs/<net name>-2/, -3/, ...; when resuming, the checkpoint's directory].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Overrides the file's seed.
@@ -26,9 +27,15 @@ pub struct TrainArgs {
     /// $NETC_DATA, ./data, /usr/share/datasets).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Continues a run from its checkpoint.safetensors.
+    /// Continues a run from its checkpoint.safetensors (into its directory,
+    /// unless --out says otherwise).
     #[arg(long, value_name = "CKPT")]
     resume: Option<PathBuf>,
+    /// Lets --out name a directory that holds an earlier run, overwriting it
+    /// (without it, that is refused; the default directory moves on to
+    /// runs/<net name>-2/, ...).
+    #[arg(long)]
+    force: bool,
     /// No progress bar: one line per evaluation.
     #[arg(long)]
     quiet: bool,
@@ -57,6 +64,7 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         steps: args.steps,
         data_dir: args.data_dir.clone(),
         resume: args.resume.clone(),
+        force: args.force,
         quiet: args.quiet,
         threads: args.threads.max(1),
         overrides,

@@ -19,7 +19,7 @@ pub struct TrainCommand {
 }
 
 impl TrainCommand {
-    /// `netc train FILE --set k=v ... --set seed=S --out DIR/TRIAL --quiet ...`
+    /// `netc train FILE --set k=v ... --set seed=S --out DIR/TRIAL --quiet --force ...`
     pub fn args(&self, trial: &Trial) -> Vec<String> {
         let s = |p: &Path| p.display().to_string();
         let mut a = vec!["train".to_string(), s(&self.file)];
@@ -31,6 +31,8 @@ impl TrainCommand {
             "--out".into(),
             s(&self.out.join(&trial.dir)),
             "--quiet".into(),
+            // The sweep owns its trials' directories (checked before planning).
+            "--force".into(),
         ]);
         if let Some(d) = &self.data_dir {
             a.extend(["--data-dir".into(), s(d)]);
@@ -94,7 +96,7 @@ mod tests {
         assert_eq!(
             c.shell_line(&t),
             "/usr/bin/netc train models/digits.net --set 'l1(h1)=0.1' --set seed=2 \
-             --out sweeps/digits/l1.h1=0.1_seed=2 --quiet --data-dir 'data dir'"
+             --out sweeps/digits/l1.h1=0.1_seed=2 --quiet --force --data-dir 'data dir'"
         );
     }
 }

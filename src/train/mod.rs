@@ -9,7 +9,9 @@ mod progress;
 mod run;
 
 pub use eval::{McScores, Scores};
-pub use run::{DROPOUT_SALT, MC_SALT, Outcome, load_data, make_optimizer, stream, train};
+pub use run::{
+    DROPOUT_SALT, MC_SALT, Outcome, first_free, holds_run, load_data, make_optimizer, stream, train,
+};
 
 use crate::checkpoint::CheckpointError;
 use crate::data::DataError;
@@ -28,6 +30,8 @@ pub struct Options {
     /// Where `mnist` and `fashion_mnist` are looked for first.
     pub data_dir: Option<PathBuf>,
     pub resume: Option<PathBuf>,
+    /// Train into `out` even if it holds an earlier run (overwriting it).
+    pub force: bool,
     /// No progress bar; one line per evaluation.
     pub quiet: bool,
     /// Threads for large matmuls (1 = sequential).
@@ -63,6 +67,13 @@ pub enum TrainError {
         value: f32,
         kept: Option<PathBuf>,
     },
+    #[error(
+        "{} already holds a run; give another --out, continue it with --resume {}, \
+         or overwrite it with --force",
+        .0.display(),
+        .0.join("checkpoint.safetensors").display()
+    )]
+    RunExists(PathBuf),
     #[error("cannot resume from {path}: {why}")]
     Resume { path: PathBuf, why: String },
     #[error("{0}")]

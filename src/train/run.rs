@@ -85,23 +85,8 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     };
     let every = spec.eval.every.map(|e| e as u64);
 
-    let dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(&model.name));
-    std::fs::create_dir_all(&dir).map_err(|source| TrainError::OutDir {
-        path: dir.clone(),
-        source,
-    })?;
+    let dir = run_dir(model, opts)?;
     let files = RunFiles::new(&dir, total);
-    for f in [
-        &files.model,
-        &files.checkpoint,
-        &files.metrics,
-        &files.curves,
-    ] {
-        checkpoint::remove_stale_temps(f)?;
-    }
 
     let mut seed = opts.seed.unwrap_or(spec.seed);
     let mut params = lower::init_params::<f32>(model, seed)?;
@@ -121,6 +106,14 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
                 why: format!("it is at step {step}, past the {total} steps this run would take"),
             });
         }
+    }
+    // Only now, so that a refused resume leaves no directory behind.
+    std::fs::create_dir_all(&dir).map_err(|source| TrainError::OutDir {
+        path: dir.clone(),
+        source,
+    })?;
+    for f in files.all() {
+        checkpoint::remove_stale_temps(f)?;
     }
 
     let mut tape = Tape::new();
@@ -385,7 +378,47 @@ struct RunFiles {
     total: u64,
 }
 
+/// Where a run goes. Resuming: `--out`, else the checkpoint's directory. A
+/// fresh run never overwrites another: the default `runs/<net name>/` moves
+/// on to `runs/<net name>-2/`, `-3/`, ..., and an explicit `--out` that holds
+/// a run is refused unless `--force`.
+fn run_dir(model: &Model, opts: &Options) -> Result<PathBuf, TrainError> {
+    if let Some(ckpt) = &opts.resume {
+        return Ok(opts.out.clone().unwrap_or_else(|| match ckpt.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }));
+    }
+    match &opts.out {
+        Some(dir) if !opts.force && holds_run(dir) => Err(TrainError::RunExists(dir.clone())),
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(first_free(&Path::new("runs").join(&model.name), holds_run)),
+    }
+}
+
+/// Does `dir` hold any file a run writes?
+pub fn holds_run(dir: &Path) -> bool {
+    RunFiles::new(dir, 0).all().iter().any(|f| f.exists())
+}
+
+/// `base` if `taken(base)` is false, else the first free `base-2`, `base-3`, ...
+pub fn first_free(base: &Path, taken: impl Fn(&Path) -> bool) -> PathBuf {
+    let mut dir = base.to_path_buf();
+    let mut k = 2u64;
+    while taken(&dir) {
+        let mut name = base.file_name().unwrap_or_default().to_os_string();
+        name.push(format!("-{k}"));
+        dir = base.with_file_name(name);
+        k += 1;
+    }
+    dir
+}
+
 impl RunFiles {
+    fn all(&self) -> [&PathBuf; 4] {
+        [&self.model, &self.checkpoint, &self.metrics, &self.curves]
+    }
+
     fn new(dir: &Path, total: u64) -> Self {
         RunFiles {
             model: dir.join("model.safetensors"),
