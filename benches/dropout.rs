@@ -1,6 +1,7 @@
 //! Dropout, p = 0.5 (and the forward at p = 0.1), f32: the kernels (mask,
-//! forward, backward) and the whole op on the tape. Throughput in bytes of f32
-//! data read and written.
+//! forward, backward) and the whole op on the tape, beside a plain copy of the
+//! same data (the memory floor). Throughput in bytes of f32 data read and
+//! written.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netc::ops::dropout::{apply, apply_backward, mask_kernel};
@@ -23,6 +24,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 mask_kernel(&mut mask, 0.5, &mut rng);
                 apply(&mut out, &x, &mask, 2.0);
+                black_box(&out);
+            })
+        });
+        // the memory floor: a plain copy reads and writes as much as forward
+        g.bench_function(BenchmarkId::new("copy", n), |b| {
+            b.iter(|| {
+                out.copy_from_slice(&x);
                 black_box(&out);
             })
         });
