@@ -704,10 +704,8 @@ mod tests {
         (loss, nodes)
     }
 
-    #[test]
-    fn a_reused_tape_gives_exactly_what_a_fresh_one_gives() {
-        // Buffers are reused without zeroing: NaN left in every value and
-        // gradient by an earlier pass must leave no trace in the next one.
+    /// The parameters `a`, `w`, `bias` and the batch [`every_op`] records.
+    fn every_op_inputs() -> (Params<f64>, Tensor<f64>) {
         let mut params = Params::new();
         params
             .add("a", Tensor::from_fn(3, 4, |r, c| r as f64 - c as f64 + 0.5))
@@ -722,6 +720,14 @@ mod tests {
             .add("bias", Tensor::from_fn(1, 5, |_, c| 0.2 * c as f64))
             .unwrap();
         let x = Tensor::from_fn(3, 4, |r, c| 0.25 * (r + 2 * c) as f64 - 1.0);
+        (params, x)
+    }
+
+    #[test]
+    fn a_reused_tape_gives_exactly_what_a_fresh_one_gives() {
+        // Buffers are reused without zeroing: NaN left in every value and
+        // gradient by an earlier pass must leave no trace in the next one.
+        let (params, x) = every_op_inputs();
         let run = |tape: &mut Tape<f64>| {
             let mut params = params.clone();
             let (loss, nodes) = every_op(tape, &params, &x);
@@ -751,23 +757,10 @@ mod tests {
         // Store gradients full of NaN must not leak into a replacing backward;
         // `w` and `bias` get gradients from a copied node and an in-place
         // layer, `unused` from nothing.
-        let mut params = Params::new();
-        params
-            .add("a", Tensor::from_fn(3, 4, |r, c| r as f64 - c as f64 + 0.5))
-            .unwrap();
-        params
-            .add(
-                "w",
-                Tensor::from_fn(5, 4, |r, c| 0.1 * (r * c) as f64 - 0.3),
-            )
-            .unwrap();
-        params
-            .add("bias", Tensor::from_fn(1, 5, |_, c| 0.2 * c as f64))
-            .unwrap();
+        let (mut params, x) = every_op_inputs();
         params
             .add("unused", Tensor::from_fn(2, 2, |_, _| 1.0))
             .unwrap();
-        let x = Tensor::from_fn(3, 4, |r, c| 0.25 * (r + 2 * c) as f64 - 1.0);
         let record = |tape: &mut Tape<f64>, params: &Params<f64>| {
             let (loss, _) = every_op(tape, params, &x);
             let xi = tape.input(&x);
