@@ -91,23 +91,29 @@ fn mnist_on(c: &mut Criterion, name: &str, threads: usize) {
     let mut tape = Tape::new();
     tape.set_threads(threads);
     let mut i = 0;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     c.bench_function(name, |b| {
-        b.iter(|| {
-            let (x, y) = &data[i % BATCHES];
-            i += 1;
-            tape.clear();
-            let xi = tape.input(x);
-            let h = hidden.forward(&mut tape, &params, xi).unwrap();
-            let h = tape.relu(h).unwrap();
-            let h = tape
-                .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
-                .unwrap();
-            let z = out.forward(&mut tape, &params, h).unwrap();
-            let lp = tape.log_softmax(z).unwrap();
-            let loss = tape.nll(lp, y).unwrap();
-            tape.backward_replacing(loss, &mut params).unwrap();
-            opt.step(&mut params).unwrap();
-            black_box(tape.scalar(loss).unwrap());
+        pool.install(|| {
+            b.iter(|| {
+                let (x, y) = &data[i % BATCHES];
+                i += 1;
+                tape.clear();
+                let xi = tape.input(x);
+                let h = hidden.forward(&mut tape, &params, xi).unwrap();
+                let h = tape.relu(h).unwrap();
+                let h = tape
+                    .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+                    .unwrap();
+                let z = out.forward(&mut tape, &params, h).unwrap();
+                let lp = tape.log_softmax(z).unwrap();
+                let loss = tape.nll(lp, y).unwrap();
+                tape.backward_replacing(loss, &mut params).unwrap();
+                opt.step(&mut params).unwrap();
+                black_box(tape.scalar(loss).unwrap());
+            })
         })
     });
 }

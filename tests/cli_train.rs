@@ -582,3 +582,14 @@ fn resuming_writes_into_the_checkpoint_directory_and_a_refusal_creates_nothing()
     assert!(r.stderr.contains("past the"), "{}", r.stderr);
     assert!(!never.exists());
 }
+
+#[test]
+fn two_threads_give_the_same_weights_run_after_run() {
+    // 50x784x64 products: above the size where the second thread joins in.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = ["--epochs", "1", "--threads", "2", "--set", "h.units=64"];
+    ok(&train(a.path(), &args));
+    ok(&train(b.path(), &args));
+    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(a.path()), bytes(b.path()));
+}
