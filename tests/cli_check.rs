@@ -1,27 +1,10 @@
 //! The `check` and `fmt` commands, as a user runs them.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+
+use common::cli::netc;
 use std::fs;
 use std::path::Path;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn netc(args: &[&str]) -> Run {
-    let out = cargo_bin_cmd!("netc").args(args).output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => panic!("netc did not run: {e}"),
-    };
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn temp_file(dir: &Path, name: &str, text: &[u8]) -> String {
     let p = dir.join(name);
@@ -147,7 +130,7 @@ fn unreadable_files_are_user_errors() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(netc(&[]).code, 2);
+    assert_eq!(netc::<&str>(&[]).code, 2);
     assert_eq!(netc(&["check"]).code, 2);
     assert_eq!(netc(&["fmt", "--chek", "models/mlp.net"]).code, 2);
     assert_eq!(netc(&["frobnicate"]).code, 2);

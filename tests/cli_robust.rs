@@ -6,29 +6,11 @@
 //! (lang_errors, lang_robust, data_errors, checkpoint); cases already run
 //! through the binary elsewhere (cli_check, cli_train) are not repeated.
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use std::ffi::OsStr;
+mod common;
+
+use common::cli::{DATA, Run, TINY, netc};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
-const DATA: &str = "tests/fixtures/data";
-
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn netc<S: AsRef<OsStr>>(args: &[S]) -> Run {
-    let out = cargo_bin_cmd!("netc")
-        .args(args)
-        .output()
-        .expect("netc runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// `run` was refused with exit status `code` and a message containing `says`,
 /// and did not panic.
@@ -674,6 +656,7 @@ fn a_disk_that_fills_keeps_the_last_checkpoint() {
         .unwrap();
     let r = Run {
         code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
     refused("a full disk", &r, 1, "File too large");

@@ -2,39 +2,12 @@
 //! fixture: `netc train --set`, `netc sweep` (grid, --plan/--collect, a
 //! failing trial), `netc plot`, and the SVGs they write.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+mod common;
+
+use common::cli::{DATA, Run, TINY, fails, netc, ok};
 use netc::checkpoint::read_tensors;
 use std::fs;
 use std::path::Path;
-
-const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
-const DATA: &str = "tests/fixtures/data";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn netc(args: &[&str]) -> Run {
-    let out = cargo_bin_cmd!("netc")
-        .args(args)
-        .output()
-        .expect("netc runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
-
-fn fails(r: &Run) {
-    assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -3,32 +3,13 @@
 
 mod common;
 
+use common::cli::{DATA, Run, TINY, netc, ok};
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
-const DATA: &str = "tests/fixtures/data";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn netc(args: &[&str]) -> Run {
-    let out = cargo_bin_cmd!("netc")
-        .args(args)
-        .output()
-        .expect("netc runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn train(out: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
@@ -42,10 +23,6 @@ fn train(out: &Path, extra: &[&str]) -> Run {
     ];
     args.extend_from_slice(extra);
     netc(&args)
-}
-
-fn ok(r: &Run) {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }
 
 fn write_net(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use safetensors::{Dtype, SafeTensors};
 use std::path::PathBuf;
 

@@ -1,0 +1,39 @@
+//! Running the `netc` binary as a user does, for the command-line tests.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use std::ffi::OsStr;
+
+/// A small net on the 500-image MNIST fixture.
+pub const TINY: &str = "tests/fixtures/nets/tiny_mnist.net";
+/// The folder holding that fixture's `mnist/`.
+pub const DATA: &str = "tests/fixtures/data";
+
+/// What one run of `netc` did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `netc ARGS...` in the crate's directory and waits for it.
+pub fn netc<S: AsRef<OsStr>>(args: &[S]) -> Run {
+    let out = cargo_bin_cmd!("netc")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("netc did not run: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The run succeeded (both streams shown if not).
+pub fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
+
+/// The run failed with exit status 1, a user error.
+pub fn fails(r: &Run) {
+    assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+}
