@@ -10,7 +10,7 @@ mod run;
 
 pub use eval::{McScores, Scores};
 pub use run::{
-    DROPOUT_SALT, MC_SALT, Outcome, first_free, holds_run, load_data, make_optimizer, stream, train,
+    DROPOUT_SALT, MC_SALT, Outcome, first_free, load_data, make_optimizer, stream, train,
 };
 
 use crate::checkpoint::CheckpointError;

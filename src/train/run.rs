@@ -75,6 +75,8 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
 
 fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     let wall = Instant::now();
+    // Before loading anything: a refused directory is told at once.
+    let dir = run_dir(model, opts)?;
     let spec = &model.train;
     let data = load_data(model, opts.data_dir.as_deref())?;
     let n = data.train.len();
@@ -100,7 +102,6 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     };
     let every = spec.eval.every.map(|e| e as u64);
 
-    let dir = run_dir(model, opts)?;
     let files = RunFiles::new(&dir, total);
 
     let mut seed = opts.seed.unwrap_or(spec.seed);
@@ -412,7 +413,7 @@ fn run_dir(model: &Model, opts: &Options) -> Result<PathBuf, TrainError> {
 }
 
 /// Does `dir` hold any file a run writes?
-pub fn holds_run(dir: &Path) -> bool {
+fn holds_run(dir: &Path) -> bool {
     RunFiles::new(dir, 0).all().iter().any(|f| f.exists())
 }
 
