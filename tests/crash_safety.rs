@@ -36,6 +36,10 @@ fn train(out: &Path, resume: bool) -> Command {
     .stderr(Stdio::piped());
     if resume {
         c.arg("--resume").arg(out.join("checkpoint.safetensors"));
+    } else {
+        // Starting over: a run killed before its first checkpoint may have
+        // left a model or metrics, which a fresh run refuses to overwrite.
+        c.arg("--force");
     }
     c
 }
