@@ -620,12 +620,9 @@ impl<T: Real> Back<'_, T> {
 
 impl<T: Real> Back<'_, T> {
     /// For a product with a stored parameter: the gradient of `id` (not a
-    /// parameter node) as a faer matrix and how to write it, as
+    /// parameter node), row-major, and how to write it, as
     /// [`Back::grad_mat_with`] gives it, next to the store.
-    pub fn grad_mat_and_store(
-        &mut self,
-        id: NodeId,
-    ) -> (Option<(MatMut<'_, T>, Accum)>, &mut Params<T>) {
+    pub fn grad_and_store(&mut self, id: NodeId) -> (Option<(&mut [T], Accum)>, &mut Params<T>) {
         let n = self.nodes[id.index()];
         if !n.needs_grad || matches!(n.op, Op::Param(_)) {
             return (None, self.params);
@@ -635,8 +632,7 @@ impl<T: Real> Back<'_, T> {
         } else {
             Accum::Add
         };
-        let g = MatMut::from_row_major_slice_mut(&mut self.grads[n.range()], n.rows, n.cols);
-        (Some((g, accum)), self.params)
+        (Some((&mut self.grads[n.range()], accum)), self.params)
     }
 }
 

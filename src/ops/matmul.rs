@@ -1,6 +1,7 @@
 //! Matrix products on faer, through views of the tape's buffers (no copies,
 //! transposes are free).
 
+use super::small;
 use crate::error::{Error, Result};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
@@ -48,7 +49,8 @@ impl<T: Real> Tape<T> {
         let par = self.par_for(nx.rows, nx.cols, nw.rows);
         let (before, out) = self.io(id);
         let b = nb.map(|nb| &before[nb.range()]);
-        affine(out, view(before, &nx), view(before, &nw), b, par);
+        let shape = (nx.rows, nx.cols, nw.rows);
+        affine(out, &before[nx.range()], &before[nw.range()], shape, b, par);
         Ok(id)
     }
 
@@ -110,13 +112,9 @@ impl<T: Real> Tape<T> {
         let id = self.push_uninit(op, nx.rows, out, true);
         let par = self.par_for(nx.rows, nx.cols, out);
         let (before, dst) = self.io(id);
-        affine(
-            dst,
-            view(before, &nx),
-            w.view(),
-            b.map(|b| b.as_slice()),
-            par,
-        );
+        let shape = (nx.rows, nx.cols, out);
+        let b = b.map(|b| b.as_slice());
+        affine(dst, &before[nx.range()], w.as_slice(), shape, b, par);
         Ok(id)
     }
 
@@ -154,16 +152,22 @@ impl<T: Real> Tape<T> {
     }
 }
 
-/// `out = x · wᵀ (+ bias on every row)`, `w` `[out, in]`: the bias is written
-/// first and faer adds the product onto it, so the bias costs no extra pass.
+/// `out = x · wᵀ (+ bias on every row)`, `x` `[m, k]` and `w` `[out, k]`
+/// row-major. Small products take [`small`]'s loops. For faer the bias is
+/// written first and the product added onto it, so it costs no extra pass.
 fn affine<T: Real>(
     out: &mut [T],
-    x: MatRef<'_, T>,
-    w: MatRef<'_, T>,
+    x: &[T],
+    w: &[T],
+    (m, k, cols): (usize, usize, usize),
     bias: Option<&[T]>,
     par: Par,
 ) {
-    let cols = w.nrows();
+    if small::fits(m, k, cols) {
+        return small::nt(out, x, w, (k, cols), bias, false);
+    }
+    let x = MatRef::from_row_major_slice(x, m, k);
+    let w = MatRef::from_row_major_slice(w, cols, k);
     let accum = match bias {
         Some(b) if cols > 0 => {
             for row in out.chunks_exact_mut(cols) {
@@ -271,16 +275,43 @@ pub(crate) fn linear_param_backward<T: Real>(
 ) {
     let gy_m = MatRef::from_row_major_slice(gy, node.rows, node.cols);
     let nx = b.node(x);
-    let xv = view(b.values, &nx);
+    let values = b.values;
+    let xv = view(values, &nx);
     let p = par_for(par, node.rows, node.cols, nx.cols);
     let w_accum = b.param_accum(w);
     let bias_accum = bias.map(|bias| b.param_accum(bias));
-    let (gx, params) = b.grad_mat_and_store(x);
+    let tiny = small::fits(node.rows, nx.cols, node.cols);
+    let (gx, params) = b.grad_and_store(x);
     if let Some((gx, accum)) = gx {
-        matmul(gx, accum, gy_m, params.value(w).view(), T::ONE, p);
+        let wv = params.value(w);
+        if tiny {
+            small::axpy_rows(
+                gx,
+                nx.cols,
+                accum == Accum::Add,
+                gy,
+                (node.cols, 1),
+                wv.as_slice(),
+            );
+        } else {
+            let gx = MatMut::from_row_major_slice_mut(gx, nx.rows, nx.cols);
+            matmul(gx, accum, gy_m, wv.view(), T::ONE, p);
+        }
     }
     let (_, gw) = params.value_and_grad(w);
-    matmul(gw.view_mut(), w_accum, gy_m.transpose(), xv, T::ONE, p);
+    if tiny {
+        let xs = &values[nx.range()];
+        small::axpy_rows(
+            gw.as_mut_slice(),
+            nx.cols,
+            w_accum == Accum::Add,
+            gy,
+            (1, node.cols),
+            xs,
+        );
+    } else {
+        matmul(gw.view_mut(), w_accum, gy_m.transpose(), xv, T::ONE, p);
+    }
     if let (Some(bias), Some(accum)) = (bias, bias_accum) {
         let g = params.value_and_grad(bias).1.as_mut_slice();
         if accum == Accum::Replace {

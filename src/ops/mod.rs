@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod reduce;
+pub(crate) mod small;
 
 use crate::error::Result;
 use crate::real::Real;
