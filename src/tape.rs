@@ -144,6 +144,8 @@ pub struct Tape<T> {
     par: Par,
     /// The store version the ops reading parameters in place saw, if any.
     pub(crate) params_version: Option<u64>,
+    /// The nonzeros of a layer's output gradient, for its weight gradient.
+    sparse: ops::sparse::Columns<T>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -173,6 +175,7 @@ impl<T: Real> Tape<T> {
             backward_done: false,
             par: Par::Seq,
             params_version: None,
+            sparse: ops::sparse::Columns::default(),
         }
     }
 
@@ -492,7 +495,8 @@ impl<T: Real> Tape<T> {
                 ops::matmul::linear_backward(&mut b, node, gy, (x, w, bias), self.par)
             }
             Op::LinearParam { x, w, bias } => {
-                ops::matmul::linear_param_backward(&mut b, node, gy, (x, w, bias), self.par)
+                let cols = &mut self.sparse;
+                ops::matmul::linear_param_backward(&mut b, node, gy, (x, w, bias), self.par, cols)
             }
             Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
             Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),

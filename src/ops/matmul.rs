@@ -1,7 +1,7 @@
 //! Matrix products on faer, through views of the tape's buffers (no copies,
 //! transposes are free).
 
-use super::small;
+use super::{small, sparse};
 use crate::error::{Error, Result};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
@@ -272,6 +272,7 @@ pub(crate) fn linear_param_backward<T: Real>(
     gy: &[T],
     (x, w, bias): (NodeId, ParamId, Option<ParamId>),
     par: Par,
+    cols: &mut sparse::Columns<T>,
 ) {
     let gy_m = MatRef::from_row_major_slice(gy, node.rows, node.cols);
     let nx = b.node(x);
@@ -299,16 +300,11 @@ pub(crate) fn linear_param_backward<T: Real>(
         }
     }
     let (_, gw) = params.value_and_grad(w);
+    let (xs, add) = (&values[nx.range()], w_accum == Accum::Add);
     if tiny {
-        let xs = &values[nx.range()];
-        small::axpy_rows(
-            gw.as_mut_slice(),
-            nx.cols,
-            w_accum == Accum::Add,
-            gy,
-            (1, node.cols),
-            xs,
-        );
+        small::axpy_rows(gw.as_mut_slice(), nx.cols, add, gy, (1, node.cols), xs);
+    } else if cols.of(gy, node.cols, nx.cols) {
+        sparse::weight_grad(gw.as_mut_slice(), add, cols, xs, nx.cols, p);
     } else {
         matmul(gw.view_mut(), w_accum, gy_m.transpose(), xv, T::ONE, p);
     }

@@ -10,6 +10,7 @@ pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub(crate) mod small;
+pub(crate) mod sparse;
 
 use crate::error::Result;
 use crate::real::Real;
