@@ -3,6 +3,7 @@
 //! Every op is written once, generic over [`Real`], so the f64 checks test the
 //! very code that trains.
 
+use std::any::TypeId;
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -57,6 +58,30 @@ pub fn all_finite<T: Real>(xs: &[T]) -> bool {
         }
     }
     acc.iter().all(|&a| a == T::ZERO)
+}
+
+/// `xs` seen as f32, when `T` is f32: for kernels written for f32 alone.
+pub(crate) fn as_f32<T: Real>(xs: &[T]) -> Option<&[f32]> {
+    // SAFETY: T is f32 (checked), so this is the same slice.
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr().cast::<f32>(), xs.len()) })
+}
+
+/// [`as_f32`] for a slice to write.
+pub(crate) fn as_f32_mut<T: Real>(xs: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: T is f32 (checked), so this is the same slice, borrowed as mutably.
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<f32>(), xs.len()) })
+}
+
+/// Whether this CPU has AVX and FMA, which the f32 kernels need (checked at
+/// run time, as faer does, so a portable build uses them too).
+pub(crate) fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx")
+        && std::arch::is_x86_feature_detected!("fma");
+    #[allow(unreachable_code)]
+    false
 }
 
 macro_rules! impl_real {

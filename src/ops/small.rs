@@ -11,8 +11,7 @@
 //! kernels; f64 (the gradient checks) and older CPUs a plain form. Sums run in
 //! a fixed order: deterministic, though not faer's order to the last bit.
 
-use crate::real::Real;
-use std::any::TypeId;
+use crate::real::{Real, as_f32, as_f32_mut, has_fma};
 
 /// Products up to this many multiply-adds take these loops (the reference
 /// MLP's largest is 4·128·32 = 16384; from about 2^15 faer's blocking wins).
@@ -43,14 +42,12 @@ pub(crate) fn nt<T: Real>(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<T>() == TypeId::of::<f32>() && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: T is f32 (checked), so these are the same slices as f32;
-        // AVX and FMA are available (checked).
-        unsafe {
-            let f = |s: &[T]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
-            let y = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<f32>(), y.len());
-            return avx::nt(y, f(x), k, f(w), n, bias.map(f), add);
-        }
+    if let (Some(y), Some(x), Some(w)) = (as_f32_mut(y), as_f32(x), as_f32(w))
+        && has_fma()
+    {
+        let bias = bias.map(|b| as_f32(b).unwrap_or_default());
+        // SAFETY: AVX and FMA are available (checked).
+        return unsafe { avx::nt(y, x, k, w, n, bias, add) };
     }
     nt_portable(y, x, k, w, n, bias, add)
 }
@@ -79,14 +76,11 @@ pub(crate) fn axpy_rows<T: Real>(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<T>() == TypeId::of::<f32>() && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: T is f32 (checked), so these are the same slices as f32;
-        // AVX and FMA are available (checked).
-        unsafe {
-            let f = |s: &[T]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
-            let d = std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), dst.len());
-            return avx::axpy_rows(d, q, add, f(coef), strides, f(src));
-        }
+    if let (Some(d), Some(coef), Some(src)) = (as_f32_mut(dst), as_f32(coef), as_f32(src))
+        && has_fma()
+    {
+        // SAFETY: AVX and FMA are available (checked).
+        return unsafe { avx::axpy_rows(d, q, add, coef, strides, src) };
     }
     axpy_portable(dst, q, add, coef, strides, src)
 }

@@ -11,10 +11,9 @@
 //! still reaches `dW` wherever the dense product would carry it, except
 //! through terms `0 · inf`, which the dense product turns into NaN.
 
-use crate::real::Real;
+use crate::real::{Real, as_f32, as_f32_mut, has_fma};
 use faer::Par;
 use rayon::prelude::*;
-use std::any::TypeId;
 
 /// At most this share of `dy` nonzero (measured on the MNIST step: at 1/4
 /// the product takes about half faer's time, and the two tie near 1/2).
@@ -124,12 +123,12 @@ pub(crate) fn weight_grad<T: Real>(
 /// Rows `j0..` of `dw` (as many as `dw` holds).
 fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<T>() == TypeId::of::<f32>() && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: T is f32 (checked), so the slices and columns are f32 ones
-        // (`Columns<f32>` is `Columns<T>`); AVX and FMA are available (checked).
+    if let (Some(dw), Some(x)) = (as_f32_mut(dw), as_f32(x))
+        && has_fma()
+    {
+        // SAFETY: T is f32 (as_f32 said so), so `Columns<T>` is
+        // `Columns<f32>`; AVX and FMA are available (checked).
         unsafe {
-            let dw = std::slice::from_raw_parts_mut(dw.as_mut_ptr().cast::<f32>(), dw.len());
-            let x = std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len());
             let dy = &*(dy as *const Columns<T>).cast::<Columns<f32>>();
             return avx::weight_grad(dw, j0, add, dy, x, k);
         }
