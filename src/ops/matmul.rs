@@ -1,5 +1,6 @@
 //! Matrix products on faer, through views of the tape's buffers (no copies,
-//! transposes are free).
+//! transposes are free). Linear layers send small products to [`small`] and
+//! weight gradients from a mostly-zero output gradient to [`sparse`].
 
 use super::{small, sparse};
 use crate::error::{Error, Result};
