@@ -1,6 +1,6 @@
 //! Matrix products on faer, through views of the tape's buffers (no copies,
-//! transposes are free). Linear layers send small products to [`small`] and
-//! weight gradients from a mostly-zero output gradient to [`sparse`].
+//! transposes are free). Linear layers send small products to `ops/small.rs` and
+//! weight gradients from a mostly-zero output gradient to `ops/sparse.rs`.
 
 use super::{small, sparse};
 use crate::error::{Error, Result};
