@@ -640,16 +640,18 @@ impl<T: Real> Back<'_, T> {
     }
 }
 
-impl<T> Tape<T> {
+impl<T: Real> Tape<T> {
     /// Capacities of the internal buffers (nodes, values, gradients, masks,
-    /// labels): a steady-state step must leave them unchanged.
-    pub fn capacities(&self) -> [usize; 5] {
+    /// labels, the sparse weight gradient's): a steady-state step must leave
+    /// them unchanged.
+    pub fn capacities(&self) -> [usize; 6] {
         [
             self.nodes.capacity(),
             self.values.capacity(),
             self.grads.capacity(),
             self.masks.capacity(),
             self.labels.capacity(),
+            self.sparse.capacity(),
         ]
     }
 }

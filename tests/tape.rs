@@ -129,27 +129,32 @@ fn bad_labels_are_refused() {
 
 #[test]
 fn the_tape_reuses_its_buffers_between_passes() {
-    let mut rng = Pcg64Mcg::seed_from_u64(1);
-    let mut params = Params::<f32>::new();
-    let l = Linear::new(&mut params, "fc", 8, 4, true, &mut rng).unwrap();
-    let x = Tensor::zeros(16, 8);
-    let mut tape = Tape::new();
-    let mut pass = |tape: &mut Tape<f32>, params: &mut Params<f32>| {
-        tape.clear();
-        let xi = tape.input(&x);
-        let h = l.forward(tape, params, xi).unwrap();
-        let d = tape
-            .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
-            .unwrap();
-        let loss = tape.cross_entropy(d, &[1; 16]).unwrap();
-        tape.backward(loss, params).unwrap();
-    };
-    pass(&mut tape, &mut params);
-    let before = tape.capacities();
-    for _ in 0..5 {
+    // A small layer, and one big enough (behind dropout 0.75) for the sparse
+    // weight gradient, whose share of nonzeros changes from pass to pass.
+    for (inputs, units, batch, p) in [(8, 4, 16, 0.5), (300, 128, 64, 0.75)] {
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let mut params = Params::<f32>::new();
+        let l = Linear::new(&mut params, "fc", inputs, units, true, &mut rng).unwrap();
+        let x = Tensor::from_fn(batch, inputs, |r, c| ((r + c) % 3) as f32);
+        let labels = vec![1; batch];
+        let mut tape = Tape::new();
+        let mut pass = |tape: &mut Tape<f32>, params: &mut Params<f32>| {
+            tape.clear();
+            let xi = tape.input(&x);
+            let h = l.forward(tape, params, xi).unwrap();
+            let d = tape
+                .dropout(h, p, DropoutMode::Inverted, Phase::Train, &mut rng)
+                .unwrap();
+            let loss = tape.cross_entropy(d, &labels).unwrap();
+            tape.backward(loss, params).unwrap();
+        };
         pass(&mut tape, &mut params);
+        let before = tape.capacities();
+        for _ in 0..5 {
+            pass(&mut tape, &mut params);
+        }
+        assert_eq!(tape.capacities(), before, "{inputs}->{units}");
     }
-    assert_eq!(tape.capacities(), before);
 }
 
 #[test]

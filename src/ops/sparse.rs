@@ -66,9 +66,16 @@ impl<T: Real> Columns<T> {
             self.begin.push(at);
             at += count + 1;
         }
-        self.row.resize(at as usize, 0);
-        self.val.resize(at as usize, T::ZERO);
+        // Room for the most a batch of this size can need, so a step with
+        // more nonzeros than the ones before allocates nothing.
+        self.row.resize(dy.len() + n, 0);
+        self.val.resize(dy.len() + n, T::ZERO);
         self.end.iter().map(|&c| c as usize).sum()
+    }
+
+    /// The capacity of its buffers (see [`crate::Tape::capacities`]).
+    pub(crate) fn capacity(&self) -> usize {
+        self.row.capacity() + self.val.capacity() + self.begin.capacity() + self.end.capacity()
     }
 
     /// Writes the nonzeros into their columns ([`Columns::count`] first).
