@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod reduce;
+mod simd;
 pub(crate) mod small;
 pub(crate) mod sparse;
 

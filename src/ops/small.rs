@@ -138,6 +138,7 @@ fn axpy_portable<T: Real>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
+    use crate::ops::simd::sum_rows;
     use std::arch::x86_64::*;
 
     /// [`super::nt`] for f32: blocks of 4 rows of `x` by 2 rows of `w`, eight
@@ -234,44 +235,17 @@ mod avx {
         for (p, row) in dst.chunks_exact_mut(q).enumerate() {
             let a = |t: usize| coef[p * sp + t * st];
             let mut c0 = 0;
+            // Column c of term t is at `src[t·q + c]`.
+            let at = |c0| (0..terms).map(move |t| (a(t), src.as_ptr().wrapping_add(t * q + c0)));
             while c0 + 32 <= q {
                 // SAFETY: columns c0..c0+32 of this row and of every row of
                 // `src` are in bounds (c0 + 32 <= q; shapes asserted).
-                unsafe {
-                    let d = row.as_mut_ptr().add(c0);
-                    let mut acc: [__m256; 4] = if add {
-                        std::array::from_fn(|i| _mm256_loadu_ps(d.add(8 * i)))
-                    } else {
-                        [_mm256_setzero_ps(); 4]
-                    };
-                    for t in 0..terms {
-                        let v = _mm256_set1_ps(a(t));
-                        let s = src.as_ptr().add(t * q + c0);
-                        for (i, acc) in acc.iter_mut().enumerate() {
-                            *acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(s.add(8 * i)), *acc);
-                        }
-                    }
-                    for (i, acc) in acc.iter().enumerate() {
-                        _mm256_storeu_ps(d.add(8 * i), *acc);
-                    }
-                }
+                unsafe { sum_rows::<4>(row.as_mut_ptr().add(c0), add, at(c0)) };
                 c0 += 32;
             }
             while c0 + 8 <= q {
                 // SAFETY: as above, for columns c0..c0+8.
-                unsafe {
-                    let d = row.as_mut_ptr().add(c0);
-                    let mut acc = if add {
-                        _mm256_loadu_ps(d)
-                    } else {
-                        _mm256_setzero_ps()
-                    };
-                    for t in 0..terms {
-                        let s = _mm256_loadu_ps(src.as_ptr().add(t * q + c0));
-                        acc = _mm256_fmadd_ps(_mm256_set1_ps(a(t)), s, acc);
-                    }
-                    _mm256_storeu_ps(d, acc);
-                }
+                unsafe { sum_rows::<1>(row.as_mut_ptr().add(c0), add, at(c0)) };
                 c0 += 8;
             }
             for c in c0..q {

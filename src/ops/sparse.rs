@@ -157,7 +157,7 @@ fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T]
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::Columns;
-    use std::arch::x86_64::*;
+    use crate::ops::simd::sum_rows;
 
     /// [`super::weight_grad`] for f32, in column chunks of 64 (eight
     /// registers: eight independent sums hide the multiply-add's latency),
@@ -223,26 +223,13 @@ mod avx {
     ) {
         for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
             let (rows, vals) = dy.column(j0 + j);
+            let terms = rows
+                .iter()
+                .zip(vals)
+                .map(|(&r, &v)| (v, x.as_ptr().wrapping_add(r as usize * k + c0)));
             // SAFETY: columns c0..c0+8R of row j of `dw` and of the rows of
             // `x` named in `rows` are in bounds (the caller's guarantee).
-            unsafe {
-                let d = dwr.as_mut_ptr().add(c0);
-                let mut acc: [__m256; R] = if add {
-                    std::array::from_fn(|i| _mm256_loadu_ps(d.add(8 * i)))
-                } else {
-                    [_mm256_setzero_ps(); R]
-                };
-                for (&r, &v) in rows.iter().zip(vals) {
-                    let s = x.as_ptr().add(r as usize * k + c0);
-                    let v = _mm256_set1_ps(v);
-                    for (i, acc) in acc.iter_mut().enumerate() {
-                        *acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(s.add(8 * i)), *acc);
-                    }
-                }
-                for (i, acc) in acc.iter().enumerate() {
-                    _mm256_storeu_ps(d.add(8 * i), *acc);
-                }
-            }
+            unsafe { sum_rows::<R>(dwr.as_mut_ptr().add(c0), add, terms) };
         }
     }
 }
