@@ -5,7 +5,6 @@ mod common;
 
 use common::cli::{DATA, Run, TINY, netc, ok};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use std::collections::BTreeMap;
 use std::fs;
@@ -370,10 +369,9 @@ fn eval_with_weights_of_another_net_lists_the_differences() {
 /// `netc grad` on PyTorch's reference batch and weights reproduces PyTorch's numbers.
 #[test]
 fn grad_matches_pytorch_on_the_reference_mlp() {
-    let Some(shared) = common::shared_dir() else {
+    let Some(reference) = common::shared("reference/mlp_penalties.safetensors") else {
         return;
     };
-    let reference = shared.join("reference/mlp_penalties.safetensors");
     let file = read_tensors(&reference).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The weights alone, as a user would save them from PyTorch.
@@ -512,7 +510,7 @@ fn the_default_run_directory_moves_on_instead_of_overwriting() {
     let cwd = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = || {
-        let out = cargo_bin_cmd!("netc")
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
             .current_dir(cwd.path())
             .args(["train", "--quiet", "--epochs", "1", "--data-dir"])
             .arg(root.join(DATA))

@@ -1,5 +1,7 @@
 //! Loading every kind of data source, as the training loop sees it.
 
+mod common;
+
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -388,15 +390,11 @@ fn epoch_batches_cover_the_split_once() {
 /// The full MNIST from `../shared/data` beside the repository, when present.
 #[test]
 fn full_mnist_when_present() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if !shared.join("mnist").is_dir() {
-        println!(
-            "note: {} is absent; full-MNIST check skipped",
-            shared.display()
-        );
+    let Some(mnist) = common::shared("data/mnist") else {
         return;
-    }
-    let d = load(&DataSpec::Mnist, 784, classes(10), Some(&shared)).unwrap();
+    };
+    let data = mnist.parent().unwrap();
+    let d = load(&DataSpec::Mnist, 784, classes(10), Some(data)).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (60000, 10000));
     assert_eq!(&d.train.classes().unwrap()[..10], MNIST_TRAIN_FIRST);
     assert_eq!(&d.test.classes().unwrap()[..10], MNIST_TEST_FIRST);

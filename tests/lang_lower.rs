@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Tensors, assert_close, shared_dir};
+use common::{Tensors, assert_close, shared};
 use netc::lang::lower::{Lowered, Pass, Targets, init_params};
 use netc::lang::{LabelKind, Model, parse_and_check};
 use netc::{Params, Phase, Real, Tape, Tensor};
@@ -255,7 +255,7 @@ fn initialisation_is_seeded_and_pytorch_shaped() {
 // ---- against PyTorch: the reference files in ../shared/reference ----
 
 fn reference(name: &str) -> Option<Tensors> {
-    shared_dir().map(|d| Tensors::read(&d.join("reference").join(name)))
+    shared(&format!("reference/{name}")).map(|p| Tensors::read(&p))
 }
 
 /// The reference file's weights, under the model's parameter names.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Tensors, assert_close, shared_dir};
+use common::{Tensors, assert_close, shared};
 use netc::{DropoutMode, NodeId, Params, Phase, Real, Tape, Tensor};
 
 /// One forward+backward; returns (loss, named activations, param gradients).
@@ -147,7 +147,7 @@ fn compare(file: &Tensors, got: &Outcome, rel: f64) {
 }
 
 fn reference(name: &str) -> Option<Tensors> {
-    shared_dir().map(|d| Tensors::read(&d.join("reference").join(name)))
+    shared(&format!("reference/{name}")).map(|p| Tensors::read(&p))
 }
 
 #[test]
