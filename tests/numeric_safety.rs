@@ -3,7 +3,6 @@
 //! f64): values and gradients at ±1e4 in f32 (to f32's precision there), l2 at zero in f32 inside
 //! a loss, and a non-finite loss reported with its term and step by `netc train`.
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use netc::{Params, Tape, Tensor};
 use std::fs;
 
@@ -88,7 +87,7 @@ fn train_stderr(from: &str, to: &str) -> (i32, String, tempfile::TempDir) {
     assert!(text.contains(from));
     let net = dir.path().join("t.net");
     fs::write(&net, text.replacen(from, to, 1)).unwrap();
-    let out = cargo_bin_cmd!("netc")
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
         .args([
             "train",
             net.to_str().unwrap(),

@@ -85,7 +85,7 @@ esac
 # --- 2. build everything before measuring anything ----------------------------
 echo "== building netc and its benches (release)"
 cargo build --release
-cargo bench --no-run --bench matmul --bench dropout --bench step
+cargo bench -p netc-bench --no-run --bench matmul --bench dropout --bench step
 NETC=$TARGET/release/netc
 
 # netc looks for a folder named mnist/ under its --data-dir: a folder of IDX
@@ -113,8 +113,8 @@ fi
 BENCH_EXTRA=()
 [ "$QUICK" = yes ] && BENCH_EXTRA=(--warm-up-time 0.1 --measurement-time 0.2)
 read -r -a USER_BENCH_ARGS <<<"${BENCH_ARGS:-}"
-echo "== netc: cargo bench --bench matmul --bench dropout --bench step"
-CRITERION_HOME=$OUT/criterion cargo bench --bench matmul --bench dropout --bench step -- \
+echo "== netc: cargo bench -p netc-bench --bench matmul --bench dropout --bench step"
+CRITERION_HOME=$OUT/criterion cargo bench -p netc-bench --bench matmul --bench dropout --bench step -- \
     --noplot ${BENCH_EXTRA[@]+"${BENCH_EXTRA[@]}"} ${USER_BENCH_ARGS[@]+"${USER_BENCH_ARGS[@]}"} \
     2>&1 | tee "$OUT/cargo-bench.log"
 

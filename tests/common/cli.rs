@@ -1,6 +1,5 @@
 //! Running the `netc` binary as a user does, for the command-line tests.
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use std::ffi::OsStr;
 
 /// A small net on the 500-image MNIST fixture.
@@ -17,7 +16,7 @@ pub struct Run {
 
 /// Runs `netc ARGS...` in the crate's directory and waits for it.
 pub fn netc<S: AsRef<OsStr>>(args: &[S]) -> Run {
-    let out = cargo_bin_cmd!("netc")
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("netc did not run: {e}"));
