@@ -728,3 +728,98 @@ fn fmt_through_a_symlink_keeps_the_link() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
+
+/// `netc ARGS... | head -N` in bash, as a user types it (`2>&1` first when
+/// `both`): netc's own exit status, and what head let through.
+fn piped_into_head(args: &[&str], both: bool, lines: usize) -> (i32, String) {
+    let redirect = if both { "2>&1" } else { "2>/dev/null" };
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "\"$0\" \"$@\" {redirect} | head -{lines}; exit \"${{PIPESTATUS[0]}}\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_netc"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A closed pipe ends netc quietly with status 0 (as `ls | head` ends), never
+/// with a panic; a run stops at an evaluation with its files whole, and
+/// `--resume` takes it to the same weights as a run never interrupted.
+#[test]
+fn a_closed_pipe_ends_netc_quietly_and_a_run_stays_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("piped");
+    let epochs = ["--epochs", "40"];
+    let mut args = vec!["train", TINY, "--data-dir", DATA, "--out"];
+    let run_s = s(&run);
+    args.push(&run_s);
+    args.extend(epochs);
+    let (code, shown) = piped_into_head(&args, true, 1);
+    assert_eq!(
+        code, 0,
+        "netc's status behind `| head -1`; it showed:\n{shown}"
+    );
+    assert!(!shown.contains("panicked"), "{shown}");
+    let metrics = fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let rows = metrics.lines().count() - 1;
+    assert!(rows >= 1, "{metrics}");
+
+    // Resumed to the end, it matches a run that was never piped.
+    let ckpt = s(&run.join("checkpoint.safetensors"));
+    let mut resume = args.clone();
+    resume.extend(["--quiet", "--resume", &ckpt]);
+    let r = netc(&resume);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let whole = dir.path().join("whole");
+    let r = netc(&[
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--epochs",
+        "40",
+        "--out",
+        &s(&whole),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        fs::read(run.join("model.safetensors")).unwrap(),
+        fs::read(whole.join("model.safetensors")).unwrap(),
+        "the piped run ({rows} of 40 epochs before the pipe closed), resumed, differs"
+    );
+
+    // Commands that only print.
+    let plan_dir = s(&dir.path().join("sweep"));
+    for (what, args, both) in [
+        ("check", vec!["check", "models/mnist.net", "--keys"], false),
+        ("check, stderr too", vec!["check", "models/mnist.net"], true),
+        (
+            "sweep --plan",
+            vec![
+                "sweep",
+                TINY,
+                "--set",
+                "d.p=0,0.1,0.2,0.3",
+                "--seeds",
+                "3",
+                "--plan",
+                "--out",
+                &plan_dir,
+            ],
+            false,
+        ),
+    ] {
+        let (code, shown) = piped_into_head(&args, both, 1);
+        assert_eq!(
+            code, 0,
+            "{what}: netc's status behind `| head -1`:\n{shown}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! keys `--set` accepts are listed with their values.
 
 use super::Reporter;
+use super::console::{out, outln};
 use clap::Args;
 use netc::lang::overrides::keys;
 use netc::lang::summary;
@@ -27,12 +28,12 @@ pub fn run(args: &CheckArgs, r: &mut Reporter) {
             continue;
         };
         if i > 0 {
-            println!();
+            outln!();
         }
         if args.keys {
-            print!("{}", key_table(&m.source));
+            out!("{}", key_table(&m.source));
         } else {
-            print!("{}", summary(&m));
+            out!("{}", summary(&m));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! scaling and, with `--mc M`, by Monte-Carlo dropout side by side.
 
 use super::Reporter;
+use super::console::{out, outln};
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
@@ -63,8 +64,8 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         Ok((scaled, mc, data.test.len()))
     })();
     match result {
-        Ok((s, mc, n)) if args.json => println!("{}", json(&s, mc.as_ref(), n)),
-        Ok((s, mc, n)) => print!("{}", table(&s, mc.as_ref(), n)),
+        Ok((s, mc, n)) if args.json => outln!("{}", json(&s, mc.as_ref(), n)),
+        Ok((s, mc, n)) => out!("{}", table(&s, mc.as_ref(), n)),
         Err(e) => r.error(e.to_string()),
     }
 }

@@ -1,6 +1,7 @@
 //! `netc fmt FILE... [--check]`: rewrite files in the canonical layout.
 
 use super::Reporter;
+use super::console::{out, outln};
 use clap::Args;
 use netc::lang::fmt::format_source;
 use std::fs;
@@ -35,8 +36,8 @@ pub fn run(args: &FmtArgs, r: &mut Reporter) {
             continue;
         }
         if args.check {
-            println!("would reformat {shown}");
-            print!("{}", diff(&src, &formatted));
+            outln!("would reformat {shown}");
+            out!("{}", diff(&src, &formatted));
             r.fail();
         } else if let Err(e) = write_atomically(path, &formatted) {
             r.error(format!("cannot write `{shown}`: {e}"));

@@ -3,10 +3,12 @@
 //! the same numbers.
 
 use super::Reporter;
+use super::console::outln;
 use clap::Args;
 use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use netc::lang::lower::{self, Lowered, Targets};
 use netc::lang::{LabelKind, Model};
+use netc::real::first_non_finite;
 use netc::tape::{Phase, Tape};
 use netc::train::{DROPOUT_SALT, TrainError, stream};
 use rand::SeedableRng;
@@ -81,6 +83,14 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
         ));
     }
     let x = file.f32s("x")?;
+    if let Some((row, col, v)) = first_non_finite(&x, features) {
+        return Err(bad(
+            path,
+            format!(
+                "`x`[{row}, {col}] (sample {row}, feature {col}) is {v}: inputs must be finite"
+            ),
+        ));
+    }
     let yshape = file
         .shape("y")
         .ok_or_else(|| bad(path, "no tensor `y`".into()))?
@@ -117,6 +127,14 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                 ));
             }
             batch.targets = file.f32s("y")?;
+            if let Some((row, col, v)) = first_non_finite(&batch.targets, w) {
+                return Err(bad(
+                    path,
+                    format!(
+                        "`y`[{row}, {col}] (sample {row}, target {col}) is {v}: targets must be finite"
+                    ),
+                ));
+            }
         }
     }
     Ok(batch)
@@ -180,6 +198,6 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
         ),
     ]);
     checkpoint::write_atomic(&args.out, &checkpoint::encode(&entries, &meta)?)?;
-    println!("loss {}  -> {}", loss[0], args.out.display());
+    outln!("loss {}  -> {}", loss[0], args.out.display());
     Ok(())
 }

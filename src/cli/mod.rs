@@ -3,6 +3,7 @@
 //! error (from clap).
 
 mod check;
+mod console;
 mod eval;
 mod fmt;
 mod grad;
@@ -11,6 +12,7 @@ mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
+use console::errln;
 use netc::lang::Diagnostics;
 use netc::lang::overrides::{Override, SetError, parse_and_check_with};
 use std::fs;
@@ -73,7 +75,7 @@ impl Reporter {
     /// `error: msg`, and the run fails.
     pub fn error(&mut self, msg: impl AsRef<str>) {
         self.failed = true;
-        eprintln!("error: {}", msg.as_ref());
+        errln!("error: {}", msg.as_ref());
     }
 
     /// Whether an error was reported.

@@ -2,6 +2,7 @@
 //! axes, each labelled by the overrides that set it apart.
 
 use super::Reporter;
+use super::console::errln;
 use clap::Args;
 use netc::checkpoint::{read_tensors, write_atomic};
 use netc::plot::{self, Run};
@@ -79,7 +80,7 @@ pub fn run(args: &PlotArgs, r: &mut Reporter) {
         }
     };
     match write_atomic(&args.out, svg.as_bytes()) {
-        Ok(()) => eprintln!("wrote {} ({} runs)", args.out.display(), overlay.len()),
+        Ok(()) => errln!("wrote {} ({} runs)", args.out.display(), overlay.len()),
         Err(e) => r.error(e.to_string()),
     }
 }

@@ -5,6 +5,7 @@
 //! whatever trials of a sweep directory have finished.
 
 use super::Reporter;
+use super::console::{errln, out, outln};
 use clap::Args;
 use netc::checkpoint::write_atomic;
 use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
@@ -107,9 +108,9 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
     let trials = &plan.manifest.trials;
     if args.plan {
         for t in trials {
-            println!("{}", cmd.shell_line(t));
+            outln!("{}", cmd.shell_line(t));
         }
-        eprintln!(
+        errln!(
             "{} trials planned in {}; `netc sweep --collect {}` summarises the finished ones",
             trials.len(),
             out.display(),
@@ -121,7 +122,7 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |j| j as usize,
     );
-    eprintln!(
+    errln!(
         "sweep: {} trials ({} settings × {} seeds), {} at a time, in {}",
         trials.len(),
         trials.len() / plan.seeds.max(1),
@@ -145,7 +146,7 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
                 format!("FAILED ({why}) {tail}")
             }
         };
-        eprintln!(
+        errln!(
             "[{finished}/{n}] {}  {}  {:.1}s",
             t.label(),
             what.trim_end(),
@@ -396,8 +397,8 @@ fn summarise(dir: &Path, m: &Manifest, r: &mut Reporter) {
     for (t, s) in &states {
         match s {
             State::Done(_) => {}
-            State::Missing => eprintln!("missing: {} (no directory {})", t.label(), t.dir),
-            State::Incomplete(why) => eprintln!("incomplete: {} ({why})", t.label()),
+            State::Missing => errln!("missing: {} (no directory {})", t.label(), t.dir),
+            State::Incomplete(why) => errln!("incomplete: {} ({why})", t.label()),
         }
     }
     if done == 0 {
@@ -408,7 +409,7 @@ fn summarise(dir: &Path, m: &Manifest, r: &mut Reporter) {
         return;
     }
     if done < states.len() {
-        eprintln!("{done} of {} trials finished", states.len());
+        errln!("{done} of {} trials finished", states.len());
     }
     let csv = summary::csv(&m.keys, &states);
     let groups = summary::aggregate(&states);
@@ -425,9 +426,9 @@ fn summarise(dir: &Path, m: &Manifest, r: &mut Reporter) {
         .and_then(|svg| {
             write_atomic(&dir.join("summary.svg"), svg.as_bytes()).map_err(|e| e.to_string())
         });
-    print!("{}", summary::table(&m.keys, &groups));
+    out!("{}", summary::table(&m.keys, &groups));
     match written {
-        Ok(()) => eprintln!(
+        Ok(()) => errln!(
             "wrote {} and {}",
             dir.join("summary.csv").display(),
             dir.join("summary.svg").display()

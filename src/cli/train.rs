@@ -1,6 +1,7 @@
 //! `netc train FILE`: train as the file says, writing the run directory.
 
 use super::Reporter;
+use super::console::outln;
 use clap::Args;
 use netc::train::{self, Options, Outcome};
 use std::path::PathBuf;
@@ -70,7 +71,7 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         overrides,
     };
     match train::train(&model, &opts) {
-        Ok(o) => println!("{}", summary(&o)),
+        Ok(o) => outln!("{}", summary(&o)),
         Err(e) => r.error(e.to_string()),
     }
 }
@@ -101,5 +102,8 @@ fn summary(o: &Outcome) -> String {
         o.steps,
         o.dir.display()
     ));
+    if o.output_closed {
+        s.push_str("  (stopped early: stderr was closed; --resume continues)");
+    }
     s
 }

@@ -3,7 +3,7 @@
 //! stdout.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -34,11 +34,16 @@ impl Progress {
         }
     }
 
-    /// A line that stays (an evaluation).
-    pub fn line(&self, text: &str) {
+    /// A line that stays (an evaluation). `false` when stderr is closed
+    /// (`netc train f.net 2>&1 | head -3`): the run then stops at this
+    /// evaluation, its files written, instead of panicking in `eprintln!`.
+    pub fn line(&self, text: &str) -> bool {
         match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            Some(bar) => {
+                bar.println(text);
+                true
+            }
+            None => writeln!(std::io::stderr(), "{text}").is_ok(),
         }
     }
 

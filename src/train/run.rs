@@ -33,6 +33,9 @@ pub struct Outcome {
     pub wall: f64,
     /// Training samples per second of training time (evaluation excluded).
     pub samples_per_sec: f64,
+    /// The run stopped before `steps` reached its end because stderr was
+    /// closed; its checkpoint is written and `--resume` continues it.
+    pub output_closed: bool,
 }
 
 /// Salts that split one seed into independent generator streams.
@@ -150,6 +153,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     // A checkpoint of a finished run (killed before its model file was
     // written, say) has nothing left to train: its files are written again.
     let finished_on_resume = step == total && opts.resume.is_some();
+    let mut output_closed = false;
     while step < total {
         let epoch = step / per_epoch;
         if epoch != order_epoch {
@@ -225,7 +229,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
                 test_acc: test_scores.acc,
                 seconds: interval.seconds,
             };
-            progress.line(&epoch_line(&row, &labels));
+            let shown = progress.line(&epoch_line(&row, &labels));
             rows.push(row);
             last_test = Some(test_scores);
             let state = train_state(step, per_epoch, &dropout_rng);
@@ -234,6 +238,12 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
                 penalties: vec![0.0; labels.len()],
                 ..Interval::default()
             };
+            if !shown {
+                // Nobody reads on: stop here, resumable from the checkpoint
+                // just written.
+                output_closed = true;
+                break;
+            }
         }
     }
     if finished_on_resume {
@@ -246,15 +256,16 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         None => eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?,
     };
     let mc = match spec.eval.mc_passes {
-        Some(m) => {
+        Some(m) if !output_closed => {
             let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
             Some(eval::evaluate_mc(
                 &net, &params, &mut tape, &data.test, &mut batch, m, &mut rng,
             )?)
         }
-        None => None,
+        _ => None,
     };
     Ok(Outcome {
+        output_closed,
         dir,
         rows,
         test,
