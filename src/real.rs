@@ -60,6 +60,17 @@ pub fn all_finite<T: Real>(xs: &[T]) -> bool {
     acc.iter().all(|&a| a == T::ZERO)
 }
 
+/// The first NaN or infinite value of a row-major table `width` wide, as
+/// (row, column, value): for messages that say which sample and feature.
+pub fn first_non_finite<T: Real>(xs: &[T], width: usize) -> Option<(usize, usize, T)> {
+    if all_finite(xs) {
+        return None;
+    }
+    let i = xs.iter().position(|v| !v.is_finite())?;
+    let w = width.max(1);
+    Some((i / w, i % w, xs[i]))
+}
+
 /// `xs` seen as f32, when `T` is f32: for kernels written for f32 alone.
 pub(crate) fn as_f32<T: Real>(xs: &[T]) -> Option<&[f32]> {
     // SAFETY: T is f32 (checked), so this is the same slice.

@@ -130,3 +130,71 @@ fn a_non_finite_data_term_is_reported_with_its_term_and_step() {
         "{stderr}"
     );
 }
+
+/// ReLU passes a NaN on, as PyTorch's does (`max(x, 0)` written carelessly
+/// turns it into 0 and hides it from the loss while its gradient is NaN),
+/// and its gradient flows where the input is NaN, as PyTorch's `x <= 0 ? 0 : g`.
+#[test]
+fn relu_keeps_a_nan_in_its_value_and_its_gradient_path() {
+    let mut params = Params::new();
+    let a = params
+        .add(
+            "a",
+            Tensor::<f32>::from_vec(1, 4, vec![f32::NAN, -1.0, 0.0, 2.0]).unwrap(),
+        )
+        .unwrap();
+    let mut tape = Tape::new();
+    let x = tape.param(&params, a);
+    let y = tape.relu(x).unwrap();
+    let v = tape.value(y).unwrap();
+    assert!(v[0].is_nan(), "relu(NaN) = {}", v[0]);
+    assert_eq!(&v[1..], &[0.0, 0.0, 2.0]);
+    let s = tape.sum(y).unwrap();
+    assert!(
+        tape.value(s).unwrap()[0].is_nan(),
+        "the NaN reaches the sum"
+    );
+    tape.backward(s, &mut params).unwrap();
+    assert_eq!(params.grad(a).as_slice(), &[1.0, 0.0, 0.0, 1.0]);
+}
+
+/// A NaN in a batch given to `netc grad` is refused, naming the sample and
+/// feature; data sets are checked the same way when they are made.
+#[test]
+fn a_non_finite_input_is_named_by_sample_and_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = dir.path().join("batch.safetensors");
+    let mut x = vec![0.5f32; 3 * 784];
+    x[784 + 17] = f32::INFINITY;
+    let xb: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let yb: Vec<u8> = [1i64, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let tensors = [
+        (
+            "x",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![3, 784], &xb)
+                .unwrap(),
+        ),
+        (
+            "y",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![3], &yb).unwrap(),
+        ),
+    ];
+    safetensors::serialize_to_file(tensors, None, &batch).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["grad", TINY, "--batch"])
+        .arg(&batch)
+        .arg("--out")
+        .arg(dir.path().join("g.safetensors"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sample 1, feature 17) is inf"), "{stderr}");
+    assert!(!dir.path().join("g.safetensors").exists());
+
+    let labels = netc::data::Labels::Classes(vec![0, 1]);
+    let err = netc::data::Split::from_floats(2, vec![0.0, 1.0, f32::NAN, 3.0], labels)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sample 1, feature 0 is NaN"), "{err}");
+}

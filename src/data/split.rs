@@ -7,6 +7,7 @@
 //! is allocated per batch.
 
 use super::error::DataError;
+use crate::real::first_non_finite;
 
 /// How a split holds its inputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,6 +118,20 @@ impl Split {
         labels: Labels,
     ) -> Result<Split, DataError> {
         let rows = check_shape(features, data.len(), &labels)?;
+        // A NaN input would reach the loss through every op (ReLU passes it
+        // on, as PyTorch's does); refused here, it is named where it stands.
+        if let Some((row, col, v)) = first_non_finite(&data, features) {
+            return Err(DataError::Shape(format!(
+                "sample {row}, feature {col} is {v}: inputs must be finite numbers"
+            )));
+        }
+        if let Labels::Targets { width, values } = &labels
+            && let Some((row, col, v)) = first_non_finite(values, *width)
+        {
+            return Err(DataError::Shape(format!(
+                "sample {row}, target {col} is {v}: targets must be finite numbers"
+            )));
+        }
         Ok(Split {
             rows,
             features,

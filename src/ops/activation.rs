@@ -8,7 +8,9 @@ use crate::tape::{Back, Node, NodeId, Op, Tape};
 impl<T: Real> Tape<T> {
     /// `max(x, 0)`.
     pub fn relu(&mut self, x: NodeId) -> Result<NodeId> {
-        self.map(x, Op::Relu(x), |v| if v > T::ZERO { v } else { T::ZERO })
+        // Written so that NaN passes through, as in PyTorch: `v > 0 ? v : 0`
+        // would turn a NaN input into 0 and hide it from the loss.
+        self.map(x, Op::Relu(x), |v| if v <= T::ZERO { T::ZERO } else { v })
     }
 
     /// `1 / (1 + e^-x)`, computed without overflow for large |x|.
@@ -105,7 +107,7 @@ pub(crate) fn relu_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x
         node,
         gy,
         x,
-        |y| if y > T::ZERO { T::ONE } else { T::ZERO },
+        |y| if y <= T::ZERO { T::ZERO } else { T::ONE },
     );
 }
 
