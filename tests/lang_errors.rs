@@ -312,3 +312,70 @@ snap!(
     learning_rate_rounds_to_zero_in_f32,
     with("steps: 10", "steps: 10, optimizer: adam(lr: 1e-50)")
 );
+
+// ---- no cascades: one mistake, one error, and no warning resting on it ----
+
+/// `BASE` with a dropout layer and Monte-Carlo evaluation, which checks clean.
+fn with_mc(from: &str, to: &str) -> String {
+    let src = BASE
+        .replacen(
+            "out = linear(h1, 4)",
+            "d = dropout(h1, 0.5)\nout = linear(d, 4)",
+            1,
+        )
+        .replacen(
+            "steps: 10 }",
+            "steps: 10, eval: scaling + mc(passes: 5) }",
+            1,
+        );
+    assert_eq!(report(&src), "ok");
+    assert!(src.contains(from), "{from:?}");
+    src.replacen(from, to, 1)
+}
+
+/// The error alone: no "Monte-Carlo evaluation of a net without dropout"
+/// when the dropout layer is the part that failed.
+#[test]
+fn no_warning_rests_on_a_part_that_failed_to_check() {
+    for (from, to) in [
+        ("dropout(h1, 0.5)", "dropout(h1, 1.5)"),
+        ("dropout(h1, 0.5)", "dropout(h1, 0.5"),
+        ("dropout(h1, 0.5)", "Dropout(h1, 0.5)"),
+        ("linear(x, 8)", "linear(x, 0)"),
+    ] {
+        let r = report(&with_mc(from, to));
+        assert!(!r.contains("warning"), "{to}:\n{r}");
+        assert_eq!(r.matches("error").count(), 1, "{to}:\n{r}");
+    }
+}
+snap!(
+    unknown_function_does_not_cascade_to_its_arguments,
+    with_mc("dropout(h1, 0.5)", "Dropout(h1, 0.5)")
+);
+snap!(
+    unknown_loss_term_does_not_cascade_to_no_data_term,
+    with("cross_entropy(out, y)", "crossentropy(out, y)")
+);
+
+// ---- hints for the mistakes people bring from elsewhere ----
+snap!(
+    hint_hyphen_in_a_name,
+    with("synthetic(samples: 64)", "fashion-mnist")
+);
+snap!(hint_slash_comment, format!("// a net\n{BASE}"));
+snap!(
+    hint_list_in_parentheses,
+    with(
+        "steps: 10 }",
+        "steps: 10, optimizer: adam(betas: (0.9, 0.999)) }"
+    )
+);
+snap!(
+    hint_scaled_penalty_misspelt,
+    with("0.1 * l1(h1)", "0.1 * L1(h1)")
+);
+snap!(
+    hint_dropout_rate,
+    with_mc("dropout(h1, 0.5)", "dropout(h1, rate: 0.5)")
+);
+snap!(hint_non_ascii_name, BASE.replace("h1", "hé"));

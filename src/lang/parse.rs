@@ -168,14 +168,22 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, offset: usize) -> Diag
     let expected = prune(expected);
     let (found_span, found) = found_at(text, pos);
     let span = found_span.shift(offset);
-    if pos == 0 {
-        return Diagnostic::error(span, format!("expected a statement, found {found}"))
+    let mut d = if pos == 0 {
+        Diagnostic::error(span, format!("expected a statement, found {found}"))
             .label("not the start of a statement")
-            .help("a statement is `NAME = expression`, or starts with `net`, `input`, `label` or `train`");
+    } else {
+        let list = join_or(&expected);
+        Diagnostic::error(span, format!("expected {list}, found {found}"))
+            .label(format!("expected {list}"))
+    };
+    if let Some(h) = mistake_hint(text, pos, &expected) {
+        return d.help(h);
     }
-    let list = join_or(&expected);
-    let mut d = Diagnostic::error(span, format!("expected {list}, found {found}"))
-        .label(format!("expected {list}"));
+    if pos == 0 {
+        return d.help(
+            "a statement is `NAME = expression`, or starts with `net`, `input`, `label` or `train`",
+        );
+    }
     if let Some(h) = keyword_hint(text) {
         d = d.help(h);
     }
@@ -290,6 +298,35 @@ fn found_at(text: &str, pos: usize) -> (Span, String) {
         Span::new(pos, pos + len),
         format!("`{}`", quote(&rest[..len])),
     )
+}
+
+/// The help for mistakes people bring from other languages, at `pos` of a
+/// statement's `text`: `//` comments, `fashion-mnist`, `(0.9, 0.999)`, `hé`.
+fn mistake_hint(text: &str, pos: usize, expected: &[String]) -> Option<String> {
+    let pos = super::span::floor_char_boundary(text, pos);
+    let rest = &text[pos..];
+    let c = rest.chars().next()?;
+    if rest.starts_with("//") {
+        return Some("comments start with `#`".to_string());
+    }
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if c == '-' && rest[1..].starts_with(word_char) && text[..pos].ends_with(word_char) {
+        let start = text[..pos].trim_end_matches(word_char).len();
+        let end = pos + 1 + rest[1..].find(|c| !word_char(c)).unwrap_or(rest.len() - 1);
+        let joined = text[start..end].replace('-', "_");
+        return Some(format!(
+            "`-` cannot join a name (nor subtract): did you mean `{joined}`?"
+        ));
+    }
+    if c == '(' && expected.iter().any(|e| e == "an expression") {
+        return Some("lists are written in square brackets: `[0.9, 0.999]`".to_string());
+    }
+    if !c.is_ascii() && c.is_alphabetic() {
+        return Some(format!(
+            "names are ASCII: letters `a`-`z` and `A`-`Z`, digits and `_` (`{c}` is not one)"
+        ));
+    }
+    None
 }
 
 /// "did you mean `input`?" when a statement starts with a misspelt keyword.

@@ -97,6 +97,29 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// Options people write under another framework's name: (theirs, ours, what ours is).
+const ALIASES: &[(&str, &str, &str)] = &[
+    (
+        "rate",
+        "p",
+        "the probability of dropping a unit (Keras's `rate`)",
+    ),
+    ("prob", "p", "the probability of dropping a unit"),
+    ("drop_prob", "p", "the probability of dropping a unit"),
+    ("learning_rate", "lr", "the learning rate"),
+    (
+        "out_features",
+        "units",
+        "the number of output units (PyTorch's `out_features`)",
+    ),
+    ("features", "units", "the number of output units"),
+    (
+        "beta",
+        "betas",
+        "Adam's two decay rates, as a list `[0.9, 0.999]`",
+    ),
+];
+
 impl Checker<'_> {
     /// Matches `args` to `sig`: positional ones in order, then named ones.
     /// Reports every mismatch; `None` if there was any.
@@ -198,6 +221,7 @@ impl Checker<'_> {
         ok.then_some(Bound { slots })
     }
 
+    /// An option written with another framework's name for it.
     fn unknown_option(&mut self, sig: &Sig, name: &Ident) {
         let names = sig.params.iter().map(|(n, _)| *n);
         let mut d = Diagnostic::error(
@@ -205,8 +229,15 @@ impl Checker<'_> {
             format!("`{}` has no option `{}`", sig.name, quote(&name.text)),
         )
         .label("unknown option");
-        d = match did_you_mean(&name.text, names.clone()) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
+        let alias = ALIASES
+            .iter()
+            .find(|(other, ours, _)| *other == name.text && names.clone().any(|n| n == *ours));
+        let suggestion = match alias {
+            Some((_, ours, what)) => Some(format!("write `{ours}`: netc's name for {what}")),
+            None => did_you_mean(&name.text, names.clone()).map(|s| format!("did you mean `{s}`?")),
+        };
+        d = match suggestion {
+            Some(s) => d.help(s),
             None if sig.params.is_empty() => d.help(format!("`{}` takes no options", sig.name)),
             None => {
                 let list: Vec<String> = names.map(|n| format!("`{n}`")).collect();

@@ -42,6 +42,7 @@ impl Checker<'_> {
         let mut data: Option<(DataTerm, Span)> = None;
         let mut penalties: Vec<(Penalty, Span)> = Vec::new();
         let mut ok = true;
+        let mut unknown_term = false;
         for t in terms {
             match self.loss_term(t, stmt.start) {
                 Term::Data(Some(d)) => {
@@ -89,10 +90,19 @@ impl Checker<'_> {
                     )));
                     ok = false;
                 }
-                Term::Penalty(None) | Term::Invalid => ok = false,
+                Term::Penalty(None) => ok = false,
+                Term::Invalid => {
+                    ok = false;
+                    unknown_term = true;
+                }
             }
         }
         let Some((data, _)) = data else {
+            // A term nobody knows (`crossentropy(out, y)`) may be the data
+            // term misspelt: its own error says so, this one would cascade.
+            if unknown_term {
+                return None;
+            }
             self.push(
                 Diagnostic::error(value.span, "the loss has no data term")
                     .label("only penalties")
@@ -171,6 +181,15 @@ impl Checker<'_> {
                     );
                     return Term::Data(None);
                 }
+                // `0.01 * L2(h)`: a penalty misspelt, said as plainly as `L2(h)` alone.
+                let name = func.text.as_str();
+                let d = Diagnostic::error(func.span, format!("unknown penalty `{}`", quote(name)))
+                    .label("not a penalty");
+                self.push(match did_you_mean(name, PENALTIES.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("the penalties are `{}`", PENALTIES.join("`, `"))),
+                });
+                return Term::Invalid;
             }
         }
         self.push(

@@ -64,6 +64,9 @@ pub(crate) struct Checker<'a> {
     label: Option<(model::Label, Span)>,
     /// Diagnostics beyond [`MAX_DIAGNOSTICS`]: (errors, warnings, first span).
     dropped: (usize, usize, Span),
+    /// A statement of the net failed to parse or check: what the net as a
+    /// whole lacks (dropout, say) is then unknown, and no warning rests on it.
+    net_failed: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -77,6 +80,7 @@ impl<'a> Checker<'a> {
             input: None,
             label: None,
             dropped: (0, 0, Span::default()),
+            net_failed: false,
         }
     }
 
@@ -190,9 +194,12 @@ pub fn check(
                 loss = c.loss(value, s.span).map(|l| (l, s.span));
             } else if let Some(b) = c.binding(name, value, s.span) {
                 bindings.push(b);
+            } else {
+                c.net_failed = true;
             }
         }
     }
+    c.net_failed |= !file.broken.is_empty();
     let train = c.train(file);
     c.unused(file);
     c.missing(file, header.as_ref().map(|h| h.1));

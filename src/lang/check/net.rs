@@ -94,7 +94,6 @@ impl Checker<'_> {
     /// `net NAME v1`: present, first, and a known version.
     pub(super) fn header(&mut self, file: &ast::File) -> Option<(String, Span)> {
         let mut found = None;
-        let first_broken = file.broken.iter().map(|b| b.span.start).min();
         for (i, s) in file.statements.iter().enumerate() {
             let StmtKind::Header { name, version } = &s.kind else {
                 continue;
@@ -109,12 +108,10 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            let before_broken = first_broken.is_some_and(|b| b < s.span.start);
-            if i > 0 || before_broken {
-                let first = file.statements[0]
-                    .span
-                    .start
-                    .min(first_broken.unwrap_or(usize::MAX));
+            // Only statements that parsed count as coming first: a line that
+            // failed to parse (a `//` comment, say) has its own error already.
+            if i > 0 {
+                let first = file.statements[0].span.start;
                 self.push(
                     Diagnostic::error(s.span, "the `net` line must come first")
                         .label("not the first statement")
@@ -508,9 +505,15 @@ impl Checker<'_> {
                 ));
             }
             self.push(d);
-            // Still check the arguments, for their own errors.
+            // Still check the arguments that read as activations, for their
+            // own errors; numbers, strings and named arguments belong to a
+            // function nobody knows, so nothing can be said of them.
             for a in args {
-                let _ = self.act(&a.value, scope);
+                let reads_as_activation =
+                    matches!(a.value.kind, ExprKind::Path(_) | ExprKind::Call { .. });
+                if a.name.is_none() && reads_as_activation {
+                    let _ = self.act(&a.value, scope);
+                }
             }
             return None;
         }

@@ -234,6 +234,7 @@ impl Checker<'_> {
         };
         if let (Some(ev), Some(entry)) = (&eval, get("eval"))
             && ev.mc_passes.is_some()
+            && !self.net_failed
             && !self.any_dropout()
         {
             self.push(

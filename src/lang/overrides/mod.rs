@@ -267,6 +267,21 @@ fn resolve(src: &str, file: &super::ast::File, o: &Override) -> Result<Slot, Ove
 
 /// What to say about a key no slot answers.
 fn hint(all: &[Slot], key: &str) -> Option<String> {
+    // `--set optimizer=adam`, `--set data=mnist`: a whole construct, not a
+    // number or an option of one; "did you mean `optimizer.lr`" would mislead.
+    let whole = match key {
+        "optimizer" => Some(("optimizer", "optimizer: adam(lr: 1e-3)")),
+        "data" => Some(("data source", "data: mnist")),
+        "eval" => Some(("evaluation", "eval: scaling + mc(passes: 20)")),
+        "loss" => Some(("loss", "loss = cross_entropy(out, y) + 0.01 * l2(h1)")),
+        _ => None,
+    };
+    if let Some((what, example)) = whole {
+        return Some(format!(
+            "`--set` changes the numbers and options of a file, not its {what}: \
+             edit the file (`{example}`), or keep one file per {what}"
+        ));
+    }
     let names = all
         .iter()
         .flat_map(|s| std::iter::once(s.key.as_str()).chain(s.aliases.iter().map(String::as_str)));

@@ -199,6 +199,19 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
 }
 
 #[test]
+fn a_whole_construct_is_not_a_key() {
+    for (set, what) in [
+        ("optimizer=adam", "not its optimizer"),
+        ("data=mnist", "not its data source"),
+        ("loss=mse", "not its loss"),
+    ] {
+        let e = err(NET, &[set]);
+        assert!(e.contains(what), "{set}: {e}");
+        assert!(!e.contains("did you mean"), "{set}: {e}");
+    }
+}
+
+#[test]
 fn a_bad_value_is_an_error_naming_the_key() {
     let e = err(NET, &["d.p=half"]);
     assert_eq!(e, "`--set d.p=half`: `d.p` takes a number, not `half`");
