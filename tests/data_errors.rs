@@ -585,3 +585,41 @@ fn synthetic_settings_are_checked() {
          than netc's limit of 17179869184 bytes of data"
     );
 }
+
+#[test]
+fn a_header_read_as_data_says_header_true() {
+    let (tmp, path) = csv("a,b,label\n1,2,0\n3,4,1\n");
+    assert_eq!(
+        message(load_csv(&path, false, 2, LabelKind::Classes(3)), tmp.path()),
+        "TMP/d.csv:1: `a` is not a number: the first line looks like a header; read the file \
+         with `header: true` in `csv(...)`"
+    );
+    assert!(load_csv(&path, true, 2, LabelKind::Classes(3)).is_ok());
+}
+
+/// `--data-dir D/mnist` where D/mnist holds the files: netc looks in
+/// D/mnist/mnist, and says to name D instead.
+#[test]
+fn a_data_dir_that_is_the_set_itself_says_to_name_its_parent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("mnist");
+    fs::create_dir_all(&set).unwrap();
+    for name in NAMES {
+        fs::write(set.join(name), raw(name)).unwrap();
+    }
+    let dirs = [SearchDir {
+        dir: Some(set.clone()),
+        origin: "--data-dir",
+    }];
+    let e = message(
+        load_with(&DataSpec::Mnist, 784, LabelKind::Classes(10), &dirs),
+        tmp.path(),
+    );
+    assert!(
+        e.contains(
+            "TMP/mnist/mnist: no such folder, but TMP/mnist itself holds the four files: name its \
+             parent, TMP (--data-dir)"
+        ),
+        "{e}"
+    );
+}

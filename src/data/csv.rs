@@ -102,7 +102,8 @@ pub(crate) fn read_csv(
         // Sized once, on the first row: the line held that many cells.
         values.resize(columns, 0.0);
         for (c, (cell, v)) in cells.zip(values.iter_mut()).enumerate() {
-            *v = parse_cell(&path, line_no, c + 1, cell, c >= features, kind)?;
+            *v = parse_cell(&path, line_no, c + 1, cell, c >= features, kind)
+                .map_err(|e| header_row(e, line_no))?;
         }
         x.try_reserve(features)
             .map_err(|_| too_much(&path, x.len()))?;
@@ -176,6 +177,17 @@ fn parse_cell(
         return Err(bad(shorten(text), "too large for f32"));
     }
     Ok(v)
+}
+
+/// Text that is not a number on the first line of a file read without a
+/// header is most likely the header pandas and spreadsheets write.
+fn header_row(e: DataError, line: usize) -> DataError {
+    match e {
+        DataError::BadCell {
+            path, text, why, ..
+        } if line == 1 && why == "not a number" => DataError::HeaderRow { path, text },
+        e => e,
+    }
 }
 
 /// A cell's text cut to a length fit for a message.

@@ -132,6 +132,14 @@ pub enum DataError {
         net: String,
     },
 
+    /// The first line of a CSV read without a header holds text: a header.
+    #[error(
+        "{}:1: `{text}` is not a number: the first line looks like a header; \
+         read the file with `header: true` in `csv(...)`",
+        .path.display()
+    )]
+    HeaderRow { path: PathBuf, text: String },
+
     /// A CSV cell that is not a finite number.
     #[error("{}:{line}: column {column}: `{text}` is {why}", .path.display())]
     BadCell {

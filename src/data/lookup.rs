@@ -103,7 +103,16 @@ pub fn find_set(folder: &str, dirs: &[SearchDir]) -> Result<IdxFiles, DataError>
             continue;
         };
         let candidate = dir.join(folder);
-        let why = if !candidate.exists() {
+        let why = if !candidate.exists() && idx_files_in(dir).is_ok() {
+            // `--data-dir D/mnist`: the files are right there, one level up
+            // from where netc looks.
+            let parent = dir.parent().unwrap_or(dir);
+            format!(
+                "no such folder, but {} itself holds the four files: name its parent, {}",
+                dir.display(),
+                parent.display()
+            )
+        } else if !candidate.exists() {
             "no such folder".to_string()
         } else if !candidate.is_dir() {
             "not a folder".to_string()
