@@ -208,3 +208,52 @@ fn fmt_refuses_a_file_with_syntax_errors() {
     assert!(r.stderr.contains("could not format"), "{}", r.stderr);
     assert_eq!(fs::read_to_string(&f).unwrap_or_default(), text);
 }
+
+/// `csv(...)` and `idx(...)` sources are read as `netc train` would: a
+/// missing file, a width that does not fit, a label beyond the classes are
+/// errors at the `data:` line.
+#[test]
+fn check_reads_a_users_csv_and_idx_sources() {
+    let dir = tempdir();
+    let csv = temp_file(dir.path(), "d.csv", b"a,b,label\n1,2,0\n3,4,2\n");
+    let net = |input: usize, classes: usize, data: &str| {
+        let text = format!(
+            "net c v1\ninput x: {input}\nlabel y: classes({classes})\nout = linear(x, {classes})\n\
+             loss = cross_entropy(out, y)\ntrain {{\n    data: {data}\n    batch: 2\n    epochs: 1\n}}\n"
+        );
+        temp_file(dir.path(), "c.net", text.as_bytes())
+    };
+    let source = format!("csv(\"{csv}\", header: true)");
+    let r = netc(&["check", &net(2, 3, &source)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (input, classes, data, says) in [
+        (3, 3, source.clone(), "3 columns, expected 4"),
+        (
+            2,
+            2,
+            source.clone(),
+            "label 2 at line 3, column 3 is out of range for 2 classes",
+        ),
+        (
+            2,
+            3,
+            "csv(\"nowhere.csv\")".to_string(),
+            "nowhere.csv: cannot read",
+        ),
+        (
+            784,
+            10,
+            format!("idx(\"{}\")", dir.path().display()),
+            "missing train-images-idx3-ubyte[.gz]",
+        ),
+    ] {
+        let r = netc(&["check", &net(input, classes, &data)]);
+        assert_eq!(r.code, 1, "{data}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{data}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(":7:11"),
+            "located at the data line: {}",
+            r.stderr
+        );
+    }
+}

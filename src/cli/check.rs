@@ -5,8 +5,12 @@
 use super::Reporter;
 use super::console::{out, outln};
 use clap::Args;
+use netc::data::DataSpec;
+use netc::lang::ast::StmtKind;
 use netc::lang::overrides::keys;
 use netc::lang::summary;
+use netc::lang::{Diagnostic, Diagnostics, Model, parse};
+use netc::train::load_data;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -27,6 +31,10 @@ pub fn run(args: &CheckArgs, r: &mut Reporter) {
         let Some((m, _)) = r.model_with(path, &args.sets) else {
             continue;
         };
+        if let Some(d) = data_problem(&m) {
+            r.diagnostics(&d, "check");
+            continue;
+        }
         if i > 0 {
             outln!();
         }
@@ -36,6 +44,32 @@ pub fn run(args: &CheckArgs, r: &mut Reporter) {
             out!("{}", summary(&m));
         }
     }
+}
+
+/// A user's `csv(...)` or `idx(...)` source read as `netc train` would read
+/// it: a missing file, a width that does not fit the input, or a label
+/// outside the classes is an error at the `data:` line now, not at the start
+/// of training. (The built-in sets' shapes are checked by the language.)
+fn data_problem(m: &Model) -> Option<Diagnostics> {
+    if !matches!(m.train.data, DataSpec::Csv { .. } | DataSpec::Idx { .. }) {
+        return None;
+    }
+    let e = load_data(m, None).err()?;
+    let (file, _) = parse::parse(&m.source);
+    let at = file
+        .statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            StmtKind::Train { entries, .. } => entries
+                .iter()
+                .find(|e| e.key.text == "data")
+                .map(|e| e.value.span),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut d = Diagnostics::new(&m.path, &m.source);
+    d.extend([Diagnostic::error(at, e.to_string()).label("read as `netc train` would read it")]);
+    Some(d)
 }
 
 /// One line per key: the key, its value (or default), its other spellings.
