@@ -568,10 +568,20 @@ fn a_sweep_into_a_directory_holding_one_is_refused_unless_forced() {
     let grid = ["--set", "d.p=0,0.5", "--set", "epochs=1"];
     ok(&sweep(&out, &grid));
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
-    let again = sweep(&out, &grid);
+    // The same sweep again continues it: every trial is finished already.
+    let same = sweep(&out, &grid);
+    ok(&same);
+    assert!(
+        same.stderr
+            .contains("2 of 2 trials finished earlier, 0 to resume, 0 to start"),
+        "{}",
+        same.stderr
+    );
+    // Another sweep is refused.
+    let again = sweep(&out, &["--set", "d.p=0,0.25", "--set", "epochs=1"]);
     fails(&again);
     assert!(
-        again.stderr.contains("already holds a sweep"),
+        again.stderr.contains("already holds another sweep"),
         "{}",
         again.stderr
     );

@@ -158,3 +158,153 @@ fn a_run_killed_at_random_moments_resumes_to_the_same_weights() {
         t.elapsed()
     );
 }
+
+/// `netc sweep` (4 trials, 2 at a time) into `out`, in its own process group
+/// so that a kill reaches its trials too, as Ctrl-C or a scheduler's does.
+fn sweep(out: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netc"));
+    c.args([
+        "sweep",
+        TINY,
+        "--set",
+        "d.p=0,0.5",
+        "--set",
+        "epochs=6",
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--data-dir",
+        DATA,
+    ])
+    .arg("--out")
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .process_group(0);
+    c
+}
+
+/// Each trial directory's `model.safetensors`, by trial.
+fn models(out: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut trials: Vec<String> = fs::read_dir(out)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    trials.sort();
+    trials
+        .into_iter()
+        .map(|t| {
+            let model = fs::read(out.join(&t).join("model.safetensors")).ok();
+            (t, model)
+        })
+        .collect()
+}
+
+/// The rows of a `summary.csv` as (trial columns, status), `seconds` left out.
+fn summary_rows(out: &Path) -> Vec<String> {
+    let text = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i] != "seconds")
+        .collect();
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            keep.iter().map(|&i| cells[i]).collect::<Vec<_>>().join(",")
+        })
+        .collect()
+}
+
+/// A sweep and its trials killed together at random moments: `--collect`
+/// reports as done only trials whose model is the final one, and the same
+/// sweep run again into its directory finishes every trial (resuming the
+/// interrupted ones from their checkpoints) with the same models, byte for
+/// byte, and the same summary as a sweep never interrupted.
+#[test]
+fn a_sweep_killed_at_random_moments_continues_to_the_same_results() {
+    let whole = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = sweep(whole.path()).output().unwrap();
+    let full = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = models(whole.path());
+    assert_eq!(expected.len(), 4);
+    assert!(expected.iter().all(|(_, m)| m.is_some()));
+
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(13);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("sweep");
+    let mut interrupted = 0;
+    for round in 0..ROUNDS {
+        let mut child = sweep(&out_dir).spawn().unwrap();
+        std::thread::sleep(full.mul_f64(rng.random_range(0.05..0.6)));
+        // SIGKILL to the whole group: the sweep and every trial under it.
+        let group = child.id();
+        assert!(group > 1);
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{group}")])
+            .status();
+        let status = child.wait().unwrap();
+        assert_ne!(status.code(), Some(101), "round {round}: netc panicked");
+
+        // What --collect says is done is final.
+        let collected = Command::new(env!("CARGO_BIN_EXE_netc"))
+            .args(["sweep", "--collect"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        assert_ne!(collected.status.code(), Some(101));
+        if !out_dir.join("summary.csv").exists() {
+            continue; // killed before the plan was written
+        }
+        let text = fs::read_to_string(out_dir.join("summary.csv")).unwrap();
+        let done = text.lines().filter(|l| l.contains(",done,")).count();
+        for (trial, model) in models(&out_dir) {
+            let final_model = expected
+                .iter()
+                .find(|(t, _)| *t == trial)
+                .unwrap()
+                .1
+                .clone();
+            if model.is_some() && model == final_model {
+                continue;
+            }
+            // Not final: never counted as done.
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.contains(",done,") && trial_matches(l, &trial)),
+                "round {round}: {trial} is reported done with an unfinished model:\n{text}"
+            );
+        }
+        eprintln!("round {round}: {status}; {done} of 4 trials done");
+        interrupted += usize::from(done < 4);
+    }
+    assert!(interrupted > 0, "no round stopped the sweep before its end");
+
+    let out = sweep(&out_dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(models(&out_dir), expected, "{stderr}");
+    assert_eq!(summary_rows(&out_dir), summary_rows(whole.path()));
+}
+
+/// Whether a summary.csv row is the trial `dir` (`d.p=0_epochs=6_seed=1`):
+/// its cells hold each of the trial's values.
+fn trial_matches(row: &str, dir: &str) -> bool {
+    let cells: Vec<&str> = row.split(',').collect();
+    dir.split('_')
+        .filter_map(|kv| kv.split_once('='))
+        .all(|(_, v)| cells.contains(&v))
+}

@@ -591,8 +591,8 @@ fn a_header_read_as_data_says_header_true() {
     let (tmp, path) = csv("a,b,label\n1,2,0\n3,4,1\n");
     assert_eq!(
         message(load_csv(&path, false, 2, LabelKind::Classes(3)), tmp.path()),
-        "TMP/d.csv:1: `a` is not a number: the first line looks like a header; read the file \
-         with `header: true` in `csv(...)`"
+        "TMP/d.csv:1: column 1: `a` is not a number (if the first line is a header, read the \
+         file with `header: true` in `csv(...)`)"
     );
     assert!(load_csv(&path, true, 2, LabelKind::Classes(3)).is_ok());
 }

@@ -11,6 +11,8 @@ use netc::checkpoint::write_atomic;
 use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
 use netc::plot;
 use netc::sweep::collect::{self, State};
+use netc::sweep::plan::CHECKPOINT;
+use netc::sweep::runner::Start;
 use netc::sweep::{Axis, MANIFEST, Manifest, TrainCommand, Trial, expand, runner, summary};
 use std::path::{Path, PathBuf};
 
@@ -65,15 +67,25 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
         return;
     };
     let holds_sweep = |d: &Path| d.join(MANIFEST).exists();
+    let planned = plan.manifest.render();
+    // The same sweep again, into the directory of one that was interrupted:
+    // finished trials stay, interrupted ones resume from their checkpoints.
+    let mut continuing = false;
     let out = match &args.out {
         Some(d) if !args.force && holds_sweep(d) => {
-            r.error(format!(
-                "{} already holds a sweep; give another --out, summarise it with \
-                 `netc sweep --collect {}`, or overwrite its trials with --force",
-                d.display(),
-                d.display()
-            ));
-            return;
+            if std::fs::read_to_string(d.join(MANIFEST)).is_ok_and(|m| m == planned) {
+                continuing = true;
+                d.clone()
+            } else {
+                r.error(format!(
+                    "{} already holds another sweep (its {MANIFEST} plans other trials); give \
+                     another --out, summarise it with `netc sweep --collect {}`, or overwrite \
+                     its trials with --force (the same file, --set and --seeds continue it)",
+                    d.display(),
+                    d.display()
+                ));
+                return;
+            }
         }
         Some(d) => d.clone(),
         None => netc::train::first_free(&plan.default_out, holds_sweep),
@@ -85,7 +97,7 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
         ));
         return;
     }
-    if let Err(e) = write_atomic(&out.join(MANIFEST), plan.manifest.render().as_bytes()) {
+    if let Err(e) = write_atomic(&out.join(MANIFEST), planned.as_bytes()) {
         r.error(e.to_string());
         return;
     }
@@ -130,8 +142,19 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
         jobs.min(trials.len()),
         out.display()
     );
-    let (n, mut finished, mut failed) = (trials.len(), 0usize, 0usize);
-    runner::run(&cmd, trials, jobs, |f| {
+    let todo = todo(&out, trials, continuing);
+    let n = trials.len();
+    let (mut finished, mut failed) = (n - todo.len(), 0usize);
+    if continuing {
+        errln!(
+            "sweep: continuing {}: {} of {n} trials finished earlier, {} to resume, {} to start",
+            out.display(),
+            n - todo.len(),
+            todo.iter().filter(|(_, s)| *s == Start::Resume).count(),
+            todo.iter().filter(|(_, s)| *s == Start::Fresh).count(),
+        );
+    }
+    runner::run(&cmd, trials, &todo, jobs, |f| {
         finished += 1;
         let t = &trials[f.index];
         let what = match &f.result {
@@ -161,6 +184,25 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
             collect::LOG
         ));
     }
+}
+
+/// The trials to run and how each starts. A new sweep starts them all; one
+/// continued skips the finished trials and resumes those with a checkpoint
+/// (a trial killed before its first checkpoint starts again).
+fn todo(out: &Path, trials: &[Trial], continuing: bool) -> Vec<(usize, Start)> {
+    let mut todo = Vec::new();
+    for (i, t) in trials.iter().enumerate() {
+        if !continuing {
+            todo.push((i, Start::Fresh));
+            continue;
+        }
+        match collect::read_planned(out, t) {
+            State::Done(_) => {}
+            _ if out.join(&t.dir).join(CHECKPOINT).is_file() => todo.push((i, Start::Resume)),
+            _ => todo.push((i, Start::Fresh)),
+        }
+    }
+    todo
 }
 
 /// The most trials one sweep may plan.

@@ -180,12 +180,16 @@ fn parse_cell(
 }
 
 /// Text that is not a number on the first line of a file read without a
-/// header is most likely the header pandas and spreadsheets write.
+/// header may well be the header pandas and spreadsheets write.
 fn header_row(e: DataError, line: usize) -> DataError {
     match e {
         DataError::BadCell {
-            path, text, why, ..
-        } if line == 1 && why == "not a number" => DataError::HeaderRow { path, text },
+            path,
+            column,
+            text,
+            why,
+            ..
+        } if line == 1 && why == "not a number" => DataError::HeaderRow { path, column, text },
         e => e,
     }
 }

@@ -132,13 +132,17 @@ pub enum DataError {
         net: String,
     },
 
-    /// The first line of a CSV read without a header holds text: a header.
+    /// Text on the first line of a CSV read without a header: perhaps a header.
     #[error(
-        "{}:1: `{text}` is not a number: the first line looks like a header; \
-         read the file with `header: true` in `csv(...)`",
+        "{}:1: column {column}: `{text}` is not a number (if the first line is a header, \
+         read the file with `header: true` in `csv(...)`)",
         .path.display()
     )]
-    HeaderRow { path: PathBuf, text: String },
+    HeaderRow {
+        path: PathBuf,
+        column: usize,
+        text: String,
+    },
 
     /// A CSV cell that is not a finite number.
     #[error("{}:{line}: column {column}: `{text}` is {why}", .path.display())]

@@ -5,6 +5,9 @@
 use super::grid::Trial;
 use std::path::{Path, PathBuf};
 
+/// A trial's checkpoint, in its directory.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+
 /// What every trial's `netc train` shares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrainCommand {
@@ -41,6 +44,20 @@ impl TrainCommand {
             a.extend(["--threads".into(), self.threads.to_string()]);
         }
         a
+    }
+
+    /// The command that continues a trial from its checkpoint (as
+    /// [`args`](Self::args), with `--resume` in place of `--force`):
+    /// resumed, it ends with the same weights as a trial never interrupted.
+    pub fn resume_args(&self, trial: &Trial) -> Vec<String> {
+        let ckpt = self.out.join(&trial.dir).join(CHECKPOINT);
+        self.args(trial)
+            .into_iter()
+            .flat_map(|a| match a.as_str() {
+                "--force" => vec!["--resume".to_string(), ckpt.display().to_string()],
+                _ => vec![a],
+            })
+            .collect()
     }
 
     /// The trial's command as one POSIX shell line.

@@ -22,23 +22,34 @@ pub struct Finished {
     pub wall: Duration,
 }
 
-/// Runs every trial, at most `jobs` at once, calling `done` (on this
-/// thread) as each one ends, in the order they end.
-pub fn run(cmd: &TrainCommand, trials: &[Trial], jobs: usize, mut done: impl FnMut(Finished)) {
+/// How a trial's process begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// From scratch, over whatever its directory holds.
+    Fresh,
+    /// From the checkpoint an interrupted sweep left in its directory.
+    Resume,
+}
+
+/// Runs the trials `todo` names (indices into `trials`), at most `jobs` at
+/// once, calling `done` (on this thread) as each one ends, in the order they end.
+pub fn run(
+    cmd: &TrainCommand,
+    trials: &[Trial],
+    todo: &[(usize, Start)],
+    jobs: usize,
+    mut done: impl FnMut(Finished),
+) {
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, trials.len().max(1)) {
+        for _ in 0..jobs.clamp(1, todo.len().max(1)) {
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(trial) = trials.get(index) else {
-                        break;
-                    };
+                while let Some(&(index, start)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let t0 = Instant::now();
-                    let result = run_one(cmd, trial);
+                    let result = run_one(cmd, &trials[index], start);
                     let f = Finished {
                         index,
                         result,
@@ -57,18 +68,27 @@ pub fn run(cmd: &TrainCommand, trials: &[Trial], jobs: usize, mut done: impl FnM
     });
 }
 
-/// One trial: its directory, its log, its process.
-fn run_one(cmd: &TrainCommand, trial: &Trial) -> Result<(), String> {
+/// One trial: its directory, its log (continued when resuming), its process.
+fn run_one(cmd: &TrainCommand, trial: &Trial, start: Start) -> Result<(), String> {
     let dir = cmd.out.join(&trial.dir);
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let log_path = dir.join(LOG);
-    let log = File::create(&log_path)
+    let log = File::options()
+        .create(true)
+        .write(true)
+        .append(start == Start::Resume)
+        .truncate(start == Start::Fresh)
+        .open(&log_path)
         .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let args = match start {
+        Start::Fresh => cmd.args(trial),
+        Start::Resume => cmd.resume_args(trial),
+    };
     let err = log
         .try_clone()
         .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
     let status = Command::new(&cmd.exe)
-        .args(cmd.args(trial))
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err))
