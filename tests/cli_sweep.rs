@@ -552,11 +552,12 @@ fn runs_without_a_sweep_are_collected_and_plotted_by_their_overrides() {
     // Its train curves are dashed: many short pieces.
     assert!(svg.series(BLUE, 2) > 10, "{:?}", svg.lines);
     // A sweep directory plots its trials; a directory without runs is an error.
-    let r = netc(&["plot", s(dir.path()), "-o", s(&svg_path)]);
+    let r = netc(&["plot", s(dir.path()), "-o", s(&svg_path), "--force"]);
     ok(&r);
     assert!(r.stderr.contains("(2 runs)"), "{}", r.stderr);
     let empty = tempfile::tempdir().unwrap();
-    let r = netc(&["plot", s(empty.path()), "-o", s(&svg_path)]);
+    let none_path = dir.path().join("none.svg");
+    let r = netc(&["plot", s(empty.path()), "-o", s(&none_path)]);
     fails(&r);
     assert!(r.stderr.contains("holds no metrics.csv"), "{}", r.stderr);
 }
