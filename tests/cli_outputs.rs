@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{DATA, TINY, fails, netc, ok};
+use common::cli::{fails, netc, ok, train_tiny};
 use netc::checkpoint;
 use std::fs;
 use std::path::Path;
@@ -69,17 +69,7 @@ fn grad_refuses_an_existing_out_unless_forced() {
 }
 
 fn tiny_run(out: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "train",
-        TINY,
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--out",
-        s(out),
-    ];
-    args.extend_from_slice(extra);
-    ok(&netc(&args));
+    ok(&train_tiny(out, extra));
 }
 
 /// (epoch, step) of each row of a run's metrics.csv.
