@@ -394,12 +394,22 @@ fn plan_then_collect_gives_the_sweep_own_summary() {
         "{csv}"
     );
     assert!(r.stdout.contains("1 of 2"), "{}", r.stdout);
+    // The picture names the missing trials and rings the partial points.
+    let svg = Svg::read(&planned.join("summary.svg"));
+    assert!(
+        svg.has_text("2 of 4 trials have no result: d.p=0 seed 2, d.p=0.5 seed 1"),
+        "{:?}",
+        svg.texts
+    );
+    assert!(svg.has_text("fewer seeds finished than planned"));
 
     sh(commands[1]);
     sh(commands[2]);
     let r = netc(&["sweep", "--collect", s(&planned)]);
     ok(&r);
     assert!(!r.stderr.contains("missing"), "{}", r.stderr);
+    let svg = Svg::read(&planned.join("summary.svg"));
+    assert!(!svg.texts.iter().any(|t| t.contains("no result")));
     let collected = fs::read_to_string(planned.join("summary.csv")).unwrap();
 
     // The same sweep run directly gives the same numbers (same seeds, same file).
