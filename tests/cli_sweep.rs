@@ -394,12 +394,22 @@ fn plan_then_collect_gives_the_sweep_own_summary() {
         "{csv}"
     );
     assert!(r.stdout.contains("1 of 2"), "{}", r.stdout);
+    // The picture names the missing trials and rings the partial points.
+    let svg = Svg::read(&planned.join("summary.svg"));
+    assert!(
+        svg.has_text("2 of 4 trials have no result: d.p=0 seed 2, d.p=0.5 seed 1"),
+        "{:?}",
+        svg.texts
+    );
+    assert!(svg.has_text("fewer seeds finished than planned"));
 
     sh(commands[1]);
     sh(commands[2]);
     let r = netc(&["sweep", "--collect", s(&planned)]);
     ok(&r);
     assert!(!r.stderr.contains("missing"), "{}", r.stderr);
+    let svg = Svg::read(&planned.join("summary.svg"));
+    assert!(!svg.texts.iter().any(|t| t.contains("no result")));
     let collected = fs::read_to_string(planned.join("summary.csv")).unwrap();
 
     // The same sweep run directly gives the same numbers (same seeds, same file).
@@ -552,11 +562,12 @@ fn runs_without_a_sweep_are_collected_and_plotted_by_their_overrides() {
     // Its train curves are dashed: many short pieces.
     assert!(svg.series(BLUE, 2) > 10, "{:?}", svg.lines);
     // A sweep directory plots its trials; a directory without runs is an error.
-    let r = netc(&["plot", s(dir.path()), "-o", s(&svg_path)]);
+    let r = netc(&["plot", s(dir.path()), "-o", s(&svg_path), "--force"]);
     ok(&r);
     assert!(r.stderr.contains("(2 runs)"), "{}", r.stderr);
     let empty = tempfile::tempdir().unwrap();
-    let r = netc(&["plot", s(empty.path()), "-o", s(&svg_path)]);
+    let none_path = dir.path().join("none.svg");
+    let r = netc(&["plot", s(empty.path()), "-o", s(&none_path)]);
     fails(&r);
     assert!(r.stderr.contains("holds no metrics.csv"), "{}", r.stderr);
 }

@@ -6,7 +6,13 @@ use netc::lang::parse_and_check;
 use proptest::prelude::*;
 use std::fs;
 
-const MODELS: [&str; 3] = ["models/mlp.net", "models/mnist.net", "models/digits.net"];
+/// The model files, and a net whose lines are too long for one.
+const MODELS: [&str; 4] = [
+    "models/mlp.net",
+    "models/mnist.net",
+    "models/digits.net",
+    "tests/fixtures/nets/long_lines.net",
+];
 
 fn fmt(src: &str) -> String {
     match format_source("t.net", src) {
@@ -21,6 +27,54 @@ fn the_model_files_format_to_themselves() {
         let src = fs::read_to_string(f).unwrap_or_default();
         assert!(!src.is_empty(), "{f}");
         assert_eq!(fmt(&src), src, "{f} is not in canonical layout");
+    }
+}
+
+/// The code blocks of grammar/README.md, without the indentation of the
+/// list item holding them.
+fn readme_blocks() -> Vec<String> {
+    let text = fs::read_to_string("grammar/README.md").unwrap();
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut open, fence) {
+            (None, true) => open = Some((line.len() - line.trim_start().len(), String::new())),
+            (Some((_, block)), true) => {
+                blocks.push(std::mem::take(block));
+                open = None;
+            }
+            (Some((indent, block)), false) => {
+                block.push_str(line.get(*indent..).unwrap_or(""));
+                block.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_grammar_readme_examples_are_in_canonical_layout() {
+    let examples: Vec<String> = readme_blocks()
+        .into_iter()
+        .filter(|b| {
+            ["# The reference MLP", "loss =", "train {"]
+                .iter()
+                .any(|s| b.starts_with(s))
+        })
+        // The loss's pattern (`loss = DATA_TERM + ...`) is not code.
+        .filter(|b| !b.contains("..."))
+        .collect();
+    // The whole reference MLP, the loss spanning lines, the train block.
+    assert_eq!(examples.len(), 3, "{examples:?}");
+    assert!(examples[1].lines().count() > 2, "{}", examples[1]);
+    for b in &examples {
+        assert_eq!(
+            fmt(b),
+            *b,
+            "grammar/README.md's example is not a fixed point"
+        );
     }
 }
 
@@ -112,14 +166,14 @@ fn perturb(src: &str, choices: &[u8], comments: bool) -> String {
 
 proptest! {
     #[test]
-    fn layout_does_not_depend_on_spacing(choices in proptest::collection::vec(any::<u8>(), 1..64), which in 0usize..3) {
+    fn layout_does_not_depend_on_spacing(choices in proptest::collection::vec(any::<u8>(), 1..64), which in 0usize..4) {
         let src = fs::read_to_string(MODELS[which]).unwrap_or_default();
         let messy = perturb(&src, &choices, false);
         prop_assert_eq!(fmt(&messy), src);
     }
 
     #[test]
-    fn formatting_is_idempotent_with_comments(choices in proptest::collection::vec(any::<u8>(), 1..64), which in 0usize..3) {
+    fn formatting_is_idempotent_with_comments(choices in proptest::collection::vec(any::<u8>(), 1..64), which in 0usize..4) {
         let src = fs::read_to_string(MODELS[which]).unwrap_or_default();
         let once = fmt(&perturb(&src, &choices, true));
         prop_assert_eq!(fmt(&once), once.clone());

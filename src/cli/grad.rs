@@ -28,6 +28,9 @@ pub struct GradArgs {
     /// Where to write loss, grad/<param>, act/<name> and grad_act/<name>.
     #[arg(long, value_name = "G")]
     out: PathBuf,
+    /// Lets --out name an existing file, replacing it (without it, that is refused).
+    #[arg(long)]
+    force: bool,
     /// Weights to use [default: initialised from the seed].
     #[arg(long, value_name = "W")]
     weights: Option<PathBuf>,
@@ -43,6 +46,9 @@ pub struct GradArgs {
 }
 
 pub fn run(args: &GradArgs, r: &mut Reporter) {
+    if !r.output_free(&args.out, args.force) {
+        return;
+    }
     let Some((model, _)) = r.model_with(&args.file, &args.sets) else {
         return;
     };

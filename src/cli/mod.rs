@@ -135,6 +135,20 @@ impl Reporter {
         }
     }
 
+    /// Whether the command may write `path` (a file given with `--out`): an
+    /// existing file or directory is refused, naming it, unless `force` lets
+    /// the command replace it (atomically, as it writes every file).
+    pub fn output_free(&mut self, path: &Path, force: bool) -> bool {
+        if force || fs::symlink_metadata(path).is_err() {
+            return true;
+        }
+        self.error(format!(
+            "{} already exists; give another --out, or overwrite it with --force",
+            path.display()
+        ));
+        false
+    }
+
     /// A checked model with `--set KEY=VALUE` overrides applied, and the
     /// overrides in canonical form; or the errors reported here. Warnings are
     /// shown and do not stop the command.

@@ -16,9 +16,12 @@ pub struct PlotArgs {
     /// Run directories (each with a metrics.csv), or a sweep directory (its trials).
     #[arg(required = true, value_name = "DIR")]
     dirs: Vec<PathBuf>,
-    /// The SVG file to write.
+    /// The SVG file to write (netc draws SVG only).
     #[arg(short = 'o', long = "out", value_name = "FILE.svg")]
     out: PathBuf,
+    /// Lets --out name an existing file, replacing it (without it, that is refused).
+    #[arg(long)]
+    force: bool,
     /// The picture's title [default: the runs' net name].
     #[arg(long)]
     title: Option<String>,
@@ -34,6 +37,13 @@ struct Found {
 }
 
 pub fn run(args: &PlotArgs, r: &mut Reporter) {
+    if let Err(e) = svg_name(&args.out) {
+        r.error(e);
+        return;
+    }
+    if !r.output_free(&args.out, args.force) {
+        return;
+    }
     let mut dirs = Vec::new();
     for d in &args.dirs {
         match run_dirs(d) {
@@ -83,6 +93,23 @@ pub fn run(args: &PlotArgs, r: &mut Reporter) {
         Ok(()) => errln!("wrote {} ({} runs)", args.out.display(), overlay.len()),
         Err(e) => r.error(e.to_string()),
     }
+}
+
+/// netc draws SVG only (a bitmap would need a rasteriser and font files), so
+/// a name promising another format is refused rather than filled with SVG.
+fn svg_name(out: &Path) -> Result<(), String> {
+    let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase());
+    if ext.as_deref() == Some("svg") {
+        return Ok(());
+    }
+    let what = ext.map_or("a file without an extension".to_string(), |e| {
+        format!("a .{e} file")
+    });
+    Err(format!(
+        "{} would be {what}, but netc plot writes SVG only; give a name ending in .svg ({})",
+        out.display(),
+        out.with_extension("svg").display()
+    ))
 }
 
 /// `dir` itself if it holds a run, else the runs in it (a sweep's trials, in

@@ -83,25 +83,114 @@ fn write_expr(out: &mut String, e: &Expr) {
     }
 }
 
-/// One statement on one line (the `train` block is written separately).
-fn statement_line(s: &Statement) -> String {
+/// The widest a line may be, in characters, before a statement is broken
+/// (as rustfmt's `max_width`; a single long name or string may still exceed it).
+pub const WIDTH: usize = 100;
+
+/// The column where the next character of `out` goes.
+fn column(out: &str) -> usize {
+    out.rsplit('\n').next().map_or(0, |l| l.chars().count())
+}
+
+/// Writes `e` from the current column: on one line if it fits in [`WIDTH`],
+/// else broken. A sum breaks before each `+`, the `+` hanging two columns
+/// left of where its first term starts, so the terms align; a call or list
+/// puts one argument per line, indented four spaces past `indent` (the
+/// indentation of the line it opens on), with a trailing comma.
+fn write_wrapped(out: &mut String, e: &Expr, indent: usize) {
+    let col = column(out);
+    let flat = expr_text(e);
+    if col + flat.chars().count() <= WIDTH {
+        out.push_str(&flat);
+        return;
+    }
+    match &e.kind {
+        ExprKind::Sum(terms) => {
+            for (i, t) in terms.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    push_spaces(out, col.saturating_sub(2));
+                    out.push_str("+ ");
+                }
+                write_wrapped(out, t, col.saturating_sub(2).max(indent));
+            }
+        }
+        ExprKind::Product(factors) => {
+            for (i, f) in factors.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" * ");
+                }
+                write_wrapped(out, f, indent);
+            }
+        }
+        ExprKind::Call { func, args } if !args.is_empty() => {
+            out.push_str(&func.text);
+            out.push('(');
+            for a in args {
+                out.push('\n');
+                push_spaces(out, indent + INDENT.len());
+                if let Some(n) = &a.name {
+                    out.push_str(&n.text);
+                    out.push_str(": ");
+                }
+                write_wrapped(out, &a.value, indent + INDENT.len());
+                out.push(',');
+            }
+            out.push('\n');
+            push_spaces(out, indent);
+            out.push(')');
+        }
+        ExprKind::List(items) if !items.is_empty() => {
+            out.push('[');
+            for x in items {
+                out.push('\n');
+                push_spaces(out, indent + INDENT.len());
+                write_wrapped(out, x, indent + INDENT.len());
+                out.push(',');
+            }
+            out.push('\n');
+            push_spaces(out, indent);
+            out.push(']');
+        }
+        _ => out.push_str(&flat),
+    }
+}
+
+fn push_spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// `prefix` then `e`, broken as [`write_wrapped`] does if it does not fit.
+fn wrapped(prefix: &str, e: &Expr, indent: usize) -> String {
+    let mut s = prefix.to_string();
+    write_wrapped(&mut s, e, indent);
+    s
+}
+
+/// One statement, on one line if it fits (the `train` block is written separately).
+fn statement_text(s: &Statement) -> String {
     match &s.kind {
         StmtKind::Header { name, version } => format!("net {} {}", name.text, version.text),
         StmtKind::Input { name, dims } => {
             let d: Vec<&str> = dims.iter().map(|n| n.text.as_str()).collect();
             format!("input {}: {}", name.text, d.join("x"))
         }
-        StmtKind::Label { name, kind } => format!("label {}: {}", name.text, expr_text(kind)),
-        StmtKind::Binding { name, value } => format!("{} = {}", name.text, expr_text(value)),
+        StmtKind::Label { name, kind } => wrapped(&format!("label {}: ", name.text), kind, 0),
+        StmtKind::Binding { name, value } => wrapped(&format!("{} = ", name.text), value, 0),
         StmtKind::Train { entries, .. } => {
-            let e: Vec<String> = entries.iter().map(entry_line).collect();
+            let e: Vec<String> = entries.iter().map(|e| entry_text(e, 0)).collect();
             format!("train {{ {} }}", e.join(", "))
         }
     }
 }
 
-fn entry_line(e: &Entry) -> String {
-    format!("{}: {}", e.key.text, expr_text(&e.value))
+/// `key: value` at `indent` (the indentation is not included).
+fn entry_text(e: &Entry, indent: usize) -> String {
+    let mut s = " ".repeat(indent);
+    s.push_str(&e.key.text);
+    s.push_str(": ");
+    write_wrapped(&mut s, &e.value, indent);
+    s.split_off(indent)
 }
 
 struct Formatter<'a> {
@@ -196,7 +285,7 @@ impl<'a> Formatter<'a> {
                         self.out.push_str(self.comment_text(c));
                         self.out.push('\n');
                     }
-                    let mut line = statement_line(s);
+                    let mut line = statement_text(s);
                     self.trailing(&mut line, trailing);
                     self.out.push_str(&line);
                     self.out.push('\n');
@@ -259,7 +348,7 @@ impl<'a> Formatter<'a> {
                 self.comment_line(c, INDENT);
             }
             self.blank_before(e.span.start);
-            let mut line = format!("{INDENT}{}", entry_line(e));
+            let mut line = format!("{INDENT}{}", entry_text(e, INDENT.len()));
             self.trailing(&mut line, trailing);
             self.out.push_str(&line);
             self.out.push('\n');
@@ -319,6 +408,46 @@ mod tests {
             let once = fmt(s);
             assert_eq!(fmt(&once), once, "from {s:?}");
         }
+    }
+
+    #[test]
+    fn a_sum_too_wide_breaks_before_each_plus_with_its_terms_aligned() {
+        let one = "loss = cross_entropy(out, y) + 1e-4 * sumsq(h1.weight) + 1e-4 * sumsq(h2.weight) + 0.5 * l1(h1) + 0.01 * l2(h2)";
+        assert!(one.len() > WIDTH);
+        let want = "loss = cross_entropy(out, y)\n     + 1e-4 * sumsq(h1.weight)\n     + 1e-4 * sumsq(h2.weight)\n     + 0.5 * l1(h1)\n     + 0.01 * l2(h2)  # c\n";
+        assert_eq!(fmt(&format!("{one}  # c\n")), want);
+        assert_eq!(fmt(want), want);
+        // What fits in the width stays on (or joins) one line.
+        assert_eq!(
+            fmt("loss = cross_entropy(out, y)\n     + 0.5 * l1(h1)\n"),
+            "loss = cross_entropy(out, y) + 0.5 * l1(h1)\n"
+        );
+        let exactly = format!("h = {}", "a".repeat(WIDTH - 4));
+        assert_eq!(fmt(&exactly), format!("{exactly}\n"));
+    }
+
+    #[test]
+    fn a_call_too_wide_puts_one_argument_per_line() {
+        let path = "d".repeat(70);
+        let src = format!(
+            "train {{ data: csv(\"{path}.csv\", header: true, test_fraction: 0.2) }}\nh = relu(linear(flatten(x), units: 32, bias: false)) + {path}\n"
+        );
+        let want = format!(
+            "train {{\n    data: csv(\n        \"{path}.csv\",\n        header: true,\n        test_fraction: 0.2,\n    )\n}}\n\
+             h = relu(linear(flatten(x), units: 32, bias: false))\n  + {path}\n"
+        );
+        let got = fmt(&src);
+        assert_eq!(got, want);
+        assert_eq!(fmt(&got), got);
+        for line in got.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        // Still too wide once broken: the arguments' own calls break too.
+        let long = format!("out = f(g({path}, {path}), 1)\n");
+        let want =
+            format!("out = f(\n    g(\n        {path},\n        {path},\n    ),\n    1,\n)\n");
+        assert_eq!(fmt(&long), want);
+        assert_eq!(fmt(&want), want);
     }
 
     #[test]

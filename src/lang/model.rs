@@ -399,7 +399,8 @@ pub struct EvalSpec {
     pub scaling: bool,
     /// Monte-Carlo dropout: the mean of this many stochastic passes.
     pub mc_passes: Option<usize>,
-    /// For a run counted in steps: evaluate every this many steps (and at the end).
+    /// For a run counted in steps: also evaluate every this many steps (besides
+    /// after every epoch and at the end).
     pub every: Option<usize>,
 }
 

@@ -20,6 +20,7 @@ fn series(
         color,
         dashed,
         markers: false,
+        hollow: Vec::new(),
     }
 }
 
@@ -56,11 +57,13 @@ pub fn curves(title: &str, penalty_labels: &[String], rows: &[Row]) -> Result<St
             label: "train".into(),
             color: Some(0),
             dashed: false,
+            hollow: false,
         },
         LegendEntry {
             label: "test".into(),
             color: Some(1),
             dashed: false,
+            hollow: false,
         },
     ];
     if rows.iter().any(|r| r.test_acc.is_some()) {
@@ -84,12 +87,14 @@ pub fn curves(title: &str, penalty_labels: &[String], rows: &[Row]) -> Result<St
             label: l.clone(),
             color: Some(2 + i),
             dashed: false,
+            hollow: false,
         }));
     }
     render(&Figure {
         title: title.to_string(),
         panels,
         legend,
+        notes: Vec::new(),
         panel_size: PANEL,
     })
 }
@@ -146,22 +151,26 @@ pub fn overlay(title: &str, runs: &[Run]) -> Result<String, PlotError> {
             label: r.label.clone(),
             color: Some(i),
             dashed: false,
+            hollow: false,
         })
         .collect();
     legend.push(LegendEntry {
         label: "test".into(),
         color: None,
         dashed: false,
+        hollow: false,
     });
     legend.push(LegendEntry {
         label: "train".into(),
         color: None,
         dashed: true,
+        hollow: false,
     });
     render(&Figure {
         title: title.to_string(),
         panels,
         legend,
+        notes: Vec::new(),
         panel_size: PANEL,
     })
 }

@@ -2,10 +2,14 @@
 //! the plots, so it never covers a curve however many runs are drawn).
 
 use super::PlotError;
+use super::ticks::{range, ticks};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::ops::Range;
 
 /// One line in a panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +24,9 @@ pub struct Series {
     pub dashed: bool,
     /// Marks each point with a dot.
     pub markers: bool,
+    /// Points (by index) marked with a ring instead of a dot: measured on
+    /// fewer runs than planned.
+    pub hollow: Vec<usize>,
 }
 
 /// One chart with its axes.
@@ -29,7 +36,8 @@ pub struct Panel {
     pub x_desc: String,
     pub y_desc: String,
     pub series: Vec<Series>,
-    /// Categorical x axis: these labels at x = 0, 1, 2, ...
+    /// Categorical x axis: these labels at x = 0, 1, 2, ... (a series may
+    /// place points between them; the ticks stay on the whole numbers).
     pub x_ticks: Option<Vec<String>>,
 }
 
@@ -40,6 +48,8 @@ pub struct LegendEntry {
     /// Index into the palette; `None` draws the sample in grey (a style key).
     pub color: Option<usize>,
     pub dashed: bool,
+    /// A ring instead of a line sample (the key to [`Series::hollow`]).
+    pub hollow: bool,
 }
 
 /// A whole picture.
@@ -48,6 +58,8 @@ pub struct Figure {
     pub title: String,
     pub panels: Vec<Panel>,
     pub legend: Vec<LegendEntry>,
+    /// Lines of text under the legend, for what the reader must not miss.
+    pub notes: Vec<String>,
     /// Size of one panel in pixels.
     pub panel_size: (u32, u32),
 }
@@ -72,6 +84,9 @@ pub fn color(i: usize) -> RGBColor {
 }
 
 const FONT: &str = "sans-serif";
+/// At most this many ticks on an axis: room for their labels in a panel.
+const X_TICKS: usize = 7;
+const Y_TICKS: usize = 8;
 const TITLE_H: u32 = 40;
 const LEGEND_ROW: u32 = 24;
 const LEGEND_FONT: u32 = 16;
@@ -114,9 +129,9 @@ pub fn render(fig: &Figure) -> Result<String, PlotError> {
     let (pw, ph) = fig.panel_size;
     let width = pw * fig.panels.len() as u32;
     let layout = legend_layout(&fig.legend, width);
-    let legend_h = layout
-        .last()
-        .map_or(0, |(row, _)| (row + 1) * LEGEND_ROW + 14);
+    let legend_rows = layout.last().map_or(0, |(row, _)| row + 1);
+    let rows = legend_rows + fig.notes.len() as u32;
+    let legend_h = if rows == 0 { 0 } else { rows * LEGEND_ROW + 14 };
     let height = TITLE_H + ph + legend_h;
     let mut svg = String::new();
     {
@@ -131,6 +146,7 @@ pub fn render(fig: &Figure) -> Result<String, PlotError> {
             draw_panel(area, panel)?;
         }
         draw_legend(&bottom, &fig.legend, &layout)?;
+        draw_notes(&bottom, &fig.notes, legend_rows)?;
         root.present().map_err(draw_err)?;
     }
     Ok(svg)
@@ -150,7 +166,10 @@ fn draw_legend<DB: DrawingBackend>(
         let c = e.color.map_or(RGBColor(90, 90, 90), color);
         let line = c.stroke_width(2);
         let (a, b) = ((x, y), (x + SAMPLE_W as i32, y));
-        if e.dashed {
+        if e.hollow {
+            area.draw(&Circle::new((x + SAMPLE_W as i32 / 2, y), 5, line))
+                .map_err(draw_err)?;
+        } else if e.dashed {
             area.draw(&DashedPathElement::new(vec![a, b], 6, 4, line))
                 .map_err(draw_err)?;
         } else {
@@ -167,44 +186,67 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The smallest and largest finite values, padded so lines do not touch the frame.
-fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
+/// The notes, one a line under the legend's `rows` rows, in dark red.
+fn draw_notes<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    notes: &[String],
+    rows: u32,
+) -> Result<(), PlotError> {
+    let style = TextStyle::from((FONT, LEGEND_FONT).into_font())
+        .color(&RGBColor(170, 20, 20))
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, note) in notes.iter().enumerate() {
+        let y = ((rows + i as u32) * LEGEND_ROW + LEGEND_ROW / 2 + 4) as i32;
+        area.draw(&Text::new(
+            note.clone(),
+            (ENTRY_GAP as i32, y),
+            style.clone(),
+        ))
+        .map_err(draw_err)?;
     }
-    if hi - lo < 1e-12 {
-        let d = (lo.abs() * 0.05).max(0.5);
-        return (lo - d, hi + d);
-    }
-    let d = (hi - lo) * pad;
-    (lo - d, hi + d)
+    Ok(())
 }
 
-/// A tick label: few digits, no float noise (`0.30000000000000004`).
-pub fn tick(v: f64) -> String {
-    let a = v.abs();
-    let s = if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 0.1 || a == 0.0 {
-        format!("{v:.2}")
-    } else if a >= 1e-3 {
-        format!("{v:.4}")
-    } else {
-        format!("{v:.1e}")
-    };
-    if s.contains('.') && !s.contains('e') {
-        let t = s.trim_end_matches('0').trim_end_matches('.');
-        if t == "-0" { "0".into() } else { t.into() }
-    } else {
-        s
+/// A linear axis whose ticks are ours (plotters' own choice labels float
+/// noise and repeats): the labelled values are its key points.
+struct Ticked {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(range: Range<f64>, ticks: &[(f64, String)]) -> Self {
+        Ticked {
+            range,
+            ticks: ticks.iter().map(|t| t.0).collect(),
+        }
     }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(self.range.clone()).map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, _: H) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+/// Looks up the label of tick `v` (ticks are drawn exactly at their values).
+fn tick_label(ticks: &[(f64, String)], v: f64) -> String {
+    ticks
+        .iter()
+        .find(|(t, _)| *t == v)
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default()
 }
 
 fn draw_panel<DB: DrawingBackend>(
@@ -234,27 +276,25 @@ fn draw_panel<DB: DrawingBackend>(
         })
     });
     let (y0, y1) = range(ys, 0.06);
+    let x_ticks: Vec<(f64, String)> = match &p.x_ticks {
+        Some(t) => t
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as f64, l.clone()))
+            .collect(),
+        None => ticks(x0, x1, X_TICKS),
+    };
+    let y_ticks = ticks(y0, y1, Y_TICKS);
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, (FONT, 19).into_font())
         .margin(10)
         .margin_right(22)
         .x_label_area_size(50)
         .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(Ticked::new(x0..x1, &x_ticks), Ticked::new(y0..y1, &y_ticks))
         .map_err(draw_err)?;
-    let ticks = p.x_ticks.clone();
-    let x_fmt = move |x: &f64| match &ticks {
-        Some(t) => {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                t.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        }
-        None => tick(*x),
-    };
-    let y_fmt = |y: &f64| tick(*y);
+    let x_fmt = |x: &f64| tick_label(&x_ticks, *x);
+    let y_fmt = |y: &f64| tick_label(&y_ticks, *y);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(p.x_desc.as_str())
         .y_desc(p.y_desc.as_str())
@@ -263,13 +303,7 @@ fn draw_panel<DB: DrawingBackend>(
         .bold_line_style(RGBColor(215, 215, 215))
         .max_light_lines(0)
         .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .y_labels(8);
-    match &p.x_ticks {
-        // Room for every category: ticks every half step, labels on whole ones.
-        Some(t) => mesh.x_labels(2 * t.len() + 1),
-        None => mesh.x_labels(8),
-    };
+        .y_label_formatter(&y_fmt);
     mesh.draw().map_err(draw_err)?;
 
     let cap = (x1 - x0) * 0.012;
@@ -288,9 +322,24 @@ fn draw_panel<DB: DrawingBackend>(
         }
         // A lone point draws no line: mark it.
         if s.markers || pts.len() == 1 {
-            chart
-                .draw_series(pts.iter().map(|&pt| Circle::new(pt, 4, c.filled())))
-                .map_err(draw_err)?;
+            let marks = s
+                .points
+                .iter()
+                .enumerate()
+                .filter(|(_, (x, y))| x.is_finite() && y.is_finite());
+            for (i, &pt) in marks {
+                let mark = if s.hollow.contains(&i) {
+                    Circle::new(pt, 5, WHITE.filled())
+                } else {
+                    Circle::new(pt, 4, c.filled())
+                };
+                chart.draw_series(std::iter::once(mark)).map_err(draw_err)?;
+                if s.hollow.contains(&i) {
+                    chart
+                        .draw_series(std::iter::once(Circle::new(pt, 5, c.stroke_width(2))))
+                        .map_err(draw_err)?;
+                }
+            }
         }
         if let Some(errs) = &s.errors {
             let bars =
@@ -318,22 +367,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ticks_have_few_digits() {
-        assert_eq!(tick(0.30000000000000004), "0.3");
-        assert_eq!(tick(97.5), "97.5");
-        assert_eq!(tick(100.0), "100");
-        assert_eq!(tick(0.0), "0");
-        assert_eq!(tick(-0.0001), "-1.0e-4");
-        assert_eq!(tick(0.0125), "0.0125");
-        assert_eq!(tick(12.0), "12");
-    }
-
-    #[test]
     fn the_legend_wraps_to_the_width() {
         let e = |l: &str| LegendEntry {
             label: l.into(),
             color: Some(0),
             dashed: false,
+            hollow: false,
         };
         let entries: Vec<LegendEntry> = (0..12).map(|i| e(&format!("run number {i}"))).collect();
         let layout = legend_layout(&entries, 600);
@@ -343,13 +382,5 @@ mod tests {
         for (&(_, x), entry) in layout.iter().zip(&entries) {
             assert!(x + SAMPLE_W + 8 + text_width(&entry.label) <= 600);
         }
-    }
-
-    #[test]
-    fn ranges_pad_and_survive_flat_or_empty_data() {
-        assert_eq!(range([1.0, 1.0].into_iter(), 0.1), (0.5, 1.5));
-        assert_eq!(range(std::iter::empty(), 0.1), (0.0, 1.0));
-        let (lo, hi) = range([0.0, 10.0, f64::NAN].into_iter(), 0.1);
-        assert_eq!((lo, hi), (-1.0, 11.0));
     }
 }

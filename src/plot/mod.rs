@@ -10,10 +10,11 @@
 mod curves;
 mod figure;
 mod summary;
+mod ticks;
 
 pub use curves::{Run, curves, overlay};
 pub use figure::{Figure, LegendEntry, Panel, Series, render};
-pub use summary::{SummaryLine, SummaryPlot, summary};
+pub use summary::{DODGE, SPREAD, SummaryLine, SummaryPlot, summary};
 
 use thiserror::Error;
 

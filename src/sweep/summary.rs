@@ -51,6 +51,8 @@ pub struct Group {
     /// Trials planned for this setting, and how many finished.
     pub planned: usize,
     pub done: usize,
+    /// The seeds of its trials that have no result (missing or unfinished).
+    pub unfinished: Vec<u64>,
     /// Percent.
     pub train_acc: Option<Stat>,
     pub test_acc: Option<Stat>,
@@ -77,6 +79,11 @@ pub fn aggregate(trials: &[(Trial, State)]) -> Vec<Group> {
                 .filter(|(t, _)| t.settings == settings)
                 .map(|(_, s)| s)
                 .collect();
+            let unfinished = trials
+                .iter()
+                .filter(|(t, s)| t.settings == settings && !matches!(s, State::Done(_)))
+                .map(|(t, _)| t.seed)
+                .collect();
             let done: Vec<&Outcome> = mine
                 .iter()
                 .filter_map(|s| match s {
@@ -91,6 +98,7 @@ pub fn aggregate(trials: &[(Trial, State)]) -> Vec<Group> {
             Group {
                 planned: mine.len(),
                 done: done.len(),
+                unfinished,
                 train_acc: stat(&|o| o.train_acc.map(|a| 100.0 * a)),
                 test_acc: stat(&|o| o.test_acc.map(|a| 100.0 * a)),
                 gap: stat(&|o| o.gap()),
@@ -334,7 +342,15 @@ pub fn plot(title: &str, keys: &[String], groups: &[Group], seeds: usize) -> Sum
                     }),
                 ]
             };
-            SummaryLine { label, values }
+            let partial = x_values
+                .iter()
+                .map(|x| cell(x).is_some_and(|g| g.done > 0 && g.done < g.planned))
+                .collect();
+            SummaryLine {
+                label,
+                values,
+                partial,
+            }
         })
         .collect();
     let panels = if accuracy {
@@ -354,7 +370,23 @@ pub fn plot(title: &str, keys: &[String], groups: &[Group], seeds: usize) -> Sum
             ),
         ]
     };
+    let describe = |g: &Group, seed: u64| {
+        let mut words: Vec<String> = g
+            .settings
+            .iter()
+            .filter(|(k, _)| varying.contains(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        words.push(format!("seed {seed}"));
+        words.join(" ")
+    };
+    let missing = groups
+        .iter()
+        .flat_map(|g| g.unfinished.iter().map(move |&seed| describe(g, seed)))
+        .collect();
     SummaryPlot {
+        planned: groups.iter().map(|g| g.planned).sum(),
+        missing,
         title,
         x_key: if x_key.is_empty() {
             "(nothing swept)".into()
@@ -449,6 +481,10 @@ mod tests {
         assert_eq!(p.lines.len(), 1);
         assert_eq!(p.lines[0].values[0][1], Some((94.0, 0.0)));
         assert_eq!(p.bars, "mean ± std over 2 seeds");
+        // One of d.p=0.5's two seeds finished: its point is partial.
+        assert_eq!(p.lines[0].partial, [false, true]);
+        assert_eq!(p.missing, ["d.p=0.5 seed 1"]);
+        assert_eq!(g[1].unfinished, [1]);
     }
 
     #[test]
@@ -471,6 +507,9 @@ mod tests {
         assert_eq!(labels, ["h1.units=16", "h1.units=32"]);
         assert_eq!(p.lines[1].values[0][1], None);
         assert_eq!(p.bars, "");
+        assert_eq!(p.planned, 4);
+        assert_eq!(p.missing, ["d.p=0.5 h1.units=32 seed 0"]);
+        assert_eq!(p.lines[0].partial, [false, false]);
     }
 
     #[test]

@@ -36,3 +36,12 @@ pub fn ok(r: &Run) {
 pub fn fails(r: &Run) {
     assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }
+
+/// `netc train` of the tiny net on the fixture, quietly, into `out`, with
+/// `extra` arguments.
+pub fn train_tiny(out: &std::path::Path, extra: &[&str]) -> Run {
+    let out = out.to_str().expect("a UTF-8 path");
+    let mut args = vec!["train", TINY, "--data-dir", DATA, "--quiet", "--out", out];
+    args.extend_from_slice(extra);
+    netc(&args)
+}
