@@ -1,29 +1,8 @@
-//! "did you mean ...?": the closest known word by edit distance.
+//! "did you mean ...?": the closest known word by edit distance (strsim's
+//! optimal string alignment: a swap of neighbours is one edit; strsim is in
+//! the build already, for clap's own suggestions).
 
-/// Edit distance where swapping two neighbours counts as one edit
-/// (optimal string alignment), counting characters.
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 0..a.len() {
-        cur[0] = i + 1;
-        for j in 0..b.len() {
-            let mut d = (prev[j] + usize::from(a[i] != b[j]))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
-                d = d.min(before[j - 1] + 1);
-            }
-            cur[j + 1] = d;
-        }
-        std::mem::swap(&mut before, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
+use strsim::osa_distance as distance;
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo
 /// (a third of the word's length, at least one edit; or the same word in
