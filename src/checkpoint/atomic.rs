@@ -27,17 +27,25 @@ pub fn write_atomic_with(
             source,
         }
     };
-    let Some(name) = path.file_name() else {
+    // A symbolic link is followed: its target is replaced, the link stays.
+    let target = match fs::canonicalize(path) {
+        Ok(t) => t,
+        Err(_) => path.to_path_buf(),
+    };
+    let Some(name) = target.file_name() else {
         return Err(io_err("write")(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the path does not name a file",
         )));
     };
-    let dir = parent_dir(path);
+    let dir = parent_dir(&target);
     let (tmp_path, file) = create_temp(&dir, &name.to_string_lossy()).map_err(io_err("write"))?;
+    // A file replaced keeps its permissions (a script's or a shared file's).
+    let keep = fs::metadata(&target).ok().map(|m| m.permissions());
     let result = fill_and_sync(file, write)
+        .and_then(|()| keep.map_or(Ok(()), |p| fs::set_permissions(&tmp_path, p)))
         .map_err(io_err("write"))
-        .and_then(|()| fs::rename(&tmp_path, path).map_err(io_err("replace")));
+        .and_then(|()| fs::rename(&tmp_path, &target).map_err(io_err("replace")));
     if let Err(e) = result {
         // Best effort: the error that matters is the one being returned.
         let _ = fs::remove_file(&tmp_path);
@@ -143,6 +151,28 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A replaced file keeps its permissions; a link is followed and stays a link.
+    #[test]
+    fn a_replaced_file_keeps_its_mode_and_a_link_stays_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("run.sh");
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o751)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o751);
+    }
 
     /// Names of the entries of `dir`, sorted.
     fn entries(dir: &Path) -> Vec<String> {

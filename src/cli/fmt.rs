@@ -4,9 +4,7 @@ use super::Reporter;
 use super::console::{out, outln};
 use clap::Args;
 use netc::lang::fmt::format_source;
-use std::fs;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct FmtArgs {
@@ -39,36 +37,10 @@ pub fn run(args: &FmtArgs, r: &mut Reporter) {
             outln!("would reformat {shown}");
             out!("{}", diff(&src, &formatted));
             r.fail();
-        } else if let Err(e) = write_atomically(path, &formatted) {
-            r.error(format!("cannot write `{shown}`: {e}"));
+        } else if let Err(e) = netc::checkpoint::write_atomic(path, formatted.as_bytes()) {
+            r.error(e.to_string());
         }
     }
-}
-
-/// Writes `text` next to `path`, syncs it, and renames it over `path`, so
-/// the file is never left half-written, even by a power cut; keeps its
-/// permissions. A symbolic link is followed: its target is rewritten and the
-/// link stays a link.
-fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let path = fs::canonicalize(path)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.netc-fmt.tmp"));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        if let Ok(m) = fs::metadata(&path) {
-            fs::set_permissions(&tmp, m.permissions())?;
-        }
-        fs::rename(&tmp, &path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The changed region of two texts: the lines between their common start
