@@ -46,15 +46,6 @@ impl<T: Real> Tensor<T> {
         Tensor { rows, cols, data }
     }
 
-    /// A copy converted to another element type (f32 <-> f64).
-    pub fn cast<U: Real>(&self) -> Tensor<U> {
-        Tensor {
-            rows: self.rows,
-            cols: self.cols,
-            data: self.data.iter().map(|v| U::from_f64(v.to_f64())).collect(),
-        }
-    }
-
     pub fn rows(&self) -> usize {
         self.rows
     }

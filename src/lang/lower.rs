@@ -127,11 +127,6 @@ impl<'m> Lowered<'m> {
         })
     }
 
-    /// The model this was lowered from.
-    pub fn model(&self) -> &'m Model {
-        self.model
-    }
-
     /// Records one pass for the batch `x` `[batch, features]`: every binding,
     /// the data term against `targets`, each weighted penalty, and their sum.
     /// Dropout samples from `rng` in [`Phase::Train`] only.
