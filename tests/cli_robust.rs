@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::cli::{DATA, Run, TINY, netc};
+use common::cli::{DATA, Run, TINY, netc, train_tiny};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -400,17 +400,7 @@ fn bad_csv_and_missing_data_files_exit_1() {
 /// A trained fixture run (one epoch) in `dir`.
 fn trained(dir: &Path) -> PathBuf {
     let run = dir.join("run");
-    let r = netc(&[
-        "train",
-        TINY,
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "1",
-        "--out",
-        &s(&run),
-    ]);
+    let r = train_tiny(&run, &["--epochs", "1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     run
 }
@@ -777,17 +767,7 @@ fn a_closed_pipe_ends_netc_quietly_and_a_run_stays_resumable() {
     let r = netc(&resume);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let whole = dir.path().join("whole");
-    let r = netc(&[
-        "train",
-        TINY,
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "40",
-        "--out",
-        &s(&whole),
-    ]);
+    let r = train_tiny(&whole, &epochs);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         fs::read(run.join("model.safetensors")).unwrap(),
