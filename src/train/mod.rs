@@ -6,6 +6,7 @@ pub mod eval;
 pub mod metrics;
 pub mod net;
 mod progress;
+pub mod provenance;
 mod run;
 
 pub use eval::{McScores, Scores};
