@@ -137,11 +137,12 @@ fn loss_text(m: &Model) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::lang::parse_and_check;
 
-    const NET: &str = "net t v1
+    /// A small net on the digits, for the tests here and in `train::provenance`.
+    pub(crate) const NET: &str = "net t v1
 input x: 64
 label y: classes(10)
 h = relu(linear(x, 16))

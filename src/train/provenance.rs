@@ -138,16 +138,7 @@ fn with_overrides(source: &str, overrides: &[String]) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NET: &str = "net t v1
-input x: 64
-label y: classes(10)
-h = relu(linear(x, 16))
-d = dropout(h, 0.5)
-out = linear(d, 10)
-loss = cross_entropy(out, y)
-train { data: digits(test_fraction: 0.5), batch: 10, epochs: 2, optimizer: sgd(lr: 0.1), seed: 1 }
-";
+    use crate::lang::compare::tests::NET;
 
     fn record(net: &str, overrides: &str) -> Recorded {
         let meta = BTreeMap::from([
