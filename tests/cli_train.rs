@@ -35,13 +35,9 @@ fn a_run_leaves_model_checkpoint_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let r = train(dir.path(), &[]);
     ok(&r);
-    // One plain line per epoch on stderr (not a terminal), the summary last on stdout.
-    assert_eq!(
-        r.stderr.lines().filter(|l| l.starts_with("epoch")).count(),
-        3,
-        "{}",
-        r.stderr
-    );
+    // --quiet: nothing on stderr, the summary alone on stdout.
+    assert_eq!(r.stderr, "");
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
     let last = r.stdout.lines().last().unwrap();
     assert!(
         last.starts_with("test acc ") && last.contains("samples/s"),
@@ -313,19 +309,7 @@ fn monte_carlo_with_one_pass_and_p_zero_equals_the_deterministic_pass() {
         .unwrap()
         .replace("dropout(h, 0.5)", "dropout(h, 0)");
     let net = write_net(dir.path(), "p0.net", &text);
-    let out = dir.path().join("run");
-    let r = netc(&[
-        "train",
-        net.to_str().unwrap(),
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    ok(&r);
+    let out = train_net(&net, &dir.path().join("run"), &[]);
     let w = out.join("model.safetensors");
     let r = netc(&[
         "eval",
@@ -362,18 +346,7 @@ fn eval_with_weights_of_another_net_lists_the_differences() {
     let dir = tempfile::tempdir().unwrap();
     let other = fs::read_to_string(TINY).unwrap().replace("16)", "8)");
     let net = write_net(dir.path(), "narrow.net", &other);
-    let out = dir.path().join("run");
-    ok(&netc(&[
-        "train",
-        net.to_str().unwrap(),
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let out = train_net(&net, &dir.path().join("run"), &[]);
     let w = out.join("model.safetensors");
     let r = netc(&[
         "eval",
@@ -508,6 +481,14 @@ fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
     ok(&r);
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(whole.path()), bytes(part.path()));
+    // The summary says so, not "0 samples/s".
+    assert!(
+        r.stdout
+            .contains("nothing was left to train: the checkpoint is at its last step, 30")
+            && !r.stdout.contains("samples/s"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -592,6 +573,25 @@ fn two_threads_give_the_same_weights_run_after_run() {
     ok(&train(b.path(), &args));
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(a.path()), bytes(b.path()));
+}
+
+#[test]
+fn without_quiet_a_pipe_gets_a_plain_line_per_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(lines.iter().all(|l| l.starts_with("epoch")), "{}", r.stderr);
+    assert!(r.stdout.starts_with("test acc "), "{}", r.stdout);
 }
 
 /// `netc train --epochs 1 --out DIR ARGS...` on `net`: the run directory.
@@ -852,4 +852,58 @@ fn resuming_with_other_overrides_says_what_changed() {
     );
     ok(&r);
     assert_eq!(notes(&r), Vec::<String>::new());
+}
+
+#[test]
+fn classes_the_data_never_has_are_warned_and_mc_without_dropout_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..40)
+        .map(|i| format!("{},{},{}\n", i % 7, (i * 3) % 5, i % 3))
+        .collect();
+    let csv = dir.path().join("three.csv");
+    fs::write(&csv, rows).unwrap();
+    let net = write_net(
+        dir.path(),
+        "five.net",
+        &format!(
+            "net five v1\ninput x: 2\nlabel y: classes(5)\nout = linear(x, 5)\n\
+             loss = cross_entropy(out, y)\n\
+             train {{ data: csv({:?}), batch: 8, epochs: 1, optimizer: sgd(lr: 0.1) }}\n",
+            csv.to_str().unwrap()
+        ),
+    );
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!(
+            "warning: `{}` declares `label y: classes(5)`, but classes 3 and 4 never occur \
+             in the 32 training samples of `three`: the net cannot learn them",
+            net.display()
+        )
+    );
+    let r = netc(&[
+        "eval",
+        net.to_str().unwrap(),
+        "--weights",
+        out.join("model.safetensors").to_str().unwrap(),
+        "--mc",
+        "2",
+    ]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: Monte-Carlo evaluation of a net without dropout: `{}` has no `dropout(...)`",
+            net.display()
+        )),
+        "{}",
+        r.stderr
+    );
 }

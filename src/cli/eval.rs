@@ -75,6 +75,12 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
             }
         }
     }
+    if args.mc.is_some() && !model.has_dropout() {
+        r.warning(format!(
+            "Monte-Carlo evaluation of a net without dropout: `{}` has no `dropout(...)`, so every pass gives the same result",
+            args.file.display()
+        ));
+    }
     let result = (|| -> Result<(Scores, Option<McScores>, usize), netc::train::TrainError> {
         let mut params = lower::init_params::<f32>(&model, 0)?;
         checkpoint::fill_params(&weights, &mut params, checkpoint::is_run_state)?;

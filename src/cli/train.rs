@@ -40,7 +40,8 @@ pub struct TrainArgs {
     /// from another net.
     #[arg(long)]
     force: bool,
-    /// No progress bar: one line per evaluation.
+    /// Prints errors, warnings and the summary only (without it: a progress
+    /// bar on a terminal, a line per evaluation otherwise).
     #[arg(long)]
     quiet: bool,
     /// Threads for large matrix products.
@@ -153,13 +154,21 @@ fn summary(o: &Outcome) -> String {
             s.push_str(&format!("  (mc×{}: loss {:.4})", mc.passes, mc.loss));
         }
     }
-    s.push_str(&format!(
-        "  wall {:.2}s  {:.0} samples/s  {} steps  -> {}",
-        o.wall,
-        o.samples_per_sec,
-        o.steps,
-        o.dir.display()
-    ));
+    s.push_str(&format!("  wall {:.2}s  ", o.wall));
+    if o.nothing_left {
+        s.push_str(&format!(
+            "nothing was left to train: the checkpoint is at its last step, {}  -> {}",
+            o.steps,
+            o.dir.display()
+        ));
+    } else {
+        s.push_str(&format!(
+            "{:.0} samples/s  {} steps  -> {}",
+            o.samples_per_sec,
+            o.steps,
+            o.dir.display()
+        ));
+    }
     if o.output_closed {
         s.push_str("  (stopped early: stderr was closed; --resume continues)");
     }
