@@ -709,6 +709,19 @@ fn eval_refuses_another_held_out_split_unless_forced() {
     ok(&r);
     assert!(r.stderr.contains("warning: "), "{}", r.stderr);
     assert!(r.stdout.starts_with("{\"samples\":359,"), "{}", r.stdout);
+    // The same split changed by a --set is refused too.
+    let r = eval(&half, &w, &["--set", "test_fraction=0.2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: with --set test_fraction=0.2, `{}` holds out another test split than the weights in {} were trained with",
+            half.display(),
+            w.display()
+        )) && r.stderr.contains("partly on training data"),
+        "{}",
+        r.stderr
+    );
+    ok(&eval(&half, &w, &["--set", "test_fraction=0.2", "--force"]));
 }
 
 #[test]

@@ -6,6 +6,7 @@ use super::{Reporter, recorded};
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
+use netc::lang::summary::data_text;
 use netc::tape::Tape;
 use netc::train::eval::{self, McScores, Scores};
 use netc::train::net::{Batch, Net};
@@ -65,6 +66,25 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         return;
     };
     if let Some(rec) = &rec {
+        // The file's split was checked above; a --set can still change it.
+        if let Some(trained) = rec.data().filter(|d| *d != model.train.data)
+            && !args.force
+        {
+            return r.error(format!(
+                "with {}, `{}` holds out another test split than the weights in {} were trained \
+                 with (the data: `{}` vs `{}`): the accuracy would be measured partly on training \
+                 data; drop that --set, or give --force to evaluate anyway",
+                applied
+                    .iter()
+                    .map(|a| format!("--set {a}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                args.file.display(),
+                args.weights.display(),
+                data_text(&model.train.data),
+                data_text(&trained)
+            ));
+        }
         let stored = rec.override_map();
         for (k, v) in to_map(&applied) {
             if let Some(old) = stored.get(&k).filter(|old| **old != v) {

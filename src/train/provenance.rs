@@ -3,6 +3,7 @@
 //! and how a `.net` file compares with that record. Files written elsewhere
 //! (PyTorch) record nothing, and nothing is compared.
 
+use crate::data::DataSpec;
 use crate::lang::compare::{Aspect, Difference, differences};
 use crate::lang::overrides::{Override, apply};
 use crate::lang::parse_and_check;
@@ -28,6 +29,14 @@ impl Recorded {
             overrides: split_overrides(meta.get("overrides").map_or("", String::as_str)),
             net,
         })
+    }
+
+    /// The data source the weights were trained on (so their held-out
+    /// split), if the recorded net checks.
+    pub fn data(&self) -> Option<DataSpec> {
+        parse_and_check(&self.name, &self.net)
+            .ok()
+            .map(|m| m.train.data)
     }
 
     /// The recorded value of each overridden key.
@@ -169,6 +178,7 @@ mod tests {
     #[test]
     fn another_split_is_told_apart_from_another_net() {
         let rec = record(NET, "");
+        assert_eq!(rec.data(), Some(DataSpec::Digits { test_fraction: 0.5 }));
         let other = NET.replace("test_fraction: 0.5", "test_fraction: 0.2");
         let c = compare("t.net", &other, &rec);
         assert!(c.split_differs() && c.net_differs());
