@@ -509,20 +509,30 @@ fn bad_checkpoints_and_weights_exit_1() {
     let model = s(&run.join("model.safetensors"));
     let ckpt_path = s(&run.join("checkpoint.safetensors"));
     let shape = "tensor `h.weight` has shape [16, 784], expected [32, 784]";
+    let resume_wide = |force: bool| {
+        let mut a = vec![
+            "train",
+            &wide,
+            "--data-dir",
+            DATA,
+            "--quiet",
+            "--out",
+            &elsewhere,
+            "--resume",
+            &ckpt_path,
+        ];
+        a.extend(force.then_some("--force"));
+        a
+    };
     for (what, args, says) in [
         (
             "another net's checkpoint for --resume",
-            vec![
-                "train",
-                &wide,
-                "--data-dir",
-                DATA,
-                "--quiet",
-                "--out",
-                &elsewhere,
-                "--resume",
-                &ckpt_path,
-            ],
+            resume_wide(false),
+            "is not the net `tiny` recorded in",
+        ),
+        (
+            "another net's checkpoint for --resume --force",
+            resume_wide(true),
             shape,
         ),
         (

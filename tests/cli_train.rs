@@ -35,13 +35,9 @@ fn a_run_leaves_model_checkpoint_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let r = train(dir.path(), &[]);
     ok(&r);
-    // One plain line per epoch on stderr (not a terminal), the summary last on stdout.
-    assert_eq!(
-        r.stderr.lines().filter(|l| l.starts_with("epoch")).count(),
-        3,
-        "{}",
-        r.stderr
-    );
+    // --quiet: nothing on stderr, the summary alone on stdout.
+    assert_eq!(r.stderr, "");
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
     let last = r.stdout.lines().last().unwrap();
     assert!(
         last.starts_with("test acc ") && last.contains("samples/s"),
@@ -134,6 +130,31 @@ fn resuming_a_different_net_lists_what_does_not_match() {
         "--data-dir",
         DATA,
         "--quiet",
+        "--resume",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    // Refused by what the checkpoint records, naming both files and the layer.
+    assert!(
+        r.stderr.contains(&format!(
+            "`{}` is not the net `tiny` recorded in {}",
+            net.display(),
+            ckpt.display()
+        )) && r
+            .stderr
+            .contains("`h`: `relu(linear(flatten(x), 32))` vs `relu(linear(flatten(x), 16))`")
+            && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    // Forced, the tensors that do not fit are listed.
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--force",
         "--resume",
         ckpt.to_str().unwrap(),
     ]);
@@ -288,19 +309,7 @@ fn monte_carlo_with_one_pass_and_p_zero_equals_the_deterministic_pass() {
         .unwrap()
         .replace("dropout(h, 0.5)", "dropout(h, 0)");
     let net = write_net(dir.path(), "p0.net", &text);
-    let out = dir.path().join("run");
-    let r = netc(&[
-        "train",
-        net.to_str().unwrap(),
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    ok(&r);
+    let out = train_net(&net, &dir.path().join("run"), &[]);
     let w = out.join("model.safetensors");
     let r = netc(&[
         "eval",
@@ -337,18 +346,7 @@ fn eval_with_weights_of_another_net_lists_the_differences() {
     let dir = tempfile::tempdir().unwrap();
     let other = fs::read_to_string(TINY).unwrap().replace("16)", "8)");
     let net = write_net(dir.path(), "narrow.net", &other);
-    let out = dir.path().join("run");
-    ok(&netc(&[
-        "train",
-        net.to_str().unwrap(),
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let out = train_net(&net, &dir.path().join("run"), &[]);
     let w = out.join("model.safetensors");
     let r = netc(&[
         "eval",
@@ -483,6 +481,14 @@ fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
     ok(&r);
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(whole.path()), bytes(part.path()));
+    // The summary says so, not "0 samples/s".
+    assert!(
+        r.stdout
+            .contains("nothing was left to train: the checkpoint is at its last step, 30")
+            && !r.stdout.contains("samples/s"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -567,4 +573,350 @@ fn two_threads_give_the_same_weights_run_after_run() {
     ok(&train(b.path(), &args));
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(a.path()), bytes(b.path()));
+}
+
+#[test]
+fn without_quiet_a_pipe_gets_a_plain_line_per_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        TINY,
+        "--data-dir",
+        DATA,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(lines.iter().all(|l| l.starts_with("epoch")), "{}", r.stderr);
+    assert!(r.stdout.starts_with("test acc "), "{}", r.stdout);
+}
+
+/// `netc train --epochs 1 --out DIR ARGS...` on `net`: the run directory.
+fn train_net(net: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "train",
+        net.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&netc(&args));
+    out.to_path_buf()
+}
+
+/// `netc eval FILE --weights W --data-dir DATA --json ARGS...`
+fn eval(net: &Path, weights: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "eval",
+        net.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data-dir",
+        DATA,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    netc(&args)
+}
+
+#[test]
+fn eval_warns_when_the_file_is_not_the_net_the_weights_were_trained_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_net(Path::new(TINY), &dir.path().join("run"), &[]);
+    let w = run.join("model.safetensors");
+    // Comments and layout: the same net, nothing said.
+    let text = fs::read_to_string(TINY).unwrap();
+    let relaid = write_net(
+        dir.path(),
+        "relaid.net",
+        &text
+            .replace("h = relu(", "# hidden\nh   =   relu(")
+            .replace("    batch: 50\n", "")
+            .replace("    seed: 1\n", "    seed: 1\n    batch: 50\n"),
+    );
+    let r = eval(&relaid, &w, &[]);
+    ok(&r);
+    assert_eq!(r.stderr, "");
+    // Another dropout mode, the same shapes: evaluated, with a warning
+    // naming both files and the difference.
+    let classic = write_net(
+        dir.path(),
+        "classic.net",
+        &text.replace("dropout(h, 0.5)", "dropout(h, 0.5, mode: classic)"),
+    );
+    let r = eval(&classic, &w, &[]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: `{}` is not the net `tiny` recorded in {}",
+            classic.display(),
+            w.display()
+        )) && r
+            .stderr
+            .contains("`d`: `dropout(h, 0.5, mode: classic)` vs `dropout(h, 0.5)`"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A small net on the embedded digits, holding out `fraction` of them.
+fn digits_net(dir: &Path, name: &str, fraction: &str) -> PathBuf {
+    write_net(
+        dir,
+        name,
+        &format!(
+            "net small v1\ninput x: 8x8\nlabel y: classes(10)\n\
+             h = relu(linear(flatten(x), 16))\nout = linear(h, 10)\n\
+             loss = cross_entropy(out, y)\n\
+             train {{ data: digits(test_fraction: {fraction}), batch: 64, epochs: 1, \
+             optimizer: sgd(lr: 0.1), seed: 0 }}\n"
+        ),
+    )
+}
+
+#[test]
+fn eval_refuses_another_held_out_split_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let half = digits_net(dir.path(), "half.net", "0.5");
+    let run = train_net(&half, &dir.path().join("run"), &[]);
+    let w = run.join("model.safetensors");
+    let fifth = digits_net(dir.path(), "fifth.net", "0.2");
+    let r = eval(&fifth, &w, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: `{}` is not the net `small` recorded in {}",
+            fifth.display(),
+            w.display()
+        )) && r
+            .stderr
+            .contains("the data: `digits(test_fraction: 0.2)` vs `digits(test_fraction: 0.5)`")
+            && r.stderr.contains("partly on training data")
+            && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+    let r = eval(&fifth, &w, &["--force"]);
+    ok(&r);
+    assert!(r.stderr.contains("warning: "), "{}", r.stderr);
+    assert!(r.stdout.starts_with("{\"samples\":359,"), "{}", r.stdout);
+    // The same split changed by a --set is refused too.
+    let r = eval(&half, &w, &["--set", "test_fraction=0.2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: with --set test_fraction=0.2, `{}` holds out another test split than the weights in {} were trained with",
+            half.display(),
+            w.display()
+        )) && r.stderr.contains("partly on training data"),
+        "{}",
+        r.stderr
+    );
+    ok(&eval(&half, &w, &["--set", "test_fraction=0.2", "--force"]));
+}
+
+#[test]
+fn eval_applies_the_overrides_stored_with_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    // h.units=8: the weights fit the file only with the stored overrides.
+    let run = train_net(
+        Path::new(TINY),
+        &dir.path().join("run"),
+        &["--set", "d.p=0.1", "--set", "h.units=8"],
+    );
+    let w = run.join("model.safetensors");
+    let r = eval(Path::new(TINY), &w, &[]);
+    ok(&r);
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!(
+            "note: applying the overrides stored with {}: d.p=0.1 h.units=8",
+            w.display()
+        )
+    );
+    // The run's own last evaluation.
+    let metrics = fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    assert!(
+        r.stdout.contains(&format!("\"accuracy\":{}", last[6])),
+        "{} vs {last:?}",
+        r.stdout
+    );
+    // A --set on top is applied after them, and said.
+    let r = eval(Path::new(TINY), &w, &["--set", "d.p=0.3"]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "note: `--set d.p=0.3` replaces d.p=0.1 stored with {}",
+            w.display()
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn resuming_another_net_of_the_same_shapes_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_net(Path::new(TINY), &dir.path().join("run"), &[]);
+    let ckpt = run.join("checkpoint.safetensors");
+    let before = fs::read(&ckpt).unwrap();
+    let text = fs::read_to_string(TINY).unwrap();
+    let classic = write_net(
+        dir.path(),
+        "classic.net",
+        &text.replace("dropout(h, 0.5)", "dropout(h, 0.5, mode: classic)"),
+    );
+    let resume = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            classic.to_str().unwrap(),
+            "--data-dir",
+            DATA,
+            "--quiet",
+            "--resume",
+            ckpt.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        netc(&args)
+    };
+    let r = resume(&[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "error: `{}` is not the net `tiny` recorded in {}",
+            classic.display(),
+            ckpt.display()
+        )) && r
+            .stderr
+            .contains("`d`: `dropout(h, 0.5, mode: classic)` vs `dropout(h, 0.5)`")
+            && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read(&ckpt).unwrap(), before, "a refused resume wrote");
+    let r = resume(&["--force"]);
+    ok(&r);
+    assert!(
+        r.stderr.contains("resuming anyway (--force)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn resuming_with_other_overrides_says_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_net(
+        Path::new(TINY),
+        &dir.path().join("run"),
+        &["--set", "d.p=0.1"],
+    );
+    let ckpt = run.join("checkpoint.safetensors");
+    let r = train(
+        &run,
+        &[
+            "--resume",
+            ckpt.to_str().unwrap(),
+            "--set",
+            "d.p=0.2",
+            "--set",
+            "lr=0.01",
+        ],
+    );
+    ok(&r);
+    let notes = |r: &Run| -> Vec<String> {
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("note:") || l.starts_with("warning:"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        notes(&r),
+        [format!(
+            "note: resuming with other overrides than {} was trained with: \
+             d.p 0.1 → 0.2, lr 0.05 (the file's) → 0.01",
+            ckpt.display()
+        )]
+    );
+    // The same overrides again: nothing to say.
+    let r = train(
+        &run,
+        &[
+            "--resume",
+            ckpt.to_str().unwrap(),
+            "--epochs",
+            "4",
+            "--set",
+            "d.p=0.2",
+            "--set",
+            "lr=0.01",
+        ],
+    );
+    ok(&r);
+    assert_eq!(notes(&r), Vec::<String>::new());
+}
+
+#[test]
+fn classes_the_data_never_has_are_warned_and_mc_without_dropout_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..40)
+        .map(|i| format!("{},{},{}\n", i % 7, (i * 3) % 5, i % 3))
+        .collect();
+    let csv = dir.path().join("three.csv");
+    fs::write(&csv, rows).unwrap();
+    let net = write_net(
+        dir.path(),
+        "five.net",
+        &format!(
+            "net five v1\ninput x: 2\nlabel y: classes(5)\nout = linear(x, 5)\n\
+             loss = cross_entropy(out, y)\n\
+             train {{ data: csv({:?}), batch: 8, epochs: 1, optimizer: sgd(lr: 0.1) }}\n",
+            csv.to_str().unwrap()
+        ),
+    );
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        net.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!(
+            "warning: `{}` declares `label y: classes(5)`, but classes 3 and 4 never occur \
+             in the 32 training samples of `three`: the net cannot learn them",
+            net.display()
+        )
+    );
+    let r = netc(&[
+        "eval",
+        net.to_str().unwrap(),
+        "--weights",
+        out.join("model.safetensors").to_str().unwrap(),
+        "--mc",
+        "2",
+    ]);
+    ok(&r);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: Monte-Carlo evaluation of a net without dropout: `{}` has no `dropout(...)`",
+            net.display()
+        )),
+        "{}",
+        r.stderr
+    );
 }

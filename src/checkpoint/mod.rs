@@ -202,10 +202,13 @@ pub fn load_model(
     params: &mut Params<f32>,
 ) -> Result<BTreeMap<String, String>, CheckpointError> {
     let file = read_tensors(path)?;
-    fill_params(&file, params, |name| {
-        name.starts_with("optim/") || name.starts_with("train/")
-    })?;
+    fill_params(&file, params, is_run_state)?;
     Ok(file.into_metadata())
+}
+
+/// A checkpoint's optimizer or training-state tensor, which a weights load skips.
+pub fn is_run_state(name: &str) -> bool {
+    name.starts_with("optim/") || name.starts_with("train/")
 }
 
 /// Fills `params` from the tensors of the same names in `file`, after checking

@@ -8,6 +8,7 @@ mod eval;
 mod fmt;
 mod grad;
 mod plot;
+mod recorded;
 mod sweep;
 mod train;
 
@@ -76,6 +77,16 @@ impl Reporter {
     pub fn error(&mut self, msg: impl AsRef<str>) {
         self.failed = true;
         errln!("error: {}", msg.as_ref());
+    }
+
+    /// `warning: msg`; the command goes on.
+    pub fn warning(&mut self, msg: impl AsRef<str>) {
+        errln!("warning: {}", msg.as_ref());
+    }
+
+    /// `note: msg`: what the command does that a user may not expect.
+    pub fn note(&mut self, msg: impl AsRef<str>) {
+        errln!("note: {}", msg.as_ref());
     }
 
     /// Whether an error was reported.
@@ -157,6 +168,17 @@ impl Reporter {
         path: &Path,
         sets: &[String],
     ) -> Option<(netc::lang::Model, Vec<String>)> {
+        let src = self.read(path)?;
+        self.model_from(path, &src, sets)
+    }
+
+    /// [`Reporter::model_with`] on the text `src` of the file `path`.
+    pub fn model_from(
+        &mut self,
+        path: &Path,
+        src: &str,
+        sets: &[String],
+    ) -> Option<(netc::lang::Model, Vec<String>)> {
         let mut overrides = Vec::new();
         let mut bad = false;
         for s in sets {
@@ -171,9 +193,8 @@ impl Reporter {
         if bad {
             return None;
         }
-        let src = self.read(path)?;
         let shown = path.display().to_string();
-        match parse_and_check_with(&shown, &src, &overrides) {
+        match parse_and_check_with(&shown, src, &overrides) {
             Ok((m, applied)) => {
                 self.diagnostics(&m.warnings, "check");
                 Some((m, applied))

@@ -1,10 +1,12 @@
 //! `netc train FILE`: train as the file says, writing the run directory.
 
-use super::Reporter;
 use super::console::outln;
+use super::{Reporter, recorded};
 use clap::Args;
+use netc::checkpoint;
+use netc::train::provenance::{self, Recorded};
 use netc::train::{self, Options, Outcome};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -34,10 +36,12 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
     /// Lets --out name a directory that holds an earlier run, overwriting it
     /// (without it, that is refused; the default directory moves on to
-    /// runs/<net name>-2/, ...).
+    /// runs/<net name>-2/, ...), and --resume continue a checkpoint made
+    /// from another net.
     #[arg(long)]
     force: bool,
-    /// No progress bar: one line per evaluation.
+    /// Prints errors, warnings and the summary only (without it: a progress
+    /// bar on a terminal, a line per evaluation otherwise).
     #[arg(long)]
     quiet: bool,
     /// Threads for large matrix products.
@@ -55,9 +59,17 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 }
 
 pub fn run(args: &TrainArgs, r: &mut Reporter) {
-    let Some((model, overrides)) = r.model_with(&args.file, &args.sets) else {
+    let Some(src) = r.read(&args.file) else {
         return;
     };
+    let Some((model, overrides)) = r.model_from(&args.file, &src, &args.sets) else {
+        return;
+    };
+    if let Some(ckpt) = &args.resume
+        && !resumable(args, ckpt, &src, &overrides, r)
+    {
+        return;
+    }
     let opts = Options {
         out: args.out.clone(),
         seed: args.seed,
@@ -74,6 +86,53 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         Ok(o) => outln!("{}", summary(&o)),
         Err(e) => r.error(e.to_string()),
     }
+}
+
+/// Whether the checkpoint may be continued with this file: another net is
+/// refused unless `--force`; other training settings and overrides are told.
+fn resumable(
+    args: &TrainArgs,
+    ckpt: &Path,
+    src: &str,
+    overrides: &[String],
+    r: &mut Reporter,
+) -> bool {
+    // An unreadable checkpoint is reported by the run itself, in its words.
+    let Ok(file) = checkpoint::read_tensors(ckpt) else {
+        return true;
+    };
+    let Some(rec) = Recorded::from_metadata(file.metadata()) else {
+        return true;
+    };
+    let c = provenance::compare(&args.file.display().to_string(), src, &rec);
+    if c.net_differs() {
+        let what = recorded::differences(&args.file, "is not", ckpt, &rec, &c);
+        if !args.force {
+            r.error(format!(
+                "{what}\n  resuming would continue that run with another net or data; resume with \
+                 the file it was trained with, train this file afresh, or give --force to resume anyway"
+            ));
+            return false;
+        }
+        r.warning(format!("{what}\n  resuming anyway (--force)"));
+    } else if !c.differences.is_empty() {
+        r.note(recorded::differences(
+            &args.file,
+            "differs in its training settings from",
+            ckpt,
+            &rec,
+            &c,
+        ));
+    }
+    let changed = recorded::changed_overrides(src, &rec, overrides);
+    if !changed.is_empty() {
+        r.note(format!(
+            "resuming with other overrides than {} was trained with: {}",
+            ckpt.display(),
+            changed.join(", ")
+        ));
+    }
+    true
 }
 
 /// The last line of a run.
@@ -95,13 +154,21 @@ fn summary(o: &Outcome) -> String {
             s.push_str(&format!("  (mc×{}: loss {:.4})", mc.passes, mc.loss));
         }
     }
-    s.push_str(&format!(
-        "  wall {:.2}s  {:.0} samples/s  {} steps  -> {}",
-        o.wall,
-        o.samples_per_sec,
-        o.steps,
-        o.dir.display()
-    ));
+    s.push_str(&format!("  wall {:.2}s  ", o.wall));
+    if o.nothing_left {
+        s.push_str(&format!(
+            "nothing was left to train: the checkpoint is at its last step, {}  -> {}",
+            o.steps,
+            o.dir.display()
+        ));
+    } else {
+        s.push_str(&format!(
+            "{:.0} samples/s  {} steps  -> {}",
+            o.samples_per_sec,
+            o.steps,
+            o.dir.display()
+        ));
+    }
     if o.output_closed {
         s.push_str("  (stopped early: stderr was closed; --resume continues)");
     }

@@ -120,6 +120,23 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Classes of the label that no training sample has: how many, and the
+    /// first `shown` of them. None for regression targets.
+    pub fn absent_classes(&self, shown: usize) -> (usize, Vec<u32>) {
+        let (LabelKind::Classes(n), Some(labels)) = (self.labels, self.train.classes()) else {
+            return (0, Vec::new());
+        };
+        // A set of what occurs, not a flag per class: `classes(n)` may be large.
+        let seen: std::collections::BTreeSet<u32> = labels.iter().copied().collect();
+        let count = n.saturating_sub(seen.len());
+        let first = (0..n as u64)
+            .map(|c| c as u32)
+            .filter(|c| !seen.contains(c))
+            .take(shown)
+            .collect();
+        (count, first)
+    }
+
     /// Normalises both splits by the training split's mean and standard
     /// deviation (over all input values), and returns them.
     pub fn normalize(&mut self) -> Result<Normalization, DataError> {
@@ -127,5 +144,39 @@ impl Dataset {
         self.train.set_normalization(Some(stats))?;
         self.test.set_normalization(Some(stats))?;
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_labels(classes: usize, labels: Vec<u32>) -> Dataset {
+        let split = |l: Vec<u32>| Split::from_floats(1, vec![0.0; l.len()], Labels::Classes(l));
+        Dataset {
+            name: "t".into(),
+            features: 1,
+            dims: vec![1],
+            labels: LabelKind::Classes(classes),
+            train: split(labels).unwrap(),
+            test: split(vec![0]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn absent_classes_are_counted_and_the_first_listed() {
+        assert_eq!(
+            with_labels(3, vec![2, 0, 1]).absent_classes(10),
+            (0, vec![])
+        );
+        assert_eq!(
+            with_labels(5, vec![0, 2, 1, 2]).absent_classes(10),
+            (2, vec![3, 4])
+        );
+        // A huge `classes(n)` is counted without a flag per class.
+        assert_eq!(
+            with_labels(1 << 30, vec![1]).absent_classes(3),
+            ((1 << 30) - 1, vec![0, 2, 3])
+        );
     }
 }

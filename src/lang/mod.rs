@@ -13,6 +13,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod compare;
 pub mod diag;
 pub mod fmt;
 pub mod lower;

@@ -2,7 +2,7 @@
 //! parameters and their counts, the loss terms, the training settings.
 
 use super::check::{MEMORY_LIMIT, estimate_memory, human_bytes};
-use super::model::{DataTerm, Length, Model};
+use super::model::{DataTerm, EvalSpec, Length, Model};
 use crate::data::DataSpec;
 use std::fmt::Write as _;
 
@@ -71,7 +71,32 @@ pub fn data_text(d: &DataSpec) -> String {
     }
 }
 
-fn data_term(d: &DataTerm, label: &str) -> String {
+/// `3 epochs` or `1000 steps`.
+pub fn length_text(l: Length) -> String {
+    match l {
+        Length::Epochs(n) => format!("{n} epochs"),
+        Length::Steps(n) => format!("{n} steps"),
+    }
+}
+
+/// `scaling + mc(passes: 20), every 100 steps`: how a file evaluates.
+pub fn eval_text(e: &EvalSpec) -> String {
+    let mut parts = Vec::new();
+    if e.scaling {
+        parts.push("scaling".to_string());
+    }
+    if let Some(n) = e.mc_passes {
+        parts.push(format!("mc(passes: {n})"));
+    }
+    let mut text = parts.join(" + ");
+    if let Some(n) = e.every {
+        let _ = write!(text, ", every {n} steps");
+    }
+    text
+}
+
+/// `nll(out, y)`: the loss's data term as a file writes it.
+pub fn data_term(d: &DataTerm, label: &str) -> String {
     format!("{}({}, {label})", d.kind.name(), d.on)
 }
 
@@ -137,21 +162,8 @@ pub fn summary(m: &Model) -> String {
     out.push('\n');
 
     let t = &m.train;
-    let length = match t.length {
-        Length::Epochs(n) => format!("{n} epochs"),
-        Length::Steps(n) => format!("{n} steps"),
-    };
-    let mut eval = Vec::new();
-    if t.eval.scaling {
-        eval.push("scaling".to_string());
-    }
-    if let Some(n) = t.eval.mc_passes {
-        eval.push(format!("mc(passes: {n})"));
-    }
-    let mut eval = eval.join(" + ");
-    if let Some(n) = t.eval.every {
-        let _ = write!(eval, ", every {n} steps");
-    }
+    let length = length_text(t.length);
+    let eval = eval_text(&t.eval);
     let mem = estimate_memory(m);
     table(
         &mut out,

@@ -22,7 +22,8 @@ pub struct TrainCommand {
 }
 
 impl TrainCommand {
-    /// `netc train FILE --set k=v ... --set seed=S --out DIR/TRIAL --quiet --force ...`
+    /// `netc train FILE --set k=v ... --set seed=S --out DIR/TRIAL --force ...`
+    /// (not `--quiet`: the trial's log keeps a line per evaluation).
     pub fn args(&self, trial: &Trial) -> Vec<String> {
         let s = |p: &Path| p.display().to_string();
         let mut a = vec!["train".to_string(), s(&self.file)];
@@ -33,7 +34,6 @@ impl TrainCommand {
         a.extend([
             "--out".into(),
             s(&self.out.join(&trial.dir)),
-            "--quiet".into(),
             // The sweep owns its trials' directories (checked before planning).
             "--force".into(),
         ]);
@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(
             c.shell_line(&t),
             "/usr/bin/netc train models/digits.net --set 'l1(h1)=0.1' --set seed=2 \
-             --out sweeps/digits/l1.h1=0.1_seed=2 --quiet --force --data-dir 'data dir'"
+             --out sweeps/digits/l1.h1=0.1_seed=2 --force --data-dir 'data dir'"
         );
     }
 }

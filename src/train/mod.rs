@@ -6,6 +6,7 @@ pub mod eval;
 pub mod metrics;
 pub mod net;
 mod progress;
+pub mod provenance;
 mod run;
 
 pub use eval::{McScores, Scores};
@@ -32,7 +33,8 @@ pub struct Options {
     pub resume: Option<PathBuf>,
     /// Train into `out` even if it holds an earlier run (overwriting it).
     pub force: bool,
-    /// No progress bar; one line per evaluation.
+    /// Nothing shown while training (no progress bar, no line per
+    /// evaluation); warnings still are.
     pub quiet: bool,
     /// Threads for large matmuls (1 = sequential).
     pub threads: usize,

@@ -1,12 +1,13 @@
-//! What a run shows while it goes: a progress bar on a terminal, plain lines
-//! otherwise (or with `--quiet`). Only these go to stderr; the summary goes to
-//! stdout.
+//! What a run shows while it goes: a progress bar on a terminal, a plain
+//! line per evaluation otherwise, nothing when quiet; warnings always. Only
+//! these go to stderr; the summary goes to stdout.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write as _};
 
 pub struct Progress {
     bar: Option<ProgressBar>,
+    quiet: bool,
 }
 
 impl Progress {
@@ -23,7 +24,7 @@ impl Progress {
             bar.set_position(start);
             bar
         });
-        Progress { bar }
+        Progress { bar, quiet }
     }
 
     /// Called every few steps.
@@ -34,10 +35,22 @@ impl Progress {
         }
     }
 
-    /// A line that stays (an evaluation). `false` when stderr is closed
-    /// (`netc train f.net 2>&1 | head -3`): the run then stops at this
-    /// evaluation, its files written, instead of panicking in `eprintln!`.
+    /// A line that stays (an evaluation), unless quiet. `false` when stderr
+    /// is closed (`netc train f.net 2>&1 | head -3`): the run then stops at
+    /// this evaluation, its files written, instead of panicking in `eprintln!`.
     pub fn line(&self, text: &str) -> bool {
+        if self.quiet {
+            return true;
+        }
+        self.show(text)
+    }
+
+    /// `warning: text`, shown even when quiet.
+    pub fn warning(&self, text: &str) -> bool {
+        self.show(&format!("warning: {text}"))
+    }
+
+    fn show(&self, text: &str) -> bool {
         match &self.bar {
             Some(bar) => {
                 bar.println(text);

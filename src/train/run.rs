@@ -33,6 +33,9 @@ pub struct Outcome {
     pub wall: f64,
     /// Training samples per second of training time (evaluation excluded).
     pub samples_per_sec: f64,
+    /// A resumed checkpoint was already at its last step: nothing was
+    /// trained, the run's files were written again.
+    pub nothing_left: bool,
     /// The run stopped before `steps` reached its end because stderr was
     /// closed; its checkpoint is written and `--resume` continues it.
     pub output_closed: bool,
@@ -146,6 +149,9 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     };
     let (mut train_secs, mut trained) = (0.0, 0usize);
     let progress = Progress::new(total, step, opts.quiet);
+    if let Some(w) = absent_classes_warning(model, &data) {
+        progress.warning(&w);
+    }
     let mut last_test = rows.last().map(|r: &Row| Scores {
         loss: r.test_loss,
         acc: r.test_acc,
@@ -266,6 +272,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     };
     Ok(Outcome {
         output_closed,
+        nothing_left: finished_on_resume,
         dir,
         rows,
         test,
@@ -278,6 +285,38 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
             0.0
         },
     })
+}
+
+/// Classes the label declares that the training split never has: the net
+/// cannot learn them, and a `classes(n)` too large is often a typo.
+fn absent_classes_warning(model: &Model, data: &Dataset) -> Option<String> {
+    const SHOWN: usize = 10;
+    let (count, first) = data.absent_classes(SHOWN);
+    if count == 0 {
+        return None;
+    }
+    let mut names: Vec<String> = first.iter().map(u32::to_string).collect();
+    if count > names.len() {
+        names.push(format!("{} more", count - names.len()));
+    }
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    };
+    let (these, occur) = if count == 1 {
+        ("class", "never occurs")
+    } else {
+        ("classes", "never occur")
+    };
+    Some(format!(
+        "`{}` declares `label {}: {}`, but {these} {list} {occur} in the {} training samples of `{}`: the net cannot learn {}",
+        model.path,
+        model.label.name,
+        model.label.kind,
+        data.train.len(),
+        data.name,
+        if count == 1 { "it" } else { "them" }
+    ))
 }
 
 /// Where the run is, for its checkpoint.

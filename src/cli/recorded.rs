@@ -1,0 +1,66 @@
+//! The words `eval` and `train --resume` use about the net recorded in a
+//! weights or checkpoint file, when the `.net` file given is not that net or
+//! the overrides differ.
+
+use netc::lang::overrides::keys;
+use netc::train::provenance::{Comparison, Recorded, to_map};
+use std::path::Path;
+
+/// How `file` differs from the net recorded in `weights`: a header (`file`
+/// `relation` the net ...) and one indented line per difference, the file's
+/// value first.
+pub fn differences(
+    file: &Path,
+    relation: &str,
+    weights: &Path,
+    rec: &Recorded,
+    c: &Comparison,
+) -> String {
+    let mut s = format!(
+        "`{}` {relation} the net `{}` recorded in {} (the file's value first):",
+        file.display(),
+        rec.name,
+        weights.display()
+    );
+    if let Some(why) = &c.unapplied {
+        s.push_str(&format!(
+            "\n  the overrides it was trained with ({}) do not apply to the file: {}",
+            rec.overrides.join(" "),
+            first_line(why)
+        ));
+    }
+    for d in &c.differences {
+        s.push_str(&format!("\n  {d}"));
+    }
+    s
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// Each key whose value differs between the recorded overrides and `now`
+/// (this run's), as `key old → new`; a key set on one side only shows the
+/// file's value on the other.
+pub fn changed_overrides(source: &str, rec: &Recorded, now: &[String]) -> Vec<String> {
+    let (old, new) = (rec.override_map(), to_map(now));
+    let file = keys(source);
+    let file_value = |k: &str| {
+        file.iter().find(|i| i.key == k).map_or_else(
+            || "unset".to_string(),
+            |i| format!("{} (the file's)", i.value),
+        )
+    };
+    let mut all: Vec<&String> = old.keys().chain(new.keys()).collect();
+    all.sort();
+    all.dedup();
+    all.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let side = |m: &std::collections::BTreeMap<String, String>| {
+                m.get(k).cloned().unwrap_or_else(|| file_value(k))
+            };
+            format!("{k} {} → {}", side(&old), side(&new))
+        })
+        .collect()
+}
