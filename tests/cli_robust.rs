@@ -813,3 +813,48 @@ fn a_closed_pipe_ends_netc_quietly_and_a_run_stays_resumable() {
         );
     }
 }
+
+/// `--resume DIR`, `--resume DIR/model.safetensors` and `--weights DIR` point
+/// at the file that was meant.
+#[test]
+fn a_run_directory_or_its_model_given_for_a_checkpoint_points_at_the_right_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path());
+    let run_s = s(&run);
+    let model = s(&run.join("model.safetensors"));
+    let ckpt = s(&run.join("checkpoint.safetensors"));
+    let resume = |from: &str| {
+        netc(&[
+            "train",
+            TINY,
+            "--data-dir",
+            DATA,
+            "--quiet",
+            "--epochs",
+            "2",
+            "--resume",
+            from,
+        ])
+    };
+    refused(
+        "--resume DIR",
+        &resume(&run_s),
+        1,
+        &format!("is a run directory; give its checkpoint.safetensors: --resume {ckpt}"),
+    );
+    refused(
+        "--resume DIR/model.safetensors",
+        &resume(&model),
+        1,
+        &format!(
+            "holds a run's weights only; --resume continues from a checkpoint: --resume {ckpt}"
+        ),
+    );
+    let r = netc(&["eval", TINY, "--data-dir", DATA, "--weights", &run_s]);
+    refused(
+        "--weights DIR",
+        &r,
+        1,
+        &format!("is a run directory; give its model.safetensors: --weights {model}"),
+    );
+}

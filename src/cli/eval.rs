@@ -1,8 +1,9 @@
 //! `netc eval FILE --weights W`: loss and accuracy on the test split, by weight
 //! scaling and, with `--mc M`, by Monte-Carlo dropout side by side.
 
+use super::Reporter;
 use super::console::{out, outln};
-use super::{Reporter, recorded};
+use super::recorded::{self, wrong_run_file};
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
@@ -50,6 +51,9 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
     let Some(src) = r.read(&args.file) else {
         return;
     };
+    if let Some(why) = wrong_run_file(&args.weights, "model.safetensors", "--weights") {
+        return r.error(why);
+    }
     let weights = match checkpoint::read_tensors(&args.weights) {
         Ok(w) => w,
         Err(e) => return r.error(e.to_string()),

@@ -64,3 +64,32 @@ pub fn changed_overrides(source: &str, rec: &Recorded, now: &[String]) -> Vec<St
         })
         .collect()
 }
+
+/// When `given` is not the file `flag` wants (`want`: `checkpoint.safetensors`
+/// for `--resume`, `model.safetensors` for `--weights`) but a run directory,
+/// or a run's model where its checkpoint is needed: the words that point at
+/// the right file.
+pub fn wrong_run_file(given: &Path, want: &str, flag: &str) -> Option<String> {
+    let shown = given.display();
+    if given.is_dir() {
+        let inside = given.join(want);
+        return Some(if inside.is_file() {
+            format!(
+                "`{shown}` is a run directory; give its {want}: {flag} {}",
+                inside.display()
+            )
+        } else {
+            format!("`{shown}` is a directory, not a {want} file")
+        });
+    }
+    let beside = given.with_file_name(want);
+    let is_model = given.file_name().is_some_and(|n| n == "model.safetensors");
+    (want == "checkpoint.safetensors" && is_model).then(|| {
+        let mut s =
+            format!("`{shown}` holds a run's weights only; {flag} continues from a checkpoint");
+        if beside.is_file() {
+            s.push_str(&format!(": {flag} {}", beside.display()));
+        }
+        s
+    })
+}

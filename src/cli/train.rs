@@ -1,7 +1,8 @@
 //! `netc train FILE`: train as the file says, writing the run directory.
 
+use super::Reporter;
 use super::console::outln;
-use super::{Reporter, recorded};
+use super::recorded::{self, wrong_run_file};
 use clap::Args;
 use netc::checkpoint;
 use netc::train::provenance::{self, Recorded};
@@ -65,10 +66,13 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
     let Some((model, overrides)) = r.model_from(&args.file, &src, &args.sets) else {
         return;
     };
-    if let Some(ckpt) = &args.resume
-        && !resumable(args, ckpt, &src, &overrides, r)
-    {
-        return;
+    if let Some(ckpt) = &args.resume {
+        if let Some(why) = wrong_run_file(ckpt, "checkpoint.safetensors", "--resume") {
+            return r.error(why);
+        }
+        if !resumable(args, ckpt, &src, &overrides, r) {
+            return;
+        }
     }
     let opts = Options {
         out: args.out.clone(),
