@@ -31,7 +31,13 @@ pub(crate) struct IdxImages {
 impl IdxImages {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<IdxImages, DataError> {
-        let mut file = DataFile::open(path)?;
+        Self::from_file(DataFile::open(path)?)
+    }
+
+    /// Reads the header of an opened file.
+    pub fn from_file(mut file: DataFile) -> Result<IdxImages, DataError> {
+        let path = file.path.clone();
+        let path = path.as_path();
         let dims = read_header(
             &mut file,
             IMAGES_MAGIC,
@@ -87,7 +93,13 @@ impl IdxImages {
 
 /// Reads a labels file, checking each label is below `classes`.
 pub(crate) fn read_labels(path: &Path, classes: usize) -> Result<Vec<u32>, DataError> {
-    let mut file = DataFile::open(path)?;
+    labels_from(DataFile::open(path)?, classes)
+}
+
+/// [`read_labels`] from an opened file.
+pub(crate) fn labels_from(mut file: DataFile, classes: usize) -> Result<Vec<u32>, DataError> {
+    let path = file.path.clone();
+    let path = path.as_path();
     let dims = read_header(&mut file, LABELS_MAGIC, "unsigned-byte labels, N")?;
     let header_len = 8u128;
     let count = dims[0];

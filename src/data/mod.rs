@@ -20,6 +20,7 @@
 mod csv;
 mod digits;
 mod error;
+pub mod from_bytes;
 mod idx;
 mod load;
 mod lookup;
