@@ -3,6 +3,7 @@
 
 use super::encode::MAX_HEADER_BYTES;
 use super::{CheckpointError, Problem};
+use crate::claimed::{ClaimedError, read_claimed};
 use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,7 +91,7 @@ pub fn read_tensors_from(
         return Err(over_limit(format!("it is {len} bytes long")));
     }
     let mut bytes = Vec::new();
-    let got = read_more(path, &mut reader, &mut bytes, 8)?;
+    let got = read_more(path, &mut reader, &mut bytes, 8, true)?;
     if got < 8 {
         return Err(not_st(format!(
             "it is {got} bytes long, too short to hold the 8-byte header size"
@@ -111,7 +112,7 @@ pub fn read_tensors_from(
     if let Some(len) = len.filter(|&n| header > n.saturating_sub(8)) {
         return Err(header_short(len.saturating_sub(8)));
     }
-    let got = read_more(path, &mut reader, &mut bytes, header)?;
+    let got = read_more(path, &mut reader, &mut bytes, header, len.is_some())?;
     if got < header {
         return Err(header_short(got));
     }
@@ -131,11 +132,11 @@ pub fn read_tensors_from(
     }
     // Both fit in u64: `total` is within the limit.
     let (data, total) = (data as u64, total as u64);
-    let got = read_more(path, &mut reader, &mut bytes, data)?;
+    let got = read_more(path, &mut reader, &mut bytes, data, len.is_some())?;
     if got < data {
         return Err(unfilled(u128::from(8 + header + got)));
     }
-    if read_more(path, &mut reader, &mut Vec::new(), 1)? > 0 {
+    if read_more(path, &mut reader, &mut Vec::new(), 1, true)? > 0 {
         return Err(unfilled(u128::from(total) + 1));
     }
     parse(path, bytes)
@@ -150,25 +151,26 @@ fn io_error(path: &Path, action: &'static str) -> impl Fn(std::io::Error) -> Che
     }
 }
 
-/// Appends up to `n` more bytes from `reader` to `bytes`, reserving them
-/// fallibly first; returns how many came (fewer only at the end).
+/// Appends up to `n` more bytes from `reader` to `bytes` (see
+/// [`read_claimed`]); returns how many came (fewer only at the end).
 fn read_more(
     path: &Path,
     reader: &mut impl Read,
     bytes: &mut Vec<u8>,
     n: u64,
+    trusted: bool,
 ) -> Result<u64, CheckpointError> {
-    let want = usize::try_from(n).ok();
-    want.and_then(|n| bytes.try_reserve_exact(n).ok())
-        .ok_or_else(|| CheckpointError::TooLarge {
+    read_claimed(reader, bytes, n, trusted).map_err(|e| match e {
+        ClaimedError::Reserve => CheckpointError::TooLarge {
             path: path.to_path_buf(),
             bytes: n,
-        })?;
-    let got = reader
-        .take(n)
-        .read_to_end(bytes)
-        .map_err(io_error(path, "read"))?;
-    Ok(got as u64)
+        },
+        ClaimedError::Io(source) => CheckpointError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source,
+        },
+    })
 }
 
 /// The length of the data section that the header in `bytes` (the size

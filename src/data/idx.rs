@@ -204,3 +204,68 @@ pub(crate) fn dims_text(dims: &[usize]) -> String {
         .collect::<Vec<_>>()
         .join("x")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Cursor, Read};
+    use std::time::Instant;
+
+    fn header(magic: u32, dims: &[u32]) -> Vec<u8> {
+        let mut h = magic.to_be_bytes().to_vec();
+        for d in dims {
+            h.extend_from_slice(&d.to_be_bytes());
+        }
+        h
+    }
+
+    #[test]
+    fn dev_zero_is_refused_at_its_first_bytes() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            eprintln!("note: skipped: this system has no /dev/zero");
+            return;
+        }
+        let t = Instant::now();
+        let e = IdxImages::open(zero).err().unwrap().to_string();
+        assert!(
+            e.starts_with("/dev/zero: wrong magic number 0x00000000"),
+            "{e}"
+        );
+        let e = read_labels(zero, 10).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/dev/zero: wrong magic number 0x00000000"),
+            "{e}"
+        );
+        assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn a_stream_that_goes_on_after_its_data_is_refused_without_reading_it_all() {
+        let head = header(IMAGES_MAGIC, &[2, 2, 2]);
+        let endless = BufReader::new(Cursor::new(head).chain(std::io::repeat(3)));
+        let file = DataFile::from_reader(Path::new("pipe"), None, endless).unwrap();
+        let e = IdxImages::from_file(file).unwrap().read().unwrap_err();
+        assert!(
+            matches!(e, DataError::TrailingBytes { extra: None, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "pipe: more bytes follow the 24 bytes its header describes"
+        );
+    }
+
+    #[test]
+    fn a_stream_claiming_gigabytes_costs_only_what_it_holds() {
+        // 2^33 pixels claimed, 100 there: nothing near the claim is reserved.
+        let mut bytes = header(IMAGES_MAGIC, &[1 << 15, 1 << 9, 1 << 9]);
+        bytes.extend_from_slice(&[1; 100]);
+        let file = DataFile::from_reader(Path::new("pipe"), None, Cursor::new(bytes)).unwrap();
+        let e = IdxImages::from_file(file).unwrap().read().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pipe: truncated: expected 8589934608 bytes, found 116"
+        );
+    }
+}

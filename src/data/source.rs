@@ -3,6 +3,7 @@
 //! from making netc allocate without bound.
 
 use super::error::DataError;
+use crate::claimed::{ClaimedError, read_claimed};
 use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -47,7 +48,17 @@ impl DataFile {
         len: Option<u64>,
         inner: impl BufRead + 'static,
     ) -> Result<DataFile, DataError> {
-        let mut inner = Bounded::new(inner, MAX_FILE_BYTES);
+        Self::with_limit(path, len, inner, MAX_FILE_BYTES)
+    }
+
+    /// [`DataFile::from_reader`] reading at most `limit` bytes.
+    fn with_limit(
+        path: &Path,
+        len: Option<u64>,
+        inner: impl BufRead + 'static,
+        limit: u128,
+    ) -> Result<DataFile, DataError> {
+        let mut inner = Bounded::new(inner, limit);
         let head = peek(&mut inner, 2).map_err(DataError::io(path))?;
         if head.is_empty() {
             return Err(DataError::Empty {
@@ -58,7 +69,7 @@ impl DataFile {
         let gzip = head == GZIP_MAGIC;
         let reader: Box<dyn BufRead> = if gzip {
             let decoded = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(inner));
-            Box::new(Bounded::new(decoded, MAX_FILE_BYTES))
+            Box::new(Bounded::new(decoded, limit))
         } else {
             Box::new(inner)
         };
@@ -295,12 +306,21 @@ pub(crate) fn read_data(
     header: u128,
     len: usize,
 ) -> Result<Vec<u8>, DataError> {
-    let mut data: Vec<u8> = try_buffer(&file.path, what, len)?;
-    // `take` keeps `read_to_end` from growing the buffer past what was reserved.
-    let mut limited = file.reader().take(len as u64);
-    let got = limited.read_to_end(&mut data);
-    if let Err(e) = got {
-        return Err(file.read_error(e));
+    let mut data = Vec::new();
+    // The claim was checked against the file's length if it has one.
+    let trusted = file.len.is_some();
+    let got = read_claimed(file.reader(), &mut data, len as u64, trusted);
+    match got {
+        Ok(_) => {}
+        Err(ClaimedError::Io(e)) => return Err(file.read_error(e)),
+        Err(ClaimedError::Reserve) => {
+            return Err(DataError::TooLarge {
+                path: file.path.clone(),
+                what: what.to_string(),
+                bytes: len as u128,
+                why: "the memory could not be allocated".to_string(),
+            });
+        }
     }
     if data.len() < len {
         return Err(DataError::Truncated {
@@ -311,4 +331,57 @@ pub(crate) fn read_data(
         });
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn a_stream_past_the_limit_is_refused_naming_the_file_and_the_limit() {
+        let endless = BufReader::new(io::repeat(b'7'));
+        let mut file = DataFile::with_limit(Path::new("p"), None, endless, 1000).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let e = file.read_up_to(&mut buf).unwrap_err();
+        assert!(
+            matches!(e, DataError::OverLimit { limit: 1000, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "p: more than 1000 bytes, netc's limit for one data file"
+        );
+    }
+
+    #[test]
+    fn gzip_past_the_limit_once_decompressed_is_refused() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        io::Write::write_all(&mut gz, &[0u8; 10_000]).unwrap();
+        let gz = gz.finish().unwrap();
+        let len = gz.len() as u64;
+        let mut file =
+            DataFile::with_limit(Path::new("z.gz"), Some(len), Cursor::new(gz), 5000).unwrap();
+        let e = file.read_up_to(&mut vec![0u8; 20_000]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z.gz: more than 5000 bytes once decompressed, netc's limit for one data file"
+        );
+    }
+
+    #[test]
+    fn exactly_the_limit_is_read() {
+        let mut file =
+            DataFile::with_limit(Path::new("p"), None, Cursor::new(vec![1u8; 1000]), 1000).unwrap();
+        let mut buf = vec![0u8; 4096];
+        assert_eq!(file.read_up_to(&mut buf).unwrap(), 1000);
+    }
+
+    #[test]
+    fn an_empty_stream_is_empty() {
+        let e = DataFile::from_reader(Path::new("p"), None, Cursor::new(Vec::new()))
+            .err()
+            .unwrap();
+        assert_eq!(e.to_string(), "p: the file is empty");
+    }
 }
