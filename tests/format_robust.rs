@@ -11,11 +11,14 @@ use proptest::prelude::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// A target: the properties of one format, on one input.
+type Target = fn(&[u8]);
+
 /// What one input may take, on a loaded shared machine (they take microseconds).
 const SLOW: Duration = Duration::from_secs(2);
 
 /// Runs `f` on `input`, checking it stays fast.
-fn timed(what: &str, f: fn(&[u8]), input: &[u8]) {
+fn timed(what: &str, f: Target, input: &[u8]) {
     let t = Instant::now();
     f(input);
     let took = t.elapsed();
@@ -41,7 +44,7 @@ fn corpus(format: &str) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn the_fuzz_corpora_replay() {
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Target); 4] = [
         ("idx", formats::idx),
         ("csv", formats::csv),
         ("safetensors", formats::safetensors),
