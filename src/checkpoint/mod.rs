@@ -22,8 +22,10 @@
 //! The scalars are tensors, not metadata strings, so they are typed and exact.
 //!
 //! # Loading
-//! A load reads the whole file (its size is checked against the header first,
-//! nothing is allocated from a header's claims), compares it with the network
+//! A load reads the whole file, header first: the header's size and the bytes
+//! it describes are checked against the file's length and
+//! [`MAX_TENSOR_FILE_BYTES`] before the data is read, and the read stops
+//! there (a pipe or a device is read no further), compares it with the network
 //! and reports every problem at once (missing and unexpected tensors, wrong
 //! shapes and dtypes), naming the file. Nothing is changed unless everything
 //! fits. Saving refuses weights or state that are not finite, so a run that
