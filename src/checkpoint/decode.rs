@@ -137,7 +137,9 @@ pub fn read_tensors_from(
         return Err(unfilled(u128::from(8 + header + got)));
     }
     if read_more(path, &mut reader, &mut Vec::new(), 1, true)? > 0 {
-        return Err(unfilled(u128::from(total) + 1));
+        return Err(truncated(format!(
+            "more than the {total} bytes its header describes follow (bytes appended)"
+        )));
     }
     parse(path, bytes)
 }
