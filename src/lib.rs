@@ -46,6 +46,7 @@
 //! ```
 
 pub mod checkpoint;
+mod claimed;
 pub mod data;
 pub mod error;
 pub mod lang;

@@ -2,7 +2,7 @@
 //! stays fast, lowers whatever checks, and formatting stays idempotent and
 //! keeps the meaning. The properties are in `common/frontend.rs`, shared with
 //! the `cargo fuzz` target in `fuzz/`; the inputs worth keeping are replayed
-//! from `tests/fuzz-corpus/`.
+//! from `tests/fuzz-corpus/frontend/`.
 
 #[path = "common/frontend.rs"]
 mod frontend;
@@ -446,7 +446,7 @@ proptest! {
 /// The fuzzer's finds (minimised) and hand-picked hostile inputs, replayed.
 #[test]
 fn the_fuzz_corpus_replays() {
-    let files = files_in("tests/fuzz-corpus");
+    let files = files_in("tests/fuzz-corpus/frontend");
     assert!(files.len() >= 10, "only {} corpus files", files.len());
     for f in files {
         let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));

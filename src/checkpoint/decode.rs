@@ -3,10 +3,12 @@
 
 use super::encode::MAX_HEADER_BYTES;
 use super::{CheckpointError, Problem};
+use crate::claimed::{ClaimedError, read_claimed};
+use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Where one tensor lives in a parsed file.
@@ -48,59 +50,147 @@ impl std::fmt::Debug for TensorFile {
     }
 }
 
-/// Reads and parses `path`. Nothing is allocated from the header's claims: the
-/// header size is checked against the real file length first, and the file is
-/// read into a buffer of exactly that length (a failed allocation is an error).
+/// The largest safetensors file netc reads (8 GiB, 2³³ bytes), whole, into
+/// memory: more than the weights and optimizer state of any net within the
+/// 8 GiB a net may need to train.
+pub const MAX_TENSOR_FILE_BYTES: u64 = 1 << 33;
+
+/// Reads and parses `path`. Nothing is allocated from the header's claims
+/// beyond [`MAX_TENSOR_FILE_BYTES`], and the read stops there whatever the
+/// file system says of the file's length (0 for a pipe or a device).
 pub fn read_tensors(path: &Path) -> Result<TensorFile, CheckpointError> {
-    let io = |action: &'static str| {
-        move |source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
+    let file = File::open(path).map_err(io_error(path, "open"))?;
+    let meta = file.metadata().map_err(io_error(path, "read"))?;
+    let len = Some(meta.len()).filter(|&n| meta.is_file() && n > 0);
+    read_tensors_from(path, len, BufReader::new(file))
+}
+
+/// [`read_tensors`] from any reader, as from a file named `path` of `len`
+/// bytes (`None` if its length is not known before reading). The 8-byte size
+/// and the header are read first and checked; then exactly the data the
+/// header describes, into a buffer reserved once; a byte more is an error.
+pub fn read_tensors_from(
+    path: &Path,
+    len: Option<u64>,
+    mut reader: impl Read,
+) -> Result<TensorFile, CheckpointError> {
+    let over_limit = |what: String| CheckpointError::OverLimit {
+        path: path.to_path_buf(),
+        what,
+        limit: MAX_TENSOR_FILE_BYTES,
     };
-    let mut file = File::open(path).map_err(io("open"))?;
-    let len = file.metadata().map_err(io("read"))?.len();
     let not_st = |reason: String| CheckpointError::NotSafetensors {
         path: path.to_path_buf(),
         reason,
     };
-    if len < 8 {
+    let truncated = |detail: String| CheckpointError::Truncated {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if let Some(len) = len.filter(|&n| n > MAX_TENSOR_FILE_BYTES) {
+        return Err(over_limit(format!("it is {len} bytes long")));
+    }
+    let mut bytes = Vec::new();
+    let got = read_more(path, &mut reader, &mut bytes, 8, true)?;
+    if got < 8 {
         return Err(not_st(format!(
-            "it is {len} bytes long, too short to hold the 8-byte header size"
+            "it is {got} bytes long, too short to hold the 8-byte header size"
         )));
     }
-    let mut prefix = [0u8; 8];
-    file.read_exact(&mut prefix).map_err(io("read"))?;
-    let header = u64::from_le_bytes(prefix);
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default());
     if header > MAX_HEADER_BYTES as u64 {
         return Err(not_st(format!(
             "its first 8 bytes give a header size of {header} bytes, over the \
              {MAX_HEADER_BYTES}-byte limit"
         )));
     }
-    if header > len - 8 {
-        return Err(CheckpointError::Truncated {
-            path: path.to_path_buf(),
-            detail: format!(
-                "its header should be {header} bytes, but only {} bytes follow the size field",
-                len - 8
-            ),
-        });
-    }
-    let too_large = || CheckpointError::TooLarge {
-        path: path.to_path_buf(),
-        bytes: len,
+    let header_short = |found: u64| {
+        truncated(format!(
+            "its header should be {header} bytes, but only {found} bytes follow the size field"
+        ))
     };
-    let total = usize::try_from(len).map_err(|_| too_large())?;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(total).map_err(|_| too_large())?;
-    bytes.extend_from_slice(&prefix);
-    // `take` bounds the read even if the file grows meanwhile.
-    file.take(len - 8)
-        .read_to_end(&mut bytes)
-        .map_err(io("read"))?;
+    if let Some(len) = len.filter(|&n| header > n.saturating_sub(8)) {
+        return Err(header_short(len.saturating_sub(8)));
+    }
+    let got = read_more(path, &mut reader, &mut bytes, header, len.is_some())?;
+    if got < header {
+        return Err(header_short(got));
+    }
+    let data = data_len(path, &bytes)?;
+    let total = u128::from(8 + header) + data as u128;
+    if total > u128::from(MAX_TENSOR_FILE_BYTES) {
+        return Err(over_limit(format!("its header describes {total} bytes")));
+    }
+    let unfilled = |found: u128| {
+        truncated(format!(
+            "the tensors its header lists do not fill its {found} bytes exactly \
+             (cut short, or bytes appended)"
+        ))
+    };
+    if let Some(len) = len.filter(|&n| u128::from(n) != total) {
+        return Err(unfilled(u128::from(len)));
+    }
+    // Both fit in u64: `total` is within the limit.
+    let (data, total) = (data as u64, total as u64);
+    let got = read_more(path, &mut reader, &mut bytes, data, len.is_some())?;
+    if got < data {
+        return Err(unfilled(u128::from(8 + header + got)));
+    }
+    if read_more(path, &mut reader, &mut Vec::new(), 1, true)? > 0 {
+        return Err(truncated(format!(
+            "more than the {total} bytes its header describes follow (bytes appended)"
+        )));
+    }
     parse(path, bytes)
+}
+
+/// A closure turning an I/O error on `path` into a [`CheckpointError::Io`].
+fn io_error(path: &Path, action: &'static str) -> impl Fn(std::io::Error) -> CheckpointError {
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+/// Appends up to `n` more bytes from `reader` to `bytes` (see
+/// [`read_claimed`]); returns how many came (fewer only at the end).
+fn read_more(
+    path: &Path,
+    reader: &mut impl Read,
+    bytes: &mut Vec<u8>,
+    n: u64,
+    trusted: bool,
+) -> Result<u64, CheckpointError> {
+    read_claimed(reader, bytes, n, trusted).map_err(|e| match e {
+        ClaimedError::Reserve => CheckpointError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: n,
+        },
+        ClaimedError::Io(source) => CheckpointError::Io {
+            path: path.to_path_buf(),
+            action: "read",
+            source,
+        },
+    })
+}
+
+/// The length of the data section that the header in `bytes` (the size
+/// field and the header, nothing after) describes, or what is wrong with it.
+fn data_len(path: &Path, bytes: &[u8]) -> Result<usize, CheckpointError> {
+    match SafeTensors::read_metadata(bytes) {
+        Ok(_) => Ok(0),
+        // A valid header whose tensors' data is still to be read.
+        Err(SafeTensorError::MetadataIncompleteBuffer) => {
+            serde_json::from_slice::<Metadata>(&bytes[8..])
+                .map(|m| m.data_len())
+                .map_err(|e| CheckpointError::NotSafetensors {
+                    path: path.to_path_buf(),
+                    reason: format!("its header is not a safetensors JSON header ({e})"),
+                })
+        }
+        Err(e) => Err(classify(path, e, bytes.len())),
+    }
 }
 
 /// Parses a whole file already in memory.

@@ -22,8 +22,10 @@
 //! The scalars are tensors, not metadata strings, so they are typed and exact.
 //!
 //! # Loading
-//! A load reads the whole file (its size is checked against the header first,
-//! nothing is allocated from a header's claims), compares it with the network
+//! A load reads the whole file, header first: the header's size and the bytes
+//! it describes are checked against the file's length and
+//! [`MAX_TENSOR_FILE_BYTES`] before the data is read, and the read stops
+//! there (a pipe or a device is read no further), compares it with the network
 //! and reports every problem at once (missing and unexpected tensors, wrong
 //! shapes and dtypes), naming the file. Nothing is changed unless everything
 //! fits. Saving refuses weights or state that are not finite, so a run that
@@ -34,7 +36,7 @@ mod decode;
 mod encode;
 
 pub use atomic::{remove_stale_temps, write_atomic, write_atomic_with};
-pub use decode::{TensorFile, read_tensors};
+pub use decode::{MAX_TENSOR_FILE_BYTES, TensorFile, read_tensors, read_tensors_from};
 pub use encode::{TensorData, TensorEntry, encode};
 
 use crate::optim::{OptimError, OptimState, Optimizer, StateBuffer};
@@ -74,6 +76,14 @@ pub enum CheckpointError {
     /// The file is larger than the memory that could be reserved for it.
     #[error("{}: cannot load a file of {bytes} bytes into memory", .path.display())]
     TooLarge { path: PathBuf, bytes: u64 },
+    /// The file is larger than netc reads into memory (see
+    /// [`MAX_TENSOR_FILE_BYTES`]).
+    #[error("{}: {what}, over netc's limit of {limit} bytes for a safetensors file", .path.display())]
+    OverLimit {
+        path: PathBuf,
+        what: String,
+        limit: u64,
+    },
     /// The file's tensors differ from what was expected, in every listed way.
     #[error(
         "{} does not hold the expected tensors ({} problem{}):{}",
@@ -201,7 +211,14 @@ pub fn load_model(
     path: &Path,
     params: &mut Params<f32>,
 ) -> Result<BTreeMap<String, String>, CheckpointError> {
-    let file = read_tensors(path)?;
+    model_from(read_tensors(path)?, params)
+}
+
+/// [`load_model`] from a file already read.
+pub fn model_from(
+    file: TensorFile,
+    params: &mut Params<f32>,
+) -> Result<BTreeMap<String, String>, CheckpointError> {
     fill_params(&file, params, is_run_state)?;
     Ok(file.into_metadata())
 }
@@ -280,7 +297,16 @@ pub fn load_checkpoint(
     optim: &mut Optimizer<f32>,
     rng_names: &[&str],
 ) -> Result<Loaded, CheckpointError> {
-    let file = read_tensors(path)?;
+    checkpoint_from(read_tensors(path)?, params, optim, rng_names)
+}
+
+/// [`load_checkpoint`] from a file already read.
+pub fn checkpoint_from(
+    file: TensorFile,
+    params: &mut Params<f32>,
+    optim: &mut Optimizer<f32>,
+    rng_names: &[&str],
+) -> Result<Loaded, CheckpointError> {
     // The optimizer's buffers exist only once it has stepped, so the expected
     // set depends on the step count the file records.
     let steps = match file.u64s(OPTIM_STEP).as_deref() {
@@ -326,7 +352,7 @@ pub fn load_checkpoint(
     optim
         .import_state(params, optim_state)
         .map_err(|source| CheckpointError::Optim {
-            path: path.to_path_buf(),
+            path: file.path().to_path_buf(),
             source,
         })?;
     store_values(params, values);

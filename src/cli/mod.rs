@@ -17,7 +17,7 @@ use console::errln;
 use netc::lang::Diagnostics;
 use netc::lang::overrides::{Override, SetError, parse_and_check_with};
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -213,33 +213,39 @@ impl Reporter {
     /// The text of a `.net` file, or an error reported here.
     pub fn read(&mut self, path: &Path) -> Option<String> {
         let shown = path.display();
+        let too_large = |size: String| {
+            format!("`{shown}` is {size} bytes, too large for a .net file (at most {MAX_FILE})")
+        };
         match fs::metadata(path) {
             Ok(m) if m.is_dir() => {
                 self.error(format!("`{shown}` is a directory, not a .net file"));
                 return None;
             }
             Ok(m) if m.len() > MAX_FILE => {
-                self.error(format!(
-                    "`{shown}` is {} bytes, too large for a .net file (at most {MAX_FILE})",
-                    m.len()
-                ));
+                self.error(too_large(m.len().to_string()));
                 return None;
             }
             _ => {}
         }
-        match fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    self.error(format!(
-                        "`{shown}` is not UTF-8 text (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    ));
-                    None
-                }
-            },
+        // The metadata says 0 for a pipe or a device (`/dev/zero`): the read
+        // itself stops one byte past the limit.
+        let mut bytes = Vec::new();
+        let read = fs::File::open(path).and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            self.error(format!("cannot read `{shown}`: {e}"));
+            return None;
+        }
+        if bytes.len() as u64 > MAX_FILE {
+            self.error(too_large(format!("more than {MAX_FILE}")));
+            return None;
+        }
+        match String::from_utf8(bytes) {
+            Ok(s) => Some(s),
             Err(e) => {
-                self.error(format!("cannot read `{shown}`: {e}"));
+                self.error(format!(
+                    "`{shown}` is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ));
                 None
             }
         }

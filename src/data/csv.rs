@@ -230,7 +230,7 @@ mod tests {
         kind: LabelKind,
     ) -> Result<Table, DataError> {
         let bytes = text.as_bytes();
-        let mut file = DataFile::from_reader(Path::new("t.csv"), bytes.len() as u64, bytes)?;
+        let mut file = DataFile::from_reader(Path::new("t.csv"), Some(bytes.len() as u64), bytes)?;
         read_csv(&mut file, header, features, kind)
     }
 
@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn invalid_utf8_is_a_bad_cell() {
         let bytes: &'static [u8] = b"1,\xff\xfe,0\n";
-        let mut file = DataFile::from_reader(Path::new("t.csv"), 8, bytes).unwrap();
+        let mut file = DataFile::from_reader(Path::new("t.csv"), Some(8), bytes).unwrap();
         let e = read_csv(&mut file, false, 2, LabelKind::Classes(2))
             .unwrap_err()
             .to_string();

@@ -45,16 +45,31 @@ pub enum DataError {
         gzip: bool,
     },
 
-    /// A file longer than its header says (often a wrong header).
+    /// A file longer than its header says (often a wrong header). `extra` is
+    /// `None` when the rest was too long to count.
     #[error(
-        "{}: {extra} bytes{} follow the {expected} bytes its header describes",
+        "{}: {} bytes{} follow the {expected} bytes its header describes",
         .path.display(),
+        .extra.map_or_else(|| "more".to_string(), |n| n.to_string()),
         if *.gzip { " (decompressed)" } else { "" }
     )]
     TrailingBytes {
         path: PathBuf,
         expected: u128,
-        extra: u128,
+        extra: Option<u128>,
+        gzip: bool,
+    },
+
+    /// A file (or a stream: a pipe, a device) that went on past the most
+    /// netc reads from one file.
+    #[error(
+        "{}: more than {limit} bytes{}, netc's limit for one data file",
+        .path.display(),
+        if *.gzip { " once decompressed" } else { "" }
+    )]
+    OverLimit {
+        path: PathBuf,
+        limit: u128,
         gzip: bool,
     },
 

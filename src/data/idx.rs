@@ -31,7 +31,13 @@ pub(crate) struct IdxImages {
 impl IdxImages {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<IdxImages, DataError> {
-        let mut file = DataFile::open(path)?;
+        Self::from_file(DataFile::open(path)?)
+    }
+
+    /// Reads the header of an opened file.
+    pub fn from_file(mut file: DataFile) -> Result<IdxImages, DataError> {
+        let path = file.path.clone();
+        let path = path.as_path();
         let dims = read_header(
             &mut file,
             IMAGES_MAGIC,
@@ -87,7 +93,13 @@ impl IdxImages {
 
 /// Reads a labels file, checking each label is below `classes`.
 pub(crate) fn read_labels(path: &Path, classes: usize) -> Result<Vec<u32>, DataError> {
-    let mut file = DataFile::open(path)?;
+    labels_from(DataFile::open(path)?, classes)
+}
+
+/// [`read_labels`] from an opened file.
+pub(crate) fn labels_from(mut file: DataFile, classes: usize) -> Result<Vec<u32>, DataError> {
+    let path = file.path.clone();
+    let path = path.as_path();
     let dims = read_header(&mut file, LABELS_MAGIC, "unsigned-byte labels, N")?;
     let header_len = 8u128;
     let count = dims[0];
@@ -191,4 +203,69 @@ pub(crate) fn dims_text(dims: &[usize]) -> String {
         .map(|d| d.to_string())
         .collect::<Vec<_>>()
         .join("x")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Cursor, Read};
+    use std::time::Instant;
+
+    fn header(magic: u32, dims: &[u32]) -> Vec<u8> {
+        let mut h = magic.to_be_bytes().to_vec();
+        for d in dims {
+            h.extend_from_slice(&d.to_be_bytes());
+        }
+        h
+    }
+
+    #[test]
+    fn dev_zero_is_refused_at_its_first_bytes() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            eprintln!("note: skipped: this system has no /dev/zero");
+            return;
+        }
+        let t = Instant::now();
+        let e = IdxImages::open(zero).err().unwrap().to_string();
+        assert!(
+            e.starts_with("/dev/zero: wrong magic number 0x00000000"),
+            "{e}"
+        );
+        let e = read_labels(zero, 10).unwrap_err().to_string();
+        assert!(
+            e.starts_with("/dev/zero: wrong magic number 0x00000000"),
+            "{e}"
+        );
+        assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn a_stream_that_goes_on_after_its_data_is_refused_without_reading_it_all() {
+        let head = header(IMAGES_MAGIC, &[2, 2, 2]);
+        let endless = BufReader::new(Cursor::new(head).chain(std::io::repeat(3)));
+        let file = DataFile::from_reader(Path::new("pipe"), None, endless).unwrap();
+        let e = IdxImages::from_file(file).unwrap().read().unwrap_err();
+        assert!(
+            matches!(e, DataError::TrailingBytes { extra: None, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "pipe: more bytes follow the 24 bytes its header describes"
+        );
+    }
+
+    #[test]
+    fn a_stream_claiming_gigabytes_costs_only_what_it_holds() {
+        // 2^33 pixels claimed, 100 there: nothing near the claim is reserved.
+        let mut bytes = header(IMAGES_MAGIC, &[1 << 15, 1 << 9, 1 << 9]);
+        bytes.extend_from_slice(&[1; 100]);
+        let file = DataFile::from_reader(Path::new("pipe"), None, Cursor::new(bytes)).unwrap();
+        let e = IdxImages::from_file(file).unwrap().read().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pipe: truncated: expected 8589934608 bytes, found 116"
+        );
+    }
 }

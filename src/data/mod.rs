@@ -15,11 +15,14 @@
 //!   shuffle with a fixed seed ([`SPLIT_SEED`]), the same on every run.
 //! - **Hostile files**: gzip is detected by its magic bytes, headers are
 //!   checked against the file's length and [`MAX_FILE_BYTES`] before any
-//!   allocation, and every error names the file and what is wrong.
+//!   allocation, no file is read past [`MAX_FILE_BYTES`] (before and after
+//!   decompression) whatever its metadata says (a pipe's or a device's says
+//!   0), and every error names the file and what is wrong.
 
 mod csv;
 mod digits;
 mod error;
+pub mod from_bytes;
 mod idx;
 mod load;
 mod lookup;
