@@ -348,10 +348,51 @@ mod tests {
         }
     }
 
-    /// The f32 forms (on AVX machines, their own kernels) against f64 faer,
-    /// over the same remainders.
+    /// `nt` as dispatched, or its portable form (what a CPU without FMA runs).
+    fn nt_as(
+        portable: bool,
+        y: &mut [f32],
+        x: &[f32],
+        w: &[f32],
+        kn: (usize, usize),
+        bias: Option<&[f32]>,
+        add: bool,
+    ) {
+        if portable {
+            nt_portable(y, x, kn.0, w, kn.1, bias, add);
+        } else {
+            nt(y, x, w, kn, bias, add);
+        }
+    }
+
+    /// `axpy_rows` as dispatched, or its portable form.
+    fn axpy_as(
+        portable: bool,
+        d: &mut [f32],
+        q: usize,
+        add: bool,
+        coef: &[f32],
+        st: (usize, usize),
+        src: &[f32],
+    ) {
+        if portable {
+            axpy_portable(d, q, add, coef, st, src);
+        } else {
+            axpy_rows(d, q, add, coef, st, src);
+        }
+    }
+
+    /// The f32 forms against f64 faer, over the same remainders: as
+    /// dispatched (on AVX machines, their own kernels) and the portable f32
+    /// forms, which such a machine would not otherwise run.
     #[test]
     fn f32_forms_match_f64_to_rounding() {
+        for portable in [false, true] {
+            f32_forms(portable);
+        }
+    }
+
+    fn f32_forms(portable: bool) {
         let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         let near = |got: &[f32], want: &[f64], what: &str| {
             for (i, (g, w)) in got.iter().zip(want).enumerate() {
@@ -364,13 +405,14 @@ mod tests {
         for m in [1, 3, 4, 5, 8, 9] {
             for k in [1, 7, 8, 9, 33, 40, 128] {
                 for n in [1, 2, 3, 16, 17] {
-                    let what = format!("{m}x{k}x{n}");
+                    let what = format!("{m}x{k}x{n} portable={portable}");
                     // Values exact in f32, so only the sums round.
                     let (x, w, dy) = (nums(m * k, 1), nums(n * k, 2), nums(m * n, 3));
                     let bias = nums(n, 4);
                     let want = faer_ref(m, k, n, &x, &w, true);
                     let mut y = vec![f32::NAN; m * n];
-                    nt(
+                    nt_as(
+                        portable,
                         &mut y,
                         &to32(&x),
                         &to32(&w),
@@ -380,14 +422,14 @@ mod tests {
                     );
                     let with_bias: Vec<f64> = (0..m * n).map(|i| want[i] + bias[i % n]).collect();
                     near(&y, &with_bias, &format!("nt {what}"));
-                    nt(&mut y, &to32(&x), &to32(&w), (k, n), None, true);
+                    nt_as(portable, &mut y, &to32(&x), &to32(&w), (k, n), None, true);
                     let twice: Vec<f64> = (0..m * n).map(|i| with_bias[i] + want[i]).collect();
                     near(&y, &twice, &format!("nt add {what}"));
                     let want = faer_ref(m, n, k, &dy, &w, false);
                     let mut dx = vec![f32::NAN; m * k];
-                    axpy_rows(&mut dx, k, false, &to32(&dy), (n, 1), &to32(&w));
+                    axpy_as(portable, &mut dx, k, false, &to32(&dy), (n, 1), &to32(&w));
                     near(&dx, &want, &format!("dx {what}"));
-                    axpy_rows(&mut dx, k, true, &to32(&dy), (n, 1), &to32(&w));
+                    axpy_as(portable, &mut dx, k, true, &to32(&dy), (n, 1), &to32(&w));
                     near(
                         &dx,
                         &want.iter().map(|v| 2.0 * v).collect::<Vec<_>>(),
@@ -396,7 +438,7 @@ mod tests {
                     let dyt: Vec<f64> = (0..n * m).map(|i| dy[(i % m) * n + i / m]).collect();
                     let want = faer_ref(n, m, k, &dyt, &x, false);
                     let mut dw = vec![f32::NAN; n * k];
-                    axpy_rows(&mut dw, k, false, &to32(&dy), (1, n), &to32(&x));
+                    axpy_as(portable, &mut dw, k, false, &to32(&dy), (1, n), &to32(&x));
                     near(&dw, &want, &format!("dw {what}"));
                 }
             }

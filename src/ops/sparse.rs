@@ -140,6 +140,11 @@ fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T]
             return avx::weight_grad(dw, j0, add, dy, x, k);
         }
     }
+    rows_portable(dw, j0, add, dy, x, k);
+}
+
+/// The portable form of [`rows_of`] (f64, and f32 without FMA).
+fn rows_portable<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
     for (j, dwr) in dw.chunks_exact_mut(k.max(1)).enumerate() {
         if !add {
             dwr.fill(T::ZERO);
@@ -390,7 +395,27 @@ mod tests {
             for keep in [1, 2, 4, 50] {
                 check::<f64>(m, n, k, keep);
                 check::<f32>(m, n, k, keep);
+                portable_f32(m, n, k, keep);
             }
+        }
+    }
+
+    /// The portable f32 form, which a machine with FMA would not otherwise
+    /// run, against the dense product.
+    fn portable_f32(m: usize, n: usize, k: usize, keep: usize) {
+        let (dy, x) = operands(m, n, k, keep);
+        let want = dense(&dy, &x, m, n, k);
+        let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let mut cols = Columns::default();
+        cols.count(&to(&dy), n);
+        cols.fill(&to(&dy), n);
+        let mut dw = vec![f32::NAN; n * k];
+        rows_portable(&mut dw, 0, false, &cols, &to(&x), k);
+        for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
+            assert!(
+                (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                "portable {m}x{n}x{k} [{i}]: {g} vs {w}"
+            );
         }
     }
 }
