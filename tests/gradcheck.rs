@@ -307,3 +307,78 @@ proptest! {
         }, seed)?;
     }
 }
+
+/// One layer as big as the MNIST net's first, 64×784 → 128, behind ReLU and
+/// dropout, in f64: large enough that the forward product goes through faer
+/// and the weight gradient through the sparse kernel (about a quarter of the
+/// output gradient is nonzero). Central differences on a seeded sample of
+/// entries of the input, the weight and the bias (every entry would take
+/// 200k forward passes).
+#[test]
+fn a_layer_large_enough_for_faer_and_the_sparse_weight_gradient() {
+    let (m, k, n) = (64, 784, 128);
+    let mut rng = Pcg64Mcg::seed_from_u64(31);
+    let mut params = Params::new();
+    let x = params.add("x", away_from_zero(m, k, &mut rng)).unwrap();
+    let w = params
+        .add(
+            "w",
+            Tensor::from_fn(n, k, |_, _| rng.random_range(-0.05..0.05)),
+        )
+        .unwrap();
+    let b = params
+        .add(
+            "b",
+            Tensor::from_fn(1, n, |_, _| rng.random_range(-0.1..0.1)),
+        )
+        .unwrap();
+    let shift = Tensor::from_fn(m, n, |_, _| rng.random_range(-1.0..1.0));
+    let mut tape = Tape::new();
+    let loss_of = |tape: &mut Tape<f64>, params: &Params<f64>| {
+        tape.clear();
+        let xn = tape.param(params, x);
+        // A computed input, so that the layer reads its weight in place.
+        let h0 = tape.tanh(xn).unwrap();
+        let z = tape.linear_param(params, h0, w, Some(b)).unwrap();
+        let h = tape.relu(z).unwrap();
+        let d = tape
+            .dropout(
+                h,
+                0.5,
+                DropoutMode::Inverted,
+                Phase::Train,
+                &mut mask_rng(7),
+            )
+            .unwrap();
+        let s = tape.input(&shift);
+        let y = tape.add(d, s).unwrap();
+        tape.sumsq(y).unwrap()
+    };
+    let loss = loss_of(&mut tape, &params);
+    let total = tape.scalar(loss).unwrap();
+    tape.backward(loss, &mut params).unwrap();
+    let h = 1e-5;
+    let mut pick = Pcg64Mcg::seed_from_u64(5);
+    for id in [x, w, b] {
+        let len = params.value(id).len();
+        for _ in 0..12 {
+            let e = pick.random_range(0..len);
+            let orig = params.value(id).as_slice()[e];
+            let mut at = |v: f64| {
+                params.get_mut(id).value.as_mut_slice()[e] = v;
+                let l = loss_of(&mut tape, &params);
+                tape.scalar(l).unwrap()
+            };
+            let numeric = (at(orig + h) - at(orig - h)) / (2.0 * h);
+            params.get_mut(id).value.as_mut_slice()[e] = orig;
+            let analytic = params.grad(id).as_slice()[e];
+            // Rounding of a loss of this size, over the step, plus a relative part.
+            let tol = 1e-12 * total.abs() / h + 1e-6 * analytic.abs().max(numeric.abs());
+            assert!(
+                (analytic - numeric).abs() <= tol,
+                "{}[{e}]: analytic {analytic} vs numeric {numeric} (tol {tol})",
+                params.name(id)
+            );
+        }
+    }
+}
