@@ -3,26 +3,12 @@
 
 mod common;
 
-use common::cli::{DATA, Run, TINY, netc, ok};
+use common::cli::{DATA, Run, TINY, netc, ok, train_tiny};
 
 use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-fn train(out: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "train",
-        TINY,
-        "--data-dir",
-        DATA,
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    netc(&args)
-}
 
 fn write_net(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -33,7 +19,7 @@ fn write_net(dir: &Path, name: &str, text: &str) -> PathBuf {
 #[test]
 fn a_run_leaves_model_checkpoint_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let r = train(dir.path(), &[]);
+    let r = train_tiny(dir.path(), &[]);
     ok(&r);
     // --quiet: nothing on stderr, the summary alone on stdout.
     assert_eq!(r.stderr, "");
@@ -89,9 +75,9 @@ fn same_file_and_seed_give_bit_identical_weights() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    ok(&train(a.path(), &[]));
-    ok(&train(b.path(), &[]));
-    ok(&train(c.path(), &["--seed", "2"]));
+    ok(&train_tiny(a.path(), &[]));
+    ok(&train_tiny(b.path(), &[]));
+    ok(&train_tiny(c.path(), &["--seed", "2"]));
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(a.path()), bytes(b.path()));
     assert_ne!(bytes(a.path()), bytes(c.path()));
@@ -100,10 +86,10 @@ fn same_file_and_seed_give_bit_identical_weights() {
 #[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
     let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train(whole.path(), &[]));
-    ok(&train(part.path(), &["--epochs", "1"]));
+    ok(&train_tiny(whole.path(), &[]));
+    ok(&train_tiny(part.path(), &["--epochs", "1"]));
     let ckpt = part.path().join("checkpoint.safetensors");
-    let r = train(part.path(), &["--resume", ckpt.to_str().unwrap()]);
+    let r = train_tiny(part.path(), &["--resume", ckpt.to_str().unwrap()]);
     ok(&r);
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(whole.path()), bytes(part.path()));
@@ -120,7 +106,7 @@ fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
 #[test]
 fn resuming_a_different_net_lists_what_does_not_match() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&train(dir.path(), &["--epochs", "1"]));
+    ok(&train_tiny(dir.path(), &["--epochs", "1"]));
     let other = fs::read_to_string(TINY).unwrap().replace("16)", "32)");
     let net = write_net(dir.path(), "wide.net", &other);
     let ckpt = dir.path().join("checkpoint.safetensors");
@@ -171,7 +157,7 @@ fn resuming_a_different_net_lists_what_does_not_match() {
 fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     // A sane first epoch, then the learning rate explodes in a second file.
-    ok(&train(dir.path(), &["--epochs", "1"]));
+    ok(&train_tiny(dir.path(), &["--epochs", "1"]));
     let good = fs::read(dir.path().join("checkpoint.safetensors")).unwrap();
     let text = fs::read_to_string(TINY)
         .unwrap()
@@ -233,7 +219,7 @@ fn an_unwritable_run_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     fs::write(&file, "x").unwrap();
-    let r = train(&file.join("run"), &[]);
+    let r = train_tiny(&file.join("run"), &[]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("cannot create the run directory"),
@@ -257,7 +243,7 @@ fn usage_errors_exit_2_and_never_101() {
 #[test]
 fn eval_reports_weight_scaling_and_monte_carlo_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&train(dir.path(), &[]));
+    ok(&train_tiny(dir.path(), &[]));
     let w = dir.path().join("model.safetensors");
     let r = netc(&[
         "eval",
@@ -475,9 +461,9 @@ fn grad_refuses_a_batch_of_the_wrong_shape() {
 #[test]
 fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
     let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train(whole.path(), &[]));
+    ok(&train_tiny(whole.path(), &[]));
     let ckpt = whole.path().join("checkpoint.safetensors");
-    let r = train(part.path(), &["--resume", ckpt.to_str().unwrap()]);
+    let r = train_tiny(part.path(), &["--resume", ckpt.to_str().unwrap()]);
     ok(&r);
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(whole.path()), bytes(part.path()));
@@ -494,10 +480,10 @@ fn resuming_a_finished_checkpoint_rewrites_the_run_files() {
 #[test]
 fn a_second_run_into_the_same_out_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&train(dir.path(), &["--epochs", "1"]));
+    ok(&train_tiny(dir.path(), &["--epochs", "1"]));
     let model = dir.path().join("model.safetensors");
     let before = fs::read(&model).unwrap();
-    let r = train(dir.path(), &["--seed", "7"]);
+    let r = train_tiny(dir.path(), &["--seed", "7"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("already holds a run"), "{}", r.stderr);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
@@ -507,7 +493,7 @@ fn a_second_run_into_the_same_out_is_refused_unless_forced() {
         before,
         "the earlier run was touched"
     );
-    ok(&train(dir.path(), &["--seed", "7", "--force"]));
+    ok(&train_tiny(dir.path(), &["--seed", "7", "--force"]));
     assert_ne!(fs::read(&model).unwrap(), before);
 }
 
@@ -538,8 +524,8 @@ fn the_default_run_directory_moves_on_instead_of_overwriting() {
 #[test]
 fn resuming_writes_into_the_checkpoint_directory_and_a_refusal_creates_nothing() {
     let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train(whole.path(), &[]));
-    ok(&train(part.path(), &["--epochs", "1"]));
+    ok(&train_tiny(whole.path(), &[]));
+    ok(&train_tiny(part.path(), &["--epochs", "1"]));
     let ckpt = part.path().join("checkpoint.safetensors");
     // No --out: the run carries on where its checkpoint is.
     ok(&netc(&[
@@ -555,7 +541,7 @@ fn resuming_writes_into_the_checkpoint_directory_and_a_refusal_creates_nothing()
     assert_eq!(bytes(whole.path()), bytes(part.path()));
     // A checkpoint past the requested length is refused before any directory is made.
     let never = part.path().join("never");
-    let r = train(
+    let r = train_tiny(
         &never,
         &["--epochs", "1", "--resume", ckpt.to_str().unwrap()],
     );
@@ -569,8 +555,8 @@ fn two_threads_give_the_same_weights_run_after_run() {
     // 50x784x64 products: above the size where the second thread joins in.
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let args = ["--epochs", "1", "--threads", "2", "--set", "h.units=64"];
-    ok(&train(a.path(), &args));
-    ok(&train(b.path(), &args));
+    ok(&train_tiny(a.path(), &args));
+    ok(&train_tiny(b.path(), &args));
     let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
     assert_eq!(bytes(a.path()), bytes(b.path()));
 }
@@ -822,7 +808,7 @@ fn resuming_with_other_overrides_says_what_changed() {
         &["--set", "d.p=0.1"],
     );
     let ckpt = run.join("checkpoint.safetensors");
-    let r = train(
+    let r = train_tiny(
         &run,
         &[
             "--resume",
@@ -850,7 +836,7 @@ fn resuming_with_other_overrides_says_what_changed() {
         )]
     );
     // The same overrides again: nothing to say.
-    let r = train(
+    let r = train_tiny(
         &run,
         &[
             "--resume",
