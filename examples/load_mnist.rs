@@ -2,10 +2,9 @@
 //! the way training does. Prints the sizes, the times and the peak memory.
 //!
 //! `cargo run --release --example load_mnist [DATA_DIR] [mnist|fashion-mnist]`
-//! (DATA_DIR defaults to `../shared/data`; the set is looked up as `netc`
-//! does: DATA_DIR, then `$NETC_DATA`, then `./data`, then `/usr/share/datasets`).
+//! (DATA_DIR defaults to `../shared/data` and must hold the set's folder).
 
-use netc::data::{DataSpec, LabelKind, load, shuffled_indices};
+use netc::data::{DataSpec, LabelKind, SearchDir, load, shuffled_indices};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use std::path::PathBuf;
@@ -20,7 +19,11 @@ fn main() -> ExitCode {
         _ => DataSpec::Mnist,
     };
     let start = Instant::now();
-    let data = match load(&spec, 784, LabelKind::Classes(10), Some(&dir)) {
+    let place = SearchDir {
+        dir: Some(dir),
+        origin: "DATA_DIR",
+    };
+    let data = match load(&spec, 784, LabelKind::Classes(10), &[place]) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");

@@ -8,7 +8,7 @@ mod common;
 
 use common::cli::{fails, netc};
 use netc::checkpoint::{CheckpointError, MAX_TENSOR_FILE_BYTES, read_tensors};
-use netc::data::{DataError, DataSpec, LabelKind, load_with};
+use netc::data::{DataError, DataSpec, LabelKind, load};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -109,7 +109,7 @@ fn dev_zero_is_refused_quickly_by_the_safetensors_and_csv_readers() {
     assert!(matches!(e, CheckpointError::NotSafetensors { .. }), "{e:?}");
     assert!(e.to_string().starts_with("/dev/zero: "), "{e}");
     let e = quickly("csv", || {
-        load_with(&csv_spec(zero), 2, LabelKind::Classes(2), &[])
+        load(&csv_spec(zero), 2, LabelKind::Classes(2), &[])
     })
     .unwrap_err();
     assert!(matches!(e, DataError::LineTooLong { .. }), "{e:?}");
@@ -137,7 +137,7 @@ fn a_pipe_that_never_ends_is_refused_at_the_limit() {
         return;
     };
     let e = quickly("csv", || {
-        load_with(&csv_spec(&fifo.path()), 2, LabelKind::Classes(2), &[])
+        load(&csv_spec(&fifo.path()), 2, LabelKind::Classes(2), &[])
     })
     .unwrap_err();
     assert!(matches!(e, DataError::LineTooLong { line: 2, .. }), "{e:?}");
@@ -159,7 +159,7 @@ fn large_sparse_files_are_refused_without_reading_them() {
     );
     let path = sparse(tmp.path(), "zeros.csv", b"", 20 << 30);
     let e = quickly("csv", || {
-        load_with(&csv_spec(&path), 2, LabelKind::Classes(2), &[])
+        load(&csv_spec(&path), 2, LabelKind::Classes(2), &[])
     })
     .unwrap_err();
     assert!(matches!(e, DataError::LineTooLong { .. }), "{e:?}");

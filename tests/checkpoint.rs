@@ -662,7 +662,7 @@ const FSIZE_CHILD: &str = "NETC_TEST_FSIZE_DIR";
 fn a_write_the_os_cuts_short_keeps_the_previous_file() {
     if let Ok(dir) = std::env::var(FSIZE_CHILD) {
         let path = Path::new(&dir).join("checkpoint.safetensors");
-        let err = netc::checkpoint::write_atomic(&path, &vec![1u8; 4 << 20]).unwrap_err();
+        let err = netc::files::write_atomic(&path, &vec![1u8; 4 << 20]).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("cannot write "), "{msg}");
         assert!(
@@ -673,7 +673,7 @@ fn a_write_the_os_cuts_short_keeps_the_previous_file() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoint.safetensors");
-    netc::checkpoint::write_atomic(&path, b"last good checkpoint").unwrap();
+    netc::files::write_atomic(&path, b"last good checkpoint").unwrap();
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 64 && exec \"$0\" \"$@\"")

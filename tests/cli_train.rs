@@ -212,6 +212,38 @@ fn a_missing_data_set_says_where_it_looked() {
         "{}",
         r.stderr
     );
+    // The command line, which chose the places, says how to add one.
+    assert!(
+        r.stderr.contains("help: put the four files")
+            && r.stderr
+                .contains("or pass --data-dir DIR (or set NETC_DATA=DIR)"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Without `--data-dir`, `$NETC_DATA` is where the command line looks first.
+#[test]
+fn netc_data_names_the_data_folder_when_no_data_dir_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fs::canonicalize(DATA).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["train", TINY, "--quiet", "--steps", "2", "--out"])
+        .arg(dir.path().join("run"))
+        .env("NETC_DATA", &data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netc"))
+        .args(["train", TINY, "--quiet", "--steps", "2", "--out"])
+        .arg(dir.path().join("run2"))
+        .env("NETC_DATA", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("($NETC_DATA)"), "{stderr}");
 }
 
 #[test]
@@ -378,7 +410,7 @@ fn grad_matches_pytorch_on_the_reference_mlp() {
         })
         .collect();
     let weights = dir.path().join("w.safetensors");
-    checkpoint::write_atomic(
+    netc::files::write_atomic(
         &weights,
         &checkpoint::encode(&entries, &BTreeMap::new()).unwrap(),
     )
@@ -433,7 +465,7 @@ fn grad_refuses_a_batch_of_the_wrong_shape() {
         },
     ];
     let batch = dir.path().join("b.safetensors");
-    checkpoint::write_atomic(
+    netc::files::write_atomic(
         &batch,
         &checkpoint::encode(&entries, &BTreeMap::new()).unwrap(),
     )

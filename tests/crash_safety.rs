@@ -5,7 +5,8 @@
 
 use netc::checkpoint;
 use netc::lang::lower::init_params;
-use netc::train::{make_optimizer, metrics};
+use netc::run::metrics;
+use netc::train::make_optimizer;
 use rand::{RngExt, SeedableRng};
 use std::fs;
 use std::path::Path;

@@ -5,7 +5,7 @@
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use netc::data::{DataError, DataSpec, Dataset, LabelKind, SearchDir, load_with};
+use netc::data::{DataError, DataSpec, Dataset, LabelKind, SearchDir, load};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -69,7 +69,7 @@ impl Broken {
         let spec = DataSpec::Idx {
             dir: self.tmp.path().to_path_buf(),
         };
-        message(load_with(&spec, features, labels, &[]), self.tmp.path())
+        message(load(&spec, features, labels, &[]), self.tmp.path())
     }
 
     fn load_mnist(&self) -> String {
@@ -326,7 +326,7 @@ fn class_sets_refuse_regression_nets() {
         "TMP/train-labels-idx1-ubyte: the data has class labels, but the net's label is regression \
          targets of width 1"
     );
-    let e = load_with(
+    let e = load(
         &DataSpec::Digits { test_fraction: 0.2 },
         64,
         LabelKind::Targets(10),
@@ -369,7 +369,7 @@ fn missing_set_lists_every_place_looked() {
         },
     ];
     let e = message(
-        load_with(&DataSpec::Mnist, 784, LabelKind::Classes(10), &dirs),
+        load(&DataSpec::Mnist, 784, LabelKind::Classes(10), &dirs),
         tmp.path(),
     );
     assert_eq!(
@@ -379,27 +379,7 @@ fn missing_set_lists_every_place_looked() {
          $NETC_DATA: not set\n  \
          TMP/partial/mnist: missing train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], \
          t10k-labels-idx1-ubyte[.gz] (./data)\n  \
-         TMP/file/mnist: not a folder (system data sets)\n\
-         help: put the four files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
-         t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (each gzipped or not) in a folder \
-         `mnist` in one of these places, e.g. ./data/mnist/, or pass --data-dir DIR (or set \
-         NETC_DATA=DIR) where DIR holds mnist/"
-    );
-    let e = message(
-        load_with(
-            &DataSpec::FashionMnist,
-            784,
-            LabelKind::Classes(10),
-            &dirs[..1],
-        ),
-        tmp.path(),
-    );
-    assert!(
-        e.ends_with(
-            "; on Debian, `apt-get install dataset-fashion-mnist` installs them in \
-             /usr/share/datasets/fashion-mnist/"
-        ),
-        "{e}"
+         TMP/file/mnist: not a folder (system data sets)"
     );
 }
 
@@ -412,10 +392,7 @@ fn idx_dir_with_missing_files() {
         dir: tmp.path().to_path_buf(),
     };
     assert_eq!(
-        message(
-            load_with(&spec, 784, LabelKind::Classes(10), &[]),
-            tmp.path()
-        ),
+        message(load(&spec, 784, LabelKind::Classes(10), &[]), tmp.path()),
         "TMP: missing t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]; expected the four \
          standard IDX files (gzipped or not)"
     );
@@ -440,7 +417,7 @@ fn load_csv(
         test_fraction: 0.5,
         header,
     };
-    load_with(&spec, features, labels, &[])
+    load(&spec, features, labels, &[])
 }
 
 #[test]
@@ -524,7 +501,7 @@ fn csv_missing_file_and_missing_test_file() {
         test_fraction: 0.2,
         header: false,
     };
-    let e = message(load_with(&spec, 2, LabelKind::Classes(2), &[]), tmp.path());
+    let e = message(load(&spec, 2, LabelKind::Classes(2), &[]), tmp.path());
     assert!(e.starts_with("TMP/test.csv: cannot read: "), "{e}");
 }
 
@@ -541,9 +518,7 @@ fn csv_gzip_corruption() {
 #[test]
 fn digits_settings_are_checked() {
     let err = |spec: DataSpec, features, labels| {
-        load_with(&spec, features, labels, &[])
-            .unwrap_err()
-            .to_string()
+        load(&spec, features, labels, &[]).unwrap_err().to_string()
     };
     let digits = |f| DataSpec::Digits { test_fraction: f };
     assert_eq!(
@@ -570,7 +545,7 @@ fn synthetic_settings_are_checked() {
         target,
         seed: 0,
     };
-    let err = |s: DataSpec, f, l| load_with(&s, f, l, &[]).unwrap_err().to_string();
+    let err = |s: DataSpec, f, l| load(&s, f, l, &[]).unwrap_err().to_string();
     assert_eq!(
         err(spec(10, 10, Some(2)), 4, LabelKind::Classes(2)),
         "synthetic: target class 2 is out of range for 2 classes (0..=1)"
@@ -612,7 +587,7 @@ fn a_data_dir_that_is_the_set_itself_says_to_name_its_parent() {
         origin: "--data-dir",
     }];
     let e = message(
-        load_with(&DataSpec::Mnist, 784, LabelKind::Classes(10), &dirs),
+        load(&DataSpec::Mnist, 784, LabelKind::Classes(10), &dirs),
         tmp.path(),
     );
     assert!(

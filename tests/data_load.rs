@@ -5,9 +5,7 @@ mod common;
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use netc::data::{
-    DataSpec, Dataset, LabelKind, Labels, SearchDir, load, load_with, search_dirs, shuffled_indices,
-};
+use netc::data::{DataSpec, Dataset, LabelKind, Labels, SearchDir, load, shuffled_indices};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use std::fs;
@@ -59,9 +57,16 @@ fn idx(dir: &Path) -> DataSpec {
     }
 }
 
+/// A place to look for named sets.
+fn place(dir: &Path) -> SearchDir {
+    SearchDir {
+        dir: Some(dir.to_path_buf()),
+        origin: "test",
+    }
+}
+
 fn mnist_fixture() -> Dataset {
-    let dirs = search_dirs(Some(&fixtures()), None);
-    load_with(&DataSpec::Mnist, 784, classes(10), &dirs).unwrap()
+    load(&DataSpec::Mnist, 784, classes(10), &[place(&fixtures())]).unwrap()
 }
 
 fn counts(labels: &[u32], n: usize) -> Vec<usize> {
@@ -101,7 +106,7 @@ fn mnist_fixture_round_trips() {
 #[test]
 fn idx_dir_source_reads_the_same_set() {
     let by_name = mnist_fixture();
-    let mut by_dir = load_with(&idx(&fixtures().join("mnist")), 784, classes(10), &[]).unwrap();
+    let mut by_dir = load(&idx(&fixtures().join("mnist")), 784, classes(10), &[]).unwrap();
     assert_eq!(by_dir.name, "mnist");
     by_dir.name = by_name.name.clone();
     assert_eq!(by_dir, by_name);
@@ -120,7 +125,7 @@ fn gzip_is_detected_by_content_not_name() {
             fs::write(tmp.path().join(format!("{name}.gz")), &plain).unwrap();
         }
     }
-    let d = load_with(&idx(tmp.path()), 784, classes(10), &[]).unwrap();
+    let d = load(&idx(tmp.path()), 784, classes(10), &[]).unwrap();
     let mut expected = mnist_fixture();
     expected.name = d.name.clone();
     assert_eq!(d, expected);
@@ -136,12 +141,12 @@ fn multi_member_gzip_is_read_whole() {
         both.extend(gzip(b));
         fs::write(tmp.path().join(name), both).unwrap();
     }
-    let d = load_with(&idx(tmp.path()), 784, classes(10), &[]).unwrap();
+    let d = load(&idx(tmp.path()), 784, classes(10), &[]).unwrap();
     assert_eq!(d.train.bytes().unwrap().0, &raw(NAMES[0])[16..]);
 }
 
 #[test]
-fn lookup_order_data_dir_then_env() {
+fn a_named_set_comes_from_the_first_place_that_holds_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     // b/mnist: the fixture; a/mnist: the fixture with its test labels shifted.
@@ -156,38 +161,26 @@ fn lookup_order_data_dir_then_env() {
         }
     }
     let first_test_label = |dirs: &[SearchDir]| {
-        let d = load_with(&DataSpec::Mnist, 784, classes(10), dirs).unwrap();
+        let d = load(&DataSpec::Mnist, 784, classes(10), dirs).unwrap();
         d.test.classes().unwrap()[0]
     };
-    // --data-dir beats $NETC_DATA; $NETC_DATA is used when no --data-dir.
-    assert_eq!(
-        first_test_label(&search_dirs(Some(&a), Some(b.as_os_str()))),
-        8
-    );
-    assert_eq!(
-        first_test_label(&search_dirs(Some(&b), Some(a.as_os_str()))),
-        7
-    );
-    assert_eq!(first_test_label(&search_dirs(None, Some(a.as_os_str()))), 8);
-    // A data dir without the set is passed over.
+    // The places are looked in the order given.
+    assert_eq!(first_test_label(&[place(&a), place(&b)]), 8);
+    assert_eq!(first_test_label(&[place(&b), place(&a)]), 7);
+    // A place without the set, or one not configured, is passed over.
     let empty = tmp.path().join("empty");
     fs::create_dir_all(&empty).unwrap();
-    assert_eq!(
-        first_test_label(&search_dirs(Some(&empty), Some(b.as_os_str()))),
-        7
-    );
-}
-
-#[test]
-fn public_load_uses_the_data_dir() {
-    let d = load(&DataSpec::Mnist, 784, classes(10), Some(&fixtures())).unwrap();
-    assert_eq!(d.train.len(), 500);
+    let unset = SearchDir {
+        dir: None,
+        origin: "unset",
+    };
+    assert_eq!(first_test_label(&[unset, place(&empty), place(&b)]), 7);
 }
 
 #[test]
 fn digits_are_embedded_and_split_deterministically() {
     let spec = DataSpec::Digits { test_fraction: 0.2 };
-    let d = load_with(&spec, 64, classes(10), &[]).unwrap();
+    let d = load(&spec, 64, classes(10), &[]).unwrap();
     assert_eq!(d.name, "digits");
     assert_eq!((d.features, d.dims.clone()), (64, vec![8, 8]));
     assert_eq!((d.train.len(), d.test.len()), (1438, 359));
@@ -204,10 +197,10 @@ fn digits_are_embedded_and_split_deterministically() {
     assert!(bytes.iter().all(|&b| b <= 16));
     assert!(bytes.contains(&16));
     // The same split every time, whatever else happened in between.
-    let again = load_with(&spec, 64, classes(10), &[]).unwrap();
+    let again = load(&spec, 64, classes(10), &[]).unwrap();
     assert_eq!(again, d);
     // Another fraction holds out another number.
-    let half = load_with(
+    let half = load(
         &DataSpec::Digits { test_fraction: 0.5 },
         64,
         classes(10),
@@ -221,7 +214,7 @@ fn digits_are_embedded_and_split_deterministically() {
 fn digits_first_row_matches_the_csv() {
     // Row 0 of the file is a 0; the split keeps file order, so the first
     // sample of whichever split holds row 0 is it.
-    let d = load_with(
+    let d = load(
         &DataSpec::Digits { test_fraction: 0.2 },
         64,
         classes(10),
@@ -243,7 +236,7 @@ fn synthetic_is_seeded() {
         target,
         seed,
     };
-    let a = load_with(&spec(0, Some(1)), 128, classes(2), &[]).unwrap();
+    let a = load(&spec(0, Some(1)), 128, classes(2), &[]).unwrap();
     assert_eq!((a.train.len(), a.test.len(), a.features), (40, 10, 128));
     assert!(a.train.classes().unwrap().iter().all(|&c| c == 1));
     let mut x = vec![0.0f32; 40 * 128];
@@ -254,16 +247,10 @@ fn synthetic_is_seeded() {
     assert!(x.iter().all(|v| (0.0..1.0).contains(v)));
     let mean = x.iter().sum::<f32>() / x.len() as f32;
     assert!((mean - 0.5).abs() < 0.05, "mean {mean}");
-    assert_eq!(
-        load_with(&spec(0, Some(1)), 128, classes(2), &[]).unwrap(),
-        a
-    );
-    assert_ne!(
-        load_with(&spec(1, Some(1)), 128, classes(2), &[]).unwrap(),
-        a
-    );
+    assert_eq!(load(&spec(0, Some(1)), 128, classes(2), &[]).unwrap(), a);
+    assert_ne!(load(&spec(1, Some(1)), 128, classes(2), &[]).unwrap(), a);
     // Without a target, classes are drawn uniformly (all three appear).
-    let u = load_with(&spec(0, None), 4, classes(3), &[]).unwrap();
+    let u = load(&spec(0, None), 4, classes(3), &[]).unwrap();
     assert_eq!(
         counts(u.train.classes().unwrap(), 3)
             .iter()
@@ -272,7 +259,7 @@ fn synthetic_is_seeded() {
         3
     );
     // Regression targets: every value the target, or uniform.
-    let r = load_with(&spec(0, Some(2)), 4, LabelKind::Targets(3), &[]).unwrap();
+    let r = load(&spec(0, Some(2)), 4, LabelKind::Targets(3), &[]).unwrap();
     assert_eq!(
         r.train.labels(),
         &Labels::Targets {
@@ -295,7 +282,7 @@ fn csv_with_header_test_file_and_gzip() {
         test_fraction: 0.2,
         header: true,
     };
-    let d = load_with(&spec, 2, classes(2), &[]).unwrap();
+    let d = load(&spec, 2, classes(2), &[]).unwrap();
     assert_eq!(d.name, "toy");
     assert_eq!(
         (d.train.len(), d.test.len(), d.dims.clone()),
@@ -323,7 +310,7 @@ fn csv_held_out_fraction_and_targets() {
         test_fraction: 0.3,
         header: false,
     };
-    let d = load_with(&spec, 1, LabelKind::Targets(2), &[]).unwrap();
+    let d = load(&spec, 1, LabelKind::Targets(2), &[]).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (7, 3));
     // Every row is in exactly one split, its targets beside it.
     let mut seen = Vec::new();
@@ -339,7 +326,7 @@ fn csv_held_out_fraction_and_targets() {
     }
     seen.sort_unstable();
     assert_eq!(seen, (0..10).collect::<Vec<_>>());
-    assert_eq!(load_with(&spec, 1, LabelKind::Targets(2), &[]).unwrap(), d);
+    assert_eq!(load(&spec, 1, LabelKind::Targets(2), &[]).unwrap(), d);
 }
 
 #[test]
@@ -394,7 +381,7 @@ fn full_mnist_when_present() {
         return;
     };
     let data = mnist.parent().unwrap();
-    let d = load(&DataSpec::Mnist, 784, classes(10), Some(data)).unwrap();
+    let d = load(&DataSpec::Mnist, 784, classes(10), &[place(data)]).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (60000, 10000));
     assert_eq!(&d.train.classes().unwrap()[..10], MNIST_TRAIN_FIRST);
     assert_eq!(&d.test.classes().unwrap()[..10], MNIST_TEST_FIRST);

@@ -3,7 +3,7 @@
 //! values' ticks; trials without a result are marked and named.
 
 use netc::plot::{self, SummaryLine, SummaryPlot};
-use netc::train::metrics::Row;
+use netc::run::Row;
 
 /// A text of the SVG, where it is drawn and how.
 #[derive(Debug)]

@@ -1,4 +1,5 @@
-//! Weights and training state in safetensors files, written atomically.
+//! Weights and training state in safetensors files, written atomically
+//! (through [`crate::files`]).
 //!
 //! # `model.safetensors`
 //! One little-endian F32 tensor per parameter, under the parameter's name and
@@ -31,14 +32,13 @@
 //! fits. Saving refuses weights or state that are not finite, so a run that
 //! has diverged never replaces its last good file.
 
-mod atomic;
 mod decode;
 mod encode;
 
-pub use atomic::{remove_stale_temps, write_atomic, write_atomic_with};
 pub use decode::{MAX_TENSOR_FILE_BYTES, TensorFile, read_tensors, read_tensors_from};
 pub use encode::{TensorData, TensorEntry, encode};
 
+use crate::files::{FileError, write_atomic};
 use crate::optim::{OptimError, OptimState, Optimizer, StateBuffer};
 use crate::params::Params;
 use decode::Expect;
@@ -67,6 +67,9 @@ pub enum CheckpointError {
         action: &'static str,
         source: std::io::Error,
     },
+    /// Writing the file failed; the previous one, if any, is kept.
+    #[error(transparent)]
+    Write(#[from] FileError),
     /// The file is not in the safetensors format at all.
     #[error("{}: not a safetensors file: {reason}", .path.display())]
     NotSafetensors { path: PathBuf, reason: String },
@@ -201,7 +204,7 @@ pub fn save_model(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), CheckpointError> {
     let entries = param_entries(path, params)?;
-    write_atomic(path, &encode(&entries, metadata)?)
+    Ok(write_atomic(path, &encode(&entries, metadata)?)?)
 }
 
 /// Fills `params` from a weights file and returns its metadata. A checkpoint
@@ -284,7 +287,7 @@ pub fn save_checkpoint(
             data: TensorData::U64(parts),
         });
     }
-    write_atomic(path, &encode(&entries, metadata)?)
+    Ok(write_atomic(path, &encode(&entries, metadata)?)?)
 }
 
 /// Restores `params`, `optim` and the run state from a checkpoint that must

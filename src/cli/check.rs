@@ -54,7 +54,8 @@ fn data_problem(m: &Model) -> Option<Diagnostics> {
     if !matches!(m.train.data, DataSpec::Csv { .. } | DataSpec::Idx { .. }) {
         return None;
     }
-    let e = load_data(m, None).err()?;
+    // A file's own source names its path: no places to look.
+    let e = load_data(m, &[]).err()?;
     let (file, _) = parse::parse(&m.source);
     let at = file
         .statements

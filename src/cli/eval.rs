@@ -3,7 +3,9 @@
 
 use super::Reporter;
 use super::console::{out, outln};
+use super::data_places;
 use super::recorded::{self, wrong_run_file};
+use super::wording;
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
@@ -109,7 +111,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         let mut params = lower::init_params::<f32>(&model, 0)?;
         checkpoint::fill_params(&weights, &mut params, checkpoint::is_run_state)?;
         let net = Net::new(&model, &params)?;
-        let data = load_data(&model, args.data_dir.as_deref())?;
+        let data = load_data(&model, &data_places::places(args.data_dir.as_deref()))?;
         let mut tape = Tape::new();
         let mut batch = Batch::default();
         let scaled = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
@@ -128,7 +130,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
     match result {
         Ok((s, mc, n)) if args.json => outln!("{}", json(&s, mc.as_ref(), n)),
         Ok((s, mc, n)) => out!("{}", table(&s, mc.as_ref(), n)),
-        Err(e) => r.error(e.to_string()),
+        Err(e) => r.error(wording::train_error(&e)),
     }
 }
 

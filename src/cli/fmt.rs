@@ -37,7 +37,7 @@ pub fn run(args: &FmtArgs, r: &mut Reporter) {
             outln!("would reformat {shown}");
             out!("{}", diff(&src, &formatted));
             r.fail();
-        } else if let Err(e) = netc::checkpoint::write_atomic(path, formatted.as_bytes()) {
+        } else if let Err(e) = netc::files::write_atomic(path, formatted.as_bytes()) {
             r.error(e.to_string());
         }
     }

@@ -203,7 +203,7 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
             if args.eval { "eval" } else { "train" }.to_string(),
         ),
     ]);
-    checkpoint::write_atomic(&args.out, &checkpoint::encode(&entries, &meta)?)?;
+    netc::files::write_atomic(&args.out, &checkpoint::encode(&entries, &meta)?)?;
     outln!("loss {}  -> {}", loss[0], args.out.display());
     Ok(())
 }

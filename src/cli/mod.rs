@@ -4,13 +4,16 @@
 
 mod check;
 mod console;
+mod data_places;
 mod eval;
 mod fmt;
 mod grad;
 mod plot;
+mod progress;
 mod recorded;
 mod sweep;
 mod train;
+mod wording;
 
 use clap::{Parser, Subcommand};
 use console::errln;

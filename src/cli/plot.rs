@@ -4,11 +4,12 @@
 use super::Reporter;
 use super::console::errln;
 use clap::Args;
-use netc::checkpoint::{read_tensors, write_atomic};
+use netc::checkpoint::read_tensors;
+use netc::files::write_atomic;
 use netc::plot::{self, Run};
+use netc::run::{RunDir, metadata, metrics};
 use netc::sweep::manifest::split_overrides;
 use netc::sweep::{MANIFEST, Manifest};
-use netc::train::metrics;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -152,24 +153,26 @@ fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn read_run(dir: &Path) -> Result<Found, String> {
-    let path = dir.join("metrics.csv");
-    let text = std::fs::read_to_string(&path)
+    let files = RunDir::new(dir);
+    let path = &files.metrics;
+    let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let (labels, rows) = metrics::read(&text)
         .ok_or_else(|| format!("{} is not a netc metrics.csv", path.display()))?;
     // The model's metadata names the net and the overrides; a run that has
     // no model yet is still plotted, labelled by its directory.
-    let meta = read_tensors(&dir.join("model.safetensors"))
+    let meta = read_tensors(&files.model)
         .map(|t| t.into_metadata())
         .unwrap_or_default();
-    let (settings, seed) = split_overrides(meta.get("overrides").map_or("", String::as_str));
+    let (settings, seed) =
+        split_overrides(meta.get(metadata::OVERRIDES).map_or("", String::as_str));
     let mut settings = settings;
-    if let Some(s) = seed.or_else(|| meta.get("seed").and_then(|s| s.parse().ok())) {
+    if let Some(s) = seed.or_else(|| metadata::number(&meta, metadata::SEED)) {
         settings.push(("seed".into(), s.to_string()));
     }
     Ok(Found {
         dir: dir.to_path_buf(),
-        net: meta.get("net_name").cloned(),
+        net: meta.get(metadata::NET_NAME).cloned(),
         settings,
         labels,
         rows,

@@ -7,11 +7,11 @@
 use super::Reporter;
 use super::console::{errln, out, outln};
 use clap::Args;
-use netc::checkpoint::write_atomic;
+use netc::files::write_atomic;
 use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
 use netc::plot;
+use netc::run::CHECKPOINT;
 use netc::sweep::collect::{self, State};
-use netc::sweep::plan::CHECKPOINT;
 use netc::sweep::runner::Start;
 use netc::sweep::{Axis, MANIFEST, Manifest, TrainCommand, Trial, expand, runner, summary};
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
             }
         }
         Some(d) => d.clone(),
-        None => netc::train::first_free(&plan.default_out, holds_sweep),
+        None => netc::run::first_free(&plan.default_out, holds_sweep),
     };
     if let Err(e) = std::fs::create_dir_all(&out) {
         r.error(format!(

@@ -2,11 +2,16 @@
 
 use super::Reporter;
 use super::console::outln;
+use super::data_places;
+use super::progress::Progress;
 use super::recorded::{self, wrong_run_file};
+use super::wording;
 use clap::Args;
 use netc::checkpoint;
+use netc::lang::Model;
+use netc::run::Placement;
 use netc::train::provenance::{self, Recorded};
-use netc::train::{self, Options, Outcome};
+use netc::train::{self, Config, Outcome};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -74,21 +79,51 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
             return;
         }
     }
-    let opts = Options {
-        out: args.out.clone(),
+    // Before loading anything: a refused directory is told at once.
+    let dir = match placement(args, &model).resolve() {
+        Ok(d) => d,
+        Err(e) => return r.error(wording::run_error(&e)),
+    };
+    let mut progress = Progress::new(args.quiet, curves_title(&model, &overrides));
+    let config = Config {
+        dir,
         seed: args.seed,
         epochs: args.epochs,
         steps: args.steps,
-        data_dir: args.data_dir.clone(),
+        data_places: data_places::places(args.data_dir.as_deref()),
         resume: args.resume.clone(),
-        force: args.force,
-        quiet: args.quiet,
         threads: args.threads.max(1),
         overrides,
     };
-    match train::train(&model, &opts) {
+    match train::train(&model, &config, &mut progress) {
         Ok(o) => outln!("{}", summary(&o)),
-        Err(e) => r.error(e.to_string()),
+        Err(e) => r.error(wording::train_error(&e)),
+    }
+}
+
+/// Where the run goes, as the flags say: `--resume` continues a run (into
+/// `--out` if given); `--out` names the directory (one holding a run needs
+/// `--force`); else the first free `runs/<net name>`, `-2`, ...
+fn placement(args: &TrainArgs, model: &Model) -> Placement {
+    match (&args.resume, &args.out) {
+        (Some(ckpt), out) => Placement::Resume {
+            checkpoint: ckpt.clone(),
+            out: out.clone(),
+        },
+        (None, Some(dir)) => Placement::Exact {
+            dir: dir.clone(),
+            overwrite: args.force,
+        },
+        (None, None) => Placement::NextFree(Path::new("runs").join(&model.name)),
+    }
+}
+
+/// `digits`, or `digits  d.p=0.25 seed=1` with overrides.
+fn curves_title(model: &Model, overrides: &[String]) -> String {
+    if overrides.is_empty() {
+        model.name.clone()
+    } else {
+        format!("{}  {}", model.name, overrides.join(" "))
     }
 }
 

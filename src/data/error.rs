@@ -192,13 +192,13 @@ pub enum DataError {
         columns: usize,
     },
 
-    /// A data set folder found in none of the places netc looks.
-    #[error("{}", not_found_message(.set, .looked, .help))]
+    /// A data set folder found in none of the places netc was told to look
+    /// (the caller, who chose them, says how to add one).
+    #[error("{}", not_found_message(.set, .looked))]
     NotFound {
         set: String,
         /// Each place looked, with why it did not do.
         looked: Vec<(PathBuf, String)>,
-        help: String,
     },
 
     /// A folder that lacks some of the four IDX files.
@@ -222,13 +222,12 @@ pub enum DataError {
     Shape(String),
 }
 
-/// The text of [`DataError::NotFound`]: every place looked, then how to get the data.
-fn not_found_message(set: &str, looked: &[(PathBuf, String)], help: &str) -> String {
+/// The text of [`DataError::NotFound`]: every place looked.
+fn not_found_message(set: &str, looked: &[(PathBuf, String)]) -> String {
     let mut text = format!("data set `{set}` not found; looked in:");
     for (place, why) in looked {
         text.push_str(&format!("\n  {}: {why}", place.display()));
     }
-    text.push_str(&format!("\nhelp: {help}"));
     text
 }
 

@@ -4,7 +4,7 @@ use super::csv::read_csv;
 use super::digits::load_digits;
 use super::error::DataError;
 use super::idx::{IdxImages, read_labels};
-use super::lookup::{IdxFiles, SearchDir, find_set, idx_files_in, search_dirs};
+use super::idx_files::{IdxFiles, SearchDir, find_set, idx_files_in};
 use super::shuffle::held_out_split;
 use super::source::DataFile;
 use super::split::{Labels, Split};
@@ -16,29 +16,13 @@ use std::path::Path;
 const PIXEL_SCALE: f64 = 1.0 / 255.0;
 
 /// Loads `spec` for a net whose input has `features` values and whose label
-/// is `labels`. Named sets (`mnist`, `fashion-mnist`) are looked for under
-/// `data_dir`, then `$NETC_DATA`, then `./data/`, then `/usr/share/datasets/`.
+/// is `labels`. Named sets (`mnist`, `fashion-mnist`) are looked for in
+/// `places`, in order (the caller decides where: see [`find_set`]).
 pub fn load(
     spec: &DataSpec,
     features: usize,
     labels: LabelKind,
-    data_dir: Option<&Path>,
-) -> Result<Dataset, DataError> {
-    let env = std::env::var_os("NETC_DATA");
-    load_with(
-        spec,
-        features,
-        labels,
-        &search_dirs(data_dir, env.as_deref()),
-    )
-}
-
-/// [`load`] with the places to look given explicitly (see [`search_dirs`]).
-pub fn load_with(
-    spec: &DataSpec,
-    features: usize,
-    labels: LabelKind,
-    dirs: &[SearchDir],
+    places: &[SearchDir],
 ) -> Result<Dataset, DataError> {
     match spec {
         DataSpec::Synthetic {
@@ -48,10 +32,10 @@ pub fn load_with(
             seed,
         } => load_synthetic(*samples, *test_samples, *target, *seed, features, labels),
         DataSpec::Digits { test_fraction } => load_digits(*test_fraction, features, labels),
-        DataSpec::Mnist => load_idx_set("mnist", &find_set("mnist", dirs)?, features, labels),
+        DataSpec::Mnist => load_idx_set("mnist", &find_set("mnist", places)?, features, labels),
         DataSpec::FashionMnist => load_idx_set(
             "fashion-mnist",
-            &find_set("fashion-mnist", dirs)?,
+            &find_set("fashion-mnist", places)?,
             features,
             labels,
         ),

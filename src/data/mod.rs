@@ -24,8 +24,8 @@ mod digits;
 mod error;
 pub mod from_bytes;
 mod idx;
+mod idx_files;
 mod load;
-mod lookup;
 mod shuffle;
 mod source;
 mod split;
@@ -34,10 +34,8 @@ mod synthetic;
 pub use digits::DIGITS_FEATURES;
 pub use error::DataError;
 pub use idx::{IMAGES_MAGIC, LABELS_MAGIC};
-pub use load::{load, load_with};
-pub use lookup::{
-    IDX_NAMES, IdxFiles, SYSTEM_DATA_DIR, SearchDir, find_set, idx_files_in, search_dirs,
-};
+pub use idx_files::{IDX_NAMES, IdxFiles, SearchDir, find_set, idx_files_in};
+pub use load::load;
 pub use shuffle::{SPLIT_SEED, held_out_split, shuffled_indices};
 pub use source::MAX_FILE_BYTES;
 pub use split::{Labels, Normalization, Split};

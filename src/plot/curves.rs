@@ -2,7 +2,7 @@
 
 use super::PlotError;
 use super::figure::{Figure, LegendEntry, Panel, Series, render};
-use crate::train::metrics::Row;
+use crate::run::Row;
 
 const PANEL: (u32, u32) = (440, 380);
 

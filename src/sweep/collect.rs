@@ -5,7 +5,7 @@
 use super::grid::Trial;
 use super::manifest::split_overrides;
 use crate::checkpoint::read_tensors;
-use crate::train::metrics;
+use crate::run::{RunDir, metadata, metrics};
 use std::fs;
 use std::path::Path;
 
@@ -63,7 +63,8 @@ pub fn read(dir: &Path) -> Found {
     if !dir.is_dir() {
         return missing(State::Missing);
     }
-    let model = dir.join("model.safetensors");
+    let files = RunDir::new(dir);
+    let model = files.model;
     if !model.exists() {
         return missing(State::Incomplete(with_log(dir, "no evaluation yet".into())));
     }
@@ -71,10 +72,10 @@ pub fn read(dir: &Path) -> Found {
         Ok(t) => t.into_metadata(),
         Err(e) => return missing(State::Incomplete(format!("unreadable model: {e}"))),
     };
-    let overrides = meta.get("overrides").cloned();
-    let seed = meta.get("seed").and_then(|s| s.parse().ok());
-    let num = |k: &str| meta.get(k).and_then(|s| s.parse::<u64>().ok());
-    let state = match (num("step"), num("total_steps")) {
+    let overrides = meta.get(metadata::OVERRIDES).cloned();
+    let seed = metadata::number(&meta, metadata::SEED);
+    let num = |k: &str| metadata::number(&meta, k);
+    let state = match (num(metadata::STEP), num(metadata::TOTAL_STEPS)) {
         (Some(step), Some(total)) if step < total => {
             State::Incomplete(with_log(dir, format!("stopped at step {step} of {total}")))
         }
@@ -90,7 +91,7 @@ pub fn read(dir: &Path) -> Found {
 
 /// The final row of the trial's metrics.
 fn outcome(dir: &Path) -> State {
-    let path = dir.join("metrics.csv");
+    let path = RunDir::new(dir).metrics;
     let Ok(text) = fs::read_to_string(&path) else {
         return State::Incomplete("no metrics.csv".into());
     };

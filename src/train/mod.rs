@@ -1,41 +1,42 @@
-//! Training, evaluation and the files a run leaves: the loop over batches on
-//! the tape, evaluation (weight scaling and Monte-Carlo dropout), metrics,
-//! checkpoints and resuming.
+//! Training and evaluation: the loop over batches on the tape, evaluation
+//! (weight scaling and Monte-Carlo dropout) and resuming. The loop steps,
+//! evaluates and reports what happens to an [`Observer`]; the run directory
+//! it writes belongs to [`crate::run`].
 
 pub mod eval;
-pub mod metrics;
+mod fit;
 pub mod net;
-mod progress;
+mod observer;
 pub mod provenance;
-mod run;
 
 pub use eval::{McScores, Scores};
-pub use run::{
-    DROPOUT_SALT, MC_SALT, Outcome, first_free, load_data, make_optimizer, stream, train,
-};
+pub use fit::{DROPOUT_SALT, MC_SALT, Outcome, load_data, make_optimizer, stream, train};
+pub use observer::Observer;
 
 use crate::checkpoint::CheckpointError;
-use crate::data::DataError;
+use crate::data::{DataError, SearchDir};
+use crate::files::FileError;
 use crate::optim::OptimError;
+use crate::run::RunError;
 use std::path::PathBuf;
 use thiserror::Error;
 
-/// How `netc train` was asked to run, beyond what the file says.
+/// How to train, beyond what the file says.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// The run directory (default `runs/<net name>/`).
-    pub out: Option<PathBuf>,
+pub struct Config {
+    /// The run directory, already placed (see [`crate::run::Placement`]);
+    /// created once the run is known to start.
+    pub dir: PathBuf,
+    /// Replaces the file's seed.
     pub seed: Option<u64>,
+    /// Replaces the file's length with this many epochs.
     pub epochs: Option<usize>,
+    /// Replaces the file's length with this many steps.
     pub steps: Option<usize>,
-    /// Where `mnist` and `fashion_mnist` are looked for first.
-    pub data_dir: Option<PathBuf>,
+    /// Where named data sets (`mnist`, ...) are looked for, in order.
+    pub data_places: Vec<SearchDir>,
+    /// The checkpoint to continue.
     pub resume: Option<PathBuf>,
-    /// Train into `out` even if it holds an earlier run (overwriting it).
-    pub force: bool,
-    /// Nothing shown while training (no progress bar, no line per
-    /// evaluation); warnings still are.
-    pub quiet: bool,
     /// Threads for large matmuls (1 = sequential).
     pub threads: usize,
     /// Overrides applied to the file, recorded in the run's metadata.
@@ -52,12 +53,11 @@ pub enum TrainError {
     #[error(transparent)]
     Optim(#[from] OptimError),
     #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
     Engine(#[from] crate::Error),
-    #[error("cannot create the run directory {path}: {source}")]
-    OutDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(
         "step {step} (epoch {epoch}): {what} is {value}; training stopped{}",
         kept.as_ref().map(|p| format!(", the last good checkpoint is {}", p.display())).unwrap_or_default()
@@ -69,17 +69,18 @@ pub enum TrainError {
         value: f32,
         kept: Option<PathBuf>,
     },
-    #[error(
-        "{} already holds a run; give another --out, continue it with --resume {}, \
-         or overwrite it with --force",
-        .0.display(),
-        .0.join("checkpoint.safetensors").display()
-    )]
-    RunExists(PathBuf),
     #[error("cannot resume from {path}: {why}")]
     Resume { path: PathBuf, why: String },
+    /// The seed asked for is not the one the checkpoint's run was trained with.
+    #[error("cannot resume from {path}: it was trained with seed {recorded}, not {asked}")]
+    SeedMismatch {
+        path: PathBuf,
+        recorded: u64,
+        asked: u64,
+    },
     #[error("{0}")]
     Settings(String),
+    /// The observer could not do its part (drawing or writing a file).
     #[error(transparent)]
-    Plot(#[from] crate::plot::PlotError),
+    Observer(Box<dyn std::error::Error + Send + Sync>),
 }

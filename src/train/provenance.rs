@@ -7,6 +7,7 @@ use crate::data::DataSpec;
 use crate::lang::compare::{Aspect, Difference, differences};
 use crate::lang::overrides::{Override, apply};
 use crate::lang::parse_and_check;
+use crate::run::metadata;
 use std::collections::BTreeMap;
 
 /// The net a weights or checkpoint file was trained with.
@@ -23,10 +24,10 @@ pub struct Recorded {
 impl Recorded {
     /// The record in a file's metadata; `None` when it holds none.
     pub fn from_metadata(meta: &BTreeMap<String, String>) -> Option<Recorded> {
-        let net = meta.get("net")?.clone();
+        let net = meta.get(metadata::NET)?.clone();
         Some(Recorded {
-            name: meta.get("net_name").cloned().unwrap_or_default(),
-            overrides: split_overrides(meta.get("overrides").map_or("", String::as_str)),
+            name: meta.get(metadata::NET_NAME).cloned().unwrap_or_default(),
+            overrides: split_overrides(meta.get(metadata::OVERRIDES).map_or("", String::as_str)),
             net,
         })
     }

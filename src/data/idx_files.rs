@@ -1,9 +1,9 @@
-//! Where netc looks for a named IDX set (`mnist`, `fashion-mnist`): a folder
-//! of that name under `--data-dir`, then `$NETC_DATA`, then `./data/`, then
-//! `/usr/share/datasets/` (where Debian's `dataset-fashion-mnist` installs).
+//! The four files of an IDX set, and finding a named set (`mnist`,
+//! `fashion-mnist`) as a folder of that name in the first of an ordered list
+//! of places that holds it. The caller chooses the places (the command line:
+//! `--data-dir`, `$NETC_DATA`, `./data/`, `/usr/share/datasets/`).
 
 use super::error::DataError;
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The standard names of the four IDX files, each also read as `NAME.gz`.
@@ -14,9 +14,6 @@ pub const IDX_NAMES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// The system-wide data folder of Debian's dataset packages.
-pub const SYSTEM_DATA_DIR: &str = "/usr/share/datasets";
-
 /// The four files of an IDX set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdxFiles {
@@ -26,39 +23,13 @@ pub struct IdxFiles {
     pub test_labels: PathBuf,
 }
 
-/// A place to look, or why there is none (`$NETC_DATA` unset).
+/// A place to look, or why there is none (a variable that is unset).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchDir {
     /// The folder that may hold the set's folder; `None` if not configured.
     pub dir: Option<PathBuf>,
-    /// Where it comes from: `--data-dir`, `$NETC_DATA`, `./data`, system.
+    /// Where it comes from, as the caller names it in messages.
     pub origin: &'static str,
-}
-
-/// The places to look, in order. `netc_data` is the value of `$NETC_DATA`,
-/// passed in so the order can be tested without touching the environment;
-/// an empty value counts as unset. `--data-dir` is listed only when given.
-pub fn search_dirs(data_dir: Option<&Path>, netc_data: Option<&OsStr>) -> Vec<SearchDir> {
-    let mut dirs = Vec::with_capacity(4);
-    if let Some(d) = data_dir {
-        dirs.push(SearchDir {
-            dir: Some(d.to_path_buf()),
-            origin: "--data-dir",
-        });
-    }
-    dirs.push(SearchDir {
-        dir: netc_data.filter(|v| !v.is_empty()).map(PathBuf::from),
-        origin: "$NETC_DATA",
-    });
-    dirs.push(SearchDir {
-        dir: Some(PathBuf::from("data")),
-        origin: "./data",
-    });
-    dirs.push(SearchDir {
-        dir: Some(PathBuf::from(SYSTEM_DATA_DIR)),
-        origin: "system data sets",
-    });
-    dirs
 }
 
 /// The four IDX files directly in `dir`, each as `NAME` or `NAME.gz` (the
@@ -104,7 +75,7 @@ pub fn find_set(folder: &str, dirs: &[SearchDir]) -> Result<IdxFiles, DataError>
         };
         let candidate = dir.join(folder);
         let why = if !candidate.exists() && idx_files_in(dir).is_ok() {
-            // `--data-dir D/mnist`: the files are right there, one level up
+            // A place `D/mnist`: the files are right there, one level up
             // from where netc looks.
             let parent = dir.parent().unwrap_or(dir);
             format!(
@@ -130,25 +101,7 @@ pub fn find_set(folder: &str, dirs: &[SearchDir]) -> Result<IdxFiles, DataError>
     Err(DataError::NotFound {
         set: folder.to_string(),
         looked,
-        help: help_for(folder),
     })
-}
-
-/// How to get a set, for the not-found message.
-fn help_for(folder: &str) -> String {
-    let mut help = format!(
-        "put the four files {} (each gzipped or not) in a folder `{folder}` in one of these \
-         places, e.g. ./data/{folder}/, or pass --data-dir DIR (or set NETC_DATA=DIR) where DIR \
-         holds {folder}/",
-        IDX_NAMES.map(|n| format!("{n}.gz")).join(", ")
-    );
-    if folder == "fashion-mnist" {
-        help.push_str(
-            "; on Debian, `apt-get install dataset-fashion-mnist` installs them in \
-             /usr/share/datasets/fashion-mnist/",
-        );
-    }
-    help
 }
 
 #[cfg(test)]
@@ -165,34 +118,17 @@ mod tests {
     }
 
     #[test]
-    fn order_is_data_dir_env_local_system() {
-        let dirs = search_dirs(Some(Path::new("/a")), Some(OsStr::new("/b")));
-        let got: Vec<_> = dirs.iter().map(|d| (d.dir.clone(), d.origin)).collect();
-        assert_eq!(
-            got,
-            [
-                (Some(PathBuf::from("/a")), "--data-dir"),
-                (Some(PathBuf::from("/b")), "$NETC_DATA"),
-                (Some(PathBuf::from("data")), "./data"),
-                (
-                    Some(PathBuf::from("/usr/share/datasets")),
-                    "system data sets"
-                ),
-            ]
-        );
-        let dirs = search_dirs(None, Some(OsStr::new("")));
-        assert_eq!(dirs.len(), 3);
-        assert_eq!(dirs[0].dir, None);
-    }
-
-    #[test]
     fn first_complete_place_wins() {
         let tmp = tempfile::tempdir().unwrap();
         let a = tmp.path().join("a");
         let b = tmp.path().join("b");
         fs::create_dir_all(a.join("mnist")).unwrap(); // incomplete: skipped
         touch_set(&b.join("mnist"), true);
-        let dirs = search_dirs(Some(&a), Some(b.as_os_str()));
+        let place = |dir: &Path| SearchDir {
+            dir: Some(dir.to_path_buf()),
+            origin: "test",
+        };
+        let dirs = [place(&a), place(&b)];
         let files = find_set("mnist", &dirs).unwrap();
         assert_eq!(
             files.train_images,

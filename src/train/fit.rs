@@ -1,17 +1,16 @@
 //! The training loop: shuffled batches on the tape, an optimizer step, and at
 //! each evaluation point a metrics row, a checkpoint and the model, written
-//! atomically.
+//! atomically into the run directory.
 
 use super::eval::{self, McScores, Scores};
-use super::metrics::{self, Row};
 use super::net::{Batch, Net};
-use super::progress::Progress;
-use super::{Options, TrainError};
+use super::{Config, Observer, TrainError};
 use crate::checkpoint::{self, TrainState};
-use crate::data::{self, Dataset};
+use crate::data::{self, Dataset, SearchDir};
 use crate::lang::{LabelKind, Length, Model, OptimizerSpec, lower};
 use crate::optim::{AdamConfig, Optimizer, SgdConfig};
 use crate::params::Params;
+use crate::run::{Row, RunDir, RunRecord, metadata, metrics};
 use crate::tape::{Phase, Tape};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -63,10 +62,15 @@ struct Interval {
     seconds: f64,
 }
 
-/// Trains `model` as its file and `opts` say, writing the run directory.
-pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
+/// Trains `model` as its file and `opts` say, writing the run directory and
+/// telling `observer` how it goes.
+pub fn train(
+    model: &Model,
+    opts: &Config,
+    observer: &mut (dyn Observer + Send),
+) -> Result<Outcome, TrainError> {
     if opts.threads <= 1 {
-        return train_here(model, opts);
+        return train_here(model, opts, observer);
     }
     // The whole loop runs on the pool, so the thread recording a step is one
     // of the two sharing each product (its caches warm), not a third waiting:
@@ -76,15 +80,18 @@ pub fn train(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         .num_threads(opts.threads)
         .build()
         .map_err(|e| TrainError::Settings(format!("cannot start {} threads: {e}", opts.threads)))?;
-    pool.install(|| train_here(model, opts))
+    pool.install(|| train_here(model, opts, observer))
 }
 
-fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
+fn train_here(
+    model: &Model,
+    opts: &Config,
+    observer: &mut (dyn Observer + Send),
+) -> Result<Outcome, TrainError> {
     let wall = Instant::now();
-    // Before loading anything: a refused directory is told at once.
-    let dir = run_dir(model, opts)?;
+    let dir = opts.dir.clone();
     let spec = &model.train;
-    let data = load_data(model, opts.data_dir.as_deref())?;
+    let data = load_data(model, &opts.data_places)?;
     let n = data.train.len();
     if n == 0 || data.test.is_empty() {
         return Err(TrainError::Settings(format!(
@@ -97,7 +104,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     let per_epoch = n.div_ceil(spec.batch) as u64;
     let total = match (opts.steps, opts.epochs, spec.length) {
         (Some(s), _, _) | (None, None, Length::Steps(s)) => s as u64,
-        // `--epochs` is any u64 a user types: the product may not fit.
+        // An epoch count is any number a user types: the product may not fit.
         (None, Some(e), _) | (None, None, Length::Epochs(e)) => {
             (e as u64).checked_mul(per_epoch).ok_or_else(|| {
                 TrainError::Settings(format!(
@@ -108,7 +115,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     };
     let every = spec.eval.every.map(|e| e as u64);
 
-    let files = RunFiles::new(&dir, total);
+    let files = RunDir::new(&dir);
 
     let mut seed = opts.seed.unwrap_or(spec.seed);
     let mut params = lower::init_params::<f32>(model, seed)?;
@@ -130,13 +137,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         }
     }
     // Only now, so that a refused resume leaves no directory behind.
-    std::fs::create_dir_all(&dir).map_err(|source| TrainError::OutDir {
-        path: dir.clone(),
-        source,
-    })?;
-    for f in files.all() {
-        checkpoint::remove_stale_temps(f)?;
-    }
+    files.create()?;
 
     let mut tape = Tape::new();
     tape.set_threads(opts.threads);
@@ -148,9 +149,9 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         ..Interval::default()
     };
     let (mut train_secs, mut trained) = (0.0, 0usize);
-    let progress = Progress::new(total, step, opts.quiet);
+    observer.started(total, step);
     if let Some(w) = absent_classes_warning(model, &data) {
-        progress.warning(&w);
+        observer.warning(&w);
     }
     let mut last_test = rows.last().map(|r: &Row| Scores {
         loss: r.test_loss,
@@ -211,7 +212,7 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
         train_secs += dt;
         trained += rows_in;
         if step.is_multiple_of(32) {
-            progress.step(
+            observer.stepped(
                 step,
                 interval.loss / interval.rows as f64,
                 trained as f64 / train_secs,
@@ -235,11 +236,13 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
                 test_acc: test_scores.acc,
                 seconds: interval.seconds,
             };
-            let shown = progress.line(&epoch_line(&row, &labels));
+            let shown = observer.evaluated(&row, &labels);
             rows.push(row);
             last_test = Some(test_scores);
             let state = train_state(step, per_epoch, &dropout_rng);
-            files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
+            let record = run_record(model, opts, seed, &state, total);
+            files.write_evaluation(&record, &params, &optim, &state, &labels, &rows)?;
+            observer.written(&files, &labels, &rows)?;
             interval = Interval {
                 penalties: vec![0.0; labels.len()],
                 ..Interval::default()
@@ -254,9 +257,11 @@ fn train_here(model: &Model, opts: &Options) -> Result<Outcome, TrainError> {
     }
     if finished_on_resume {
         let state = train_state(step, per_epoch, &dropout_rng);
-        files.write(model, opts, seed, &params, &optim, &state, &labels, &rows)?;
+        let record = run_record(model, opts, seed, &state, total);
+        files.write_evaluation(&record, &params, &optim, &state, &labels, &rows)?;
+        observer.written(&files, &labels, &rows)?;
     }
-    progress.finish();
+    observer.finished();
     let test = match last_test {
         Some(t) => t,
         None => eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?,
@@ -328,8 +333,9 @@ fn train_state(step: u64, per_epoch: u64, dropout: &Pcg64Mcg) -> TrainState {
     }
 }
 
-/// Loads the file's data source for this net's input width and labels.
-pub fn load_data(model: &Model, data_dir: Option<&Path>) -> Result<Dataset, TrainError> {
+/// Loads the file's data source for this net's input width and labels,
+/// looking for a named set in `places`, in order.
+pub fn load_data(model: &Model, places: &[SearchDir]) -> Result<Dataset, TrainError> {
     let labels = match model.label.kind {
         LabelKind::Classes(n) => data::LabelKind::Classes(n),
         LabelKind::Values(w) => data::LabelKind::Targets(w),
@@ -338,7 +344,7 @@ pub fn load_data(model: &Model, data_dir: Option<&Path>) -> Result<Dataset, Trai
         &model.train.data,
         model.input.features,
         labels,
-        data_dir,
+        places,
     )?)
 }
 
@@ -404,153 +410,23 @@ fn non_finite_grad(params: &Params<f32>) -> Option<(String, f32)> {
     })
 }
 
-fn epoch_line(r: &Row, labels: &[String]) -> String {
-    let mut s = format!(
-        "epoch {:>6} step {:>7}  train loss {:.4}",
-        fmt_epoch(r.epoch),
-        r.step,
-        r.train_loss
-    );
-    for (l, v) in labels.iter().zip(&r.penalties) {
-        s.push_str(&format!(" ({l} = {v:.4})"));
-    }
-    if let Some(a) = r.train_acc {
-        s.push_str(&format!("  train acc {:.2}%", 100.0 * a));
-    }
-    s.push_str(&format!("  test loss {:.4}", r.test_loss));
-    if let Some(a) = r.test_acc {
-        s.push_str(&format!("  test acc {:.2}%", 100.0 * a));
-    }
-    s.push_str(&format!("  {:.2}s", r.seconds));
-    s
-}
-
-fn fmt_epoch(e: f64) -> String {
-    if e.fract() == 0.0 {
-        format!("{e}")
-    } else {
-        format!("{e:.2}")
-    }
-}
-
-/// The files of a run directory.
-struct RunFiles {
-    model: PathBuf,
-    checkpoint: PathBuf,
-    metrics: PathBuf,
-    curves: PathBuf,
-    /// The steps the whole run takes, recorded so a finished run can be told
-    /// from a stopped one (`netc sweep --collect`).
-    total: u64,
-}
-
-/// Where a run goes. Resuming: `--out`, else the checkpoint's directory. A
-/// fresh run never overwrites another: the default `runs/<net name>/` moves
-/// on to `runs/<net name>-2/`, `-3/`, ..., and an explicit `--out` that holds
-/// a run is refused unless `--force`.
-fn run_dir(model: &Model, opts: &Options) -> Result<PathBuf, TrainError> {
-    if let Some(ckpt) = &opts.resume {
-        return Ok(opts.out.clone().unwrap_or_else(|| match ckpt.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }));
-    }
-    match &opts.out {
-        Some(dir) if !opts.force && holds_run(dir) => Err(TrainError::RunExists(dir.clone())),
-        Some(dir) => Ok(dir.clone()),
-        None => Ok(first_free(&Path::new("runs").join(&model.name), holds_run)),
-    }
-}
-
-/// Does `dir` hold any file a run writes?
-fn holds_run(dir: &Path) -> bool {
-    RunFiles::new(dir, 0).all().iter().any(|f| f.exists())
-}
-
-/// `base` if `taken(base)` is false, else the first free `base-2`, `base-3`, ...
-pub fn first_free(base: &Path, taken: impl Fn(&Path) -> bool) -> PathBuf {
-    let mut dir = base.to_path_buf();
-    let mut k = 2u64;
-    while taken(&dir) {
-        let mut name = base.file_name().unwrap_or_default().to_os_string();
-        name.push(format!("-{k}"));
-        dir = base.with_file_name(name);
-        k += 1;
-    }
-    dir
-}
-
-impl RunFiles {
-    fn all(&self) -> [&PathBuf; 4] {
-        [&self.model, &self.checkpoint, &self.metrics, &self.curves]
-    }
-
-    fn new(dir: &Path, total: u64) -> Self {
-        RunFiles {
-            model: dir.join("model.safetensors"),
-            checkpoint: dir.join("checkpoint.safetensors"),
-            metrics: dir.join("metrics.csv"),
-            curves: dir.join("curves.svg"),
-            total,
-        }
-    }
-
-    /// Metrics, then the checkpoint, then the model: each atomically, so a
-    /// kill at any moment leaves every file whole (old or new).
-    #[allow(clippy::too_many_arguments)]
-    fn write(
-        &self,
-        model: &Model,
-        opts: &Options,
-        seed: u64,
-        params: &Params<f32>,
-        optim: &Optimizer<f32>,
-        state: &TrainState,
-        labels: &[String],
-        rows: &[Row],
-    ) -> Result<(), TrainError> {
-        let csv = metrics::render(labels, rows);
-        checkpoint::write_atomic(&self.metrics, csv.as_bytes())?;
-        let svg = crate::plot::curves(&curves_title(model, opts), labels, rows)?;
-        checkpoint::write_atomic(&self.curves, svg.as_bytes())?;
-        let meta = model_metadata(model, opts, seed, state, self.total);
-        let mut ckpt_meta = meta.clone();
-        ckpt_meta.insert("metrics".into(), csv);
-        checkpoint::save_checkpoint(&self.checkpoint, params, optim, state, &ckpt_meta)?;
-        checkpoint::save_model(&self.model, params, &meta)?;
-        Ok(())
-    }
-}
-
-/// `digits`, or `digits  d.p=0.25 seed=1` with overrides.
-fn curves_title(model: &Model, opts: &Options) -> String {
-    if opts.overrides.is_empty() {
-        model.name.clone()
-    } else {
-        format!("{}  {}", model.name, opts.overrides.join(" "))
-    }
-}
-
-/// What `model.safetensors` records besides the weights. Deterministic (no
-/// times): the same file and seed give the same bytes.
-fn model_metadata(
+/// What the run's files record about it.
+fn run_record(
     model: &Model,
-    opts: &Options,
+    opts: &Config,
     seed: u64,
     state: &TrainState,
     total: u64,
-) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("format".into(), "pt".into()),
-        ("net".into(), model.source.clone()),
-        ("net_name".into(), model.name.clone()),
-        ("seed".into(), seed.to_string()),
-        ("epoch".into(), state.epoch.to_string()),
-        ("step".into(), state.step.to_string()),
-        ("total_steps".into(), total.to_string()),
-        ("netc_version".into(), env!("CARGO_PKG_VERSION").into()),
-        ("overrides".into(), opts.overrides.join(" ")),
-    ])
+) -> RunRecord {
+    RunRecord {
+        net: model.source.clone(),
+        net_name: model.name.clone(),
+        seed,
+        epoch: state.epoch,
+        step: state.step,
+        total_steps: total,
+        overrides: opts.overrides.clone(),
+    }
 }
 
 struct Resumed {
@@ -562,7 +438,7 @@ struct Resumed {
 
 fn resume(
     path: &Path,
-    seed_flag: Option<u64>,
+    seed_asked: Option<u64>,
     penalties: usize,
     params: &mut Params<f32>,
     optim: &mut Optimizer<f32>,
@@ -572,19 +448,18 @@ fn resume(
         why,
     };
     let loaded = checkpoint::load_checkpoint(path, params, optim, &["dropout"])?;
-    let seed: u64 = loaded
-        .metadata
-        .get("seed")
-        .and_then(|s| s.parse().ok())
+    let seed = metadata::number(&loaded.metadata, metadata::SEED)
         .ok_or_else(|| err("it records no seed (is it a netc checkpoint?)".into()))?;
-    if let Some(s) = seed_flag.filter(|&s| s != seed) {
-        return Err(err(format!(
-            "it was trained with seed {seed}, not {s}; drop --seed to continue it"
-        )));
+    if let Some(asked) = seed_asked.filter(|&s| s != seed) {
+        return Err(TrainError::SeedMismatch {
+            path: path.to_path_buf(),
+            recorded: seed,
+            asked,
+        });
     }
     let rows = loaded
         .metadata
-        .get("metrics")
+        .get(metadata::METRICS)
         .and_then(|m| metrics::parse(m, penalties))
         .ok_or_else(|| err("its metrics do not match this net's penalty terms".into()))?;
     let dropout = *loaded

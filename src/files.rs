@@ -1,16 +1,26 @@
 //! Crash-safe file replacement: write a temporary sibling, sync it, rename it
-//! over the target, sync the directory.
+//! over the target, sync the directory. Every file netc writes goes through
+//! here (run directories, sweeps, pictures, `netc fmt`).
 
-use super::CheckpointError;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use thiserror::Error;
+
+/// The OS refused an operation on `path` (`action` says which).
+#[derive(Debug, Error)]
+#[error("cannot {action} {}: {source}", .path.display())]
+pub struct FileError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: io::Error,
+}
 
 /// Writes `bytes` to `path` atomically: readers (and a crash at any moment) see
 /// either the old file or the complete new one. On error the old file is left
 /// as it was and the temporary file is removed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
@@ -19,9 +29,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), CheckpointError> {
+) -> Result<(), FileError> {
     let io_err = |action: &'static str| {
-        move |source: io::Error| CheckpointError::Io {
+        move |source: io::Error| FileError {
             path: path.to_path_buf(),
             action,
             source,
@@ -54,7 +64,7 @@ pub fn write_atomic_with(
     // Makes the rename itself durable. The new file is already in place here.
     File::open(&dir)
         .and_then(|d| d.sync_all())
-        .map_err(|source| CheckpointError::Io {
+        .map_err(|source| FileError {
             path: dir,
             action: "sync the directory",
             source,
@@ -63,7 +73,7 @@ pub fn write_atomic_with(
 
 /// The directory holding `path`: the temporary file goes there, so the rename
 /// stays on one filesystem (where it is atomic).
-fn parent_dir(path: &Path) -> PathBuf {
+pub fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         // `Path::parent` of a bare file name is "", which means ".".
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -75,7 +85,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// process was killed (`.<name>.<pid>.<n>.tmp` next to it), and returns how
 /// many. Call it before the first write of a run. A writer whose temporary is
 /// removed under it fails its rename and reports it; the target stays intact.
-pub fn remove_stale_temps(path: &Path) -> Result<usize, CheckpointError> {
+pub fn remove_stale_temps(path: &Path) -> Result<usize, FileError> {
     let Some(name) = path.file_name() else {
         return Ok(0);
     };
@@ -83,7 +93,7 @@ pub fn remove_stale_temps(path: &Path) -> Result<usize, CheckpointError> {
     let dir = parent_dir(path);
     let io_err = |action: &'static str| {
         let dir = dir.clone();
-        move |source| CheckpointError::Io {
+        move |source| FileError {
             path: dir,
             action,
             source,
