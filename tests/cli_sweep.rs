@@ -600,3 +600,17 @@ fn a_sweep_into_a_directory_holding_one_is_refused_unless_forced() {
     let forced = [&grid[..], &["--force"]].concat();
     ok(&sweep(&out, &forced));
 }
+
+/// A swept `--set` that cannot be read names the argument as given.
+#[test]
+fn an_unreadable_swept_set_names_the_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = sweep(&dir.path().join("s"), &["--set", "d.p=0,,0.5"]);
+    fails(&r);
+    assert!(
+        r.stderr
+            .contains("error: `--set d.p=0,,0.5`: a value is empty"),
+        "{}",
+        r.stderr
+    );
+}

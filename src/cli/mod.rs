@@ -13,6 +13,7 @@ mod progress;
 mod recorded;
 mod sweep;
 mod train;
+mod trial_command;
 mod wording;
 
 use clap::{Parser, Subcommand};

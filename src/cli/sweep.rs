@@ -6,6 +6,8 @@
 
 use super::Reporter;
 use super::console::{errln, out, outln};
+use super::trial_command::TrainCommand;
+use super::wording;
 use clap::Args;
 use netc::files::write_atomic;
 use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
@@ -13,7 +15,7 @@ use netc::plot;
 use netc::run::CHECKPOINT;
 use netc::sweep::collect::{self, State};
 use netc::sweep::runner::Start;
-use netc::sweep::{Axis, MANIFEST, Manifest, TrainCommand, Trial, expand, runner, summary};
+use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, runner, summary};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -221,7 +223,7 @@ fn make_plan(file: &Path, args: &SweepArgs, r: &mut Reporter) -> Option<Plan> {
     for s in &args.sets {
         match Axis::parse(s) {
             Ok(a) => axes.push(a),
-            Err(e) => r.error(e.to_string()),
+            Err(e) => r.error(wording::sweep_error(&e)),
         }
     }
     if axes.len() != args.sets.len() {

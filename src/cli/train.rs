@@ -14,49 +14,85 @@ use netc::train::provenance::{self, Recorded};
 use netc::train::{self, Config, Outcome};
 use std::path::{Path, PathBuf};
 
-#[derive(Args, Debug)]
+/// `netc train`'s arguments. A sweep builds its trials' command lines from
+/// this same struct ([`TrainArgs::to_argv`]), so they follow its definition.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
 pub struct TrainArgs {
     /// The .net file to train.
     #[arg(value_name = "FILE")]
-    file: PathBuf,
+    pub file: PathBuf,
     /// The run directory [default: runs/<net name>/, or the first free
     /// runs/<net name>-2/, -3/, ...; when resuming, the checkpoint's directory].
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Overrides the file's seed.
     #[arg(long)]
-    seed: Option<u64>,
+    pub seed: Option<u64>,
     /// Overrides the length: this many epochs (at least 1).
     #[arg(long, conflicts_with = "steps", value_parser = at_least_one())]
-    epochs: Option<usize>,
+    pub epochs: Option<usize>,
     /// Overrides the length: this many optimizer steps (at least 1).
     #[arg(long, value_parser = at_least_one())]
-    steps: Option<usize>,
+    pub steps: Option<usize>,
     /// Where `mnist`/`fashion-mnist` folders are looked for first (then
     /// $NETC_DATA, ./data, /usr/share/datasets).
     #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
     /// Continues a run from its checkpoint.safetensors (into its directory,
     /// unless --out says otherwise).
     #[arg(long, value_name = "CKPT")]
-    resume: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
     /// Lets --out name a directory that holds an earlier run, overwriting it
     /// (without it, that is refused; the default directory moves on to
     /// runs/<net name>-2/, ...), and --resume continue a checkpoint made
     /// from another net.
     #[arg(long)]
-    force: bool,
+    pub force: bool,
     /// Prints errors, warnings and the summary only (without it: a progress
     /// bar on a terminal, a line per evaluation otherwise).
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 1)]
-    threads: usize,
+    pub threads: usize,
     /// Changes a number of the file for this run: `d.p=0.2`, `h1.units=256`,
     /// `l1(h1)=0.1`, `lr=0.01`, `batch=64`, ... (see `netc check FILE --keys`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
+    pub sets: Vec<String>,
+}
+
+impl TrainArgs {
+    /// The command line that parses back to these arguments (`train FILE
+    /// --set K=V ... --out DIR ...`), with `--threads` only when not 1.
+    pub fn to_argv(&self) -> Vec<String> {
+        let s = |p: &Path| p.display().to_string();
+        let mut a = vec!["train".to_string(), s(&self.file)];
+        for set in &self.sets {
+            push(&mut a, "--set", Some(set.clone()));
+        }
+        push(&mut a, "--out", self.out.as_deref().map(s));
+        if self.force {
+            a.push("--force".into());
+        }
+        push(&mut a, "--resume", self.resume.as_deref().map(s));
+        push(&mut a, "--seed", self.seed.map(|v| v.to_string()));
+        push(&mut a, "--epochs", self.epochs.map(|v| v.to_string()));
+        push(&mut a, "--steps", self.steps.map(|v| v.to_string()));
+        push(&mut a, "--data-dir", self.data_dir.as_deref().map(s));
+        let threads = (self.threads != 1).then(|| self.threads.to_string());
+        push(&mut a, "--threads", threads);
+        if self.quiet {
+            a.push("--quiet".into());
+        }
+        a
+    }
+}
+
+/// `flag value`, when there is a value.
+fn push(argv: &mut Vec<String>, flag: &str, value: Option<String>) {
+    if let Some(v) = value {
+        argv.extend([flag.to_string(), v]);
+    }
 }
 
 /// A count of 1 or more: as in a `.net` file, a run of no steps is a mistake.
@@ -212,4 +248,47 @@ fn summary(o: &Outcome) -> String {
         s.push_str("  (stopped early: stderr was closed; --resume continues)");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(argv: &[String]) -> TrainArgs {
+        let cli = Cli::try_parse_from(std::iter::once("netc".to_string()).chain(argv.to_vec()))
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        match cli.command {
+            Command::Train(a) => a,
+            other => panic!("{argv:?} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rendered_arguments_parse_back_to_the_same_value() {
+        let all = TrainArgs {
+            file: "models/my net.net".into(),
+            out: Some("runs/x".into()),
+            seed: Some(7),
+            epochs: Some(3),
+            steps: None,
+            data_dir: Some("/data".into()),
+            resume: Some("runs/x/checkpoint.safetensors".into()),
+            force: true,
+            quiet: true,
+            threads: 2,
+            sets: vec!["d.p=0.5".into(), "l1(h1)=0.1".into()],
+        };
+        assert_eq!(parse(&all.to_argv()), all);
+        let least = parse(&["train".to_string(), "f.net".to_string()]);
+        assert_eq!(least.to_argv(), ["train", "f.net"]);
+        assert_eq!(parse(&least.to_argv()), least);
+        let steps = TrainArgs {
+            epochs: None,
+            steps: Some(10),
+            ..all
+        };
+        assert_eq!(parse(&steps.to_argv()), steps);
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::data_places;
 use netc::run::{CHECKPOINT, RunError};
+use netc::sweep::SweepError;
 use netc::train::TrainError;
 
 /// A training error, with the flags that help.
@@ -24,6 +25,14 @@ pub fn run_error(e: &RunError) -> String {
             dir.display(),
             dir.join(CHECKPOINT).display()
         ),
+        _ => e.to_string(),
+    }
+}
+
+/// A sweep error, naming the `--set` it comes from.
+pub fn sweep_error(e: &SweepError) -> String {
+    match e {
+        SweepError::Axis { arg, why } => format!("`--set {arg}`: {why}"),
         _ => e.to_string(),
     }
 }

@@ -6,14 +6,12 @@
 pub mod collect;
 pub mod grid;
 pub mod manifest;
-pub mod plan;
 pub mod runner;
 pub mod summary;
 
 pub use collect::{Outcome, State};
 pub use grid::{Axis, Trial, expand};
 pub use manifest::{MANIFEST, Manifest};
-pub use plan::TrainCommand;
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -21,7 +19,8 @@ use thiserror::Error;
 /// What can go wrong before or after the trials run.
 #[derive(Debug, Error)]
 pub enum SweepError {
-    #[error("`--set {arg}`: {why}")]
+    /// A swept key and its values (`KEY=V1,V2,...`) that cannot be read.
+    #[error("`{arg}`: {why}")]
     Axis { arg: String, why: String },
     #[error("{}:{line}: {why}", path.display())]
     Manifest {

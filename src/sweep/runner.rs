@@ -4,8 +4,8 @@
 
 use super::collect::LOG;
 use super::grid::Trial;
-use super::plan::TrainCommand;
 use std::fs::{self, File};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -31,10 +31,20 @@ pub enum Start {
     Resume,
 }
 
+/// How to start a trial's process.
+pub trait TrialCommand: Sync {
+    /// The executable (netc itself).
+    fn exe(&self) -> &Path;
+    /// The sweep directory; each trial has its own directory in it.
+    fn out(&self) -> &Path;
+    /// The arguments that train `trial`, starting as `start` says.
+    fn args(&self, trial: &Trial, start: Start) -> Vec<String>;
+}
+
 /// Runs the trials `todo` names (indices into `trials`), at most `jobs` at
 /// once, calling `done` (on this thread) as each one ends, in the order they end.
 pub fn run(
-    cmd: &TrainCommand,
+    cmd: &dyn TrialCommand,
     trials: &[Trial],
     todo: &[(usize, Start)],
     jobs: usize,
@@ -69,8 +79,8 @@ pub fn run(
 }
 
 /// One trial: its directory, its log (continued when resuming), its process.
-fn run_one(cmd: &TrainCommand, trial: &Trial, start: Start) -> Result<(), String> {
-    let dir = cmd.out.join(&trial.dir);
+fn run_one(cmd: &dyn TrialCommand, trial: &Trial, start: Start) -> Result<(), String> {
+    let dir = cmd.out().join(&trial.dir);
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let log_path = dir.join(LOG);
     let log = File::options()
@@ -80,20 +90,17 @@ fn run_one(cmd: &TrainCommand, trial: &Trial, start: Start) -> Result<(), String
         .truncate(start == Start::Fresh)
         .open(&log_path)
         .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-    let args = match start {
-        Start::Fresh => cmd.args(trial),
-        Start::Resume => cmd.resume_args(trial),
-    };
+    let args = cmd.args(trial, start);
     let err = log
         .try_clone()
         .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
-    let status = Command::new(&cmd.exe)
+    let status = Command::new(cmd.exe())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err))
         .status()
-        .map_err(|e| format!("cannot start {}: {e}", cmd.exe.display()))?;
+        .map_err(|e| format!("cannot start {}: {e}", cmd.exe().display()))?;
     if status.success() {
         Ok(())
     } else {

@@ -1,12 +1,13 @@
-//! The command that runs one trial, as arguments and as a shell line
-//! (`netc sweep --plan` prints one per trial for GNU parallel, a Slurm job
-//! array or a Kubernetes Job).
+//! The command that runs one trial of a sweep, built as `netc train`'s own
+//! arguments ([`TrainArgs`]), run as a process or printed as a shell line
+//! (`netc sweep --plan`, for GNU parallel, a Slurm job array or a
+//! Kubernetes Job).
 
-use super::grid::Trial;
+use super::train::TrainArgs;
+use netc::run::CHECKPOINT;
+use netc::sweep::Trial;
+use netc::sweep::runner::{Start, TrialCommand};
 use std::path::{Path, PathBuf};
-
-/// A trial's checkpoint, in its directory.
-pub const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// What every trial's `netc train` shares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,55 +24,53 @@ pub struct TrainCommand {
 
 impl TrainCommand {
     /// `netc train FILE --set k=v ... --set seed=S --out DIR/TRIAL --force ...`
-    /// (not `--quiet`: the trial's log keeps a line per evaluation).
-    pub fn args(&self, trial: &Trial) -> Vec<String> {
-        let s = |p: &Path| p.display().to_string();
-        let mut a = vec!["train".to_string(), s(&self.file)];
-        for o in trial.overrides() {
-            a.push("--set".into());
-            a.push(o);
-        }
-        a.extend([
-            "--out".into(),
-            s(&self.out.join(&trial.dir)),
+    /// (not `--quiet`: the trial's log keeps a line per evaluation). Resumed,
+    /// `--resume DIR/TRIAL/checkpoint.safetensors` replaces `--force`, and the
+    /// trial ends with the same weights as one never interrupted.
+    pub fn train_args(&self, trial: &Trial, start: Start) -> TrainArgs {
+        let dir = self.out.join(&trial.dir);
+        TrainArgs {
+            file: self.file.clone(),
+            sets: trial.overrides(),
+            resume: (start == Start::Resume).then(|| dir.join(CHECKPOINT)),
+            out: Some(dir),
             // The sweep owns its trials' directories (checked before planning).
-            "--force".into(),
-        ]);
-        if let Some(d) = &self.data_dir {
-            a.extend(["--data-dir".into(), s(d)]);
+            force: start == Start::Fresh,
+            data_dir: self.data_dir.clone(),
+            threads: self.threads,
+            seed: None,
+            epochs: None,
+            steps: None,
+            quiet: false,
         }
-        if self.threads != 1 {
-            a.extend(["--threads".into(), self.threads.to_string()]);
-        }
-        a
-    }
-
-    /// The command that continues a trial from its checkpoint (as
-    /// [`args`](Self::args), with `--resume` in place of `--force`):
-    /// resumed, it ends with the same weights as a trial never interrupted.
-    pub fn resume_args(&self, trial: &Trial) -> Vec<String> {
-        let ckpt = self.out.join(&trial.dir).join(CHECKPOINT);
-        self.args(trial)
-            .into_iter()
-            .flat_map(|a| match a.as_str() {
-                "--force" => vec!["--resume".to_string(), ckpt.display().to_string()],
-                _ => vec![a],
-            })
-            .collect()
     }
 
     /// The trial's command as one POSIX shell line.
     pub fn shell_line(&self, trial: &Trial) -> String {
         std::iter::once(self.exe.display().to_string())
-            .chain(self.args(trial))
+            .chain(self.args(trial, Start::Fresh))
             .map(|a| quote(&a))
             .collect::<Vec<_>>()
             .join(" ")
     }
 }
 
+impl TrialCommand for TrainCommand {
+    fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    fn out(&self) -> &Path {
+        &self.out
+    }
+
+    fn args(&self, trial: &Trial, start: Start) -> Vec<String> {
+        self.train_args(trial, start).to_argv()
+    }
+}
+
 /// `word` as a POSIX shell word: unchanged when safe, else in single quotes.
-pub fn quote(word: &str) -> String {
+fn quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .chars()
@@ -96,24 +95,36 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
     }
 
-    #[test]
-    fn a_trial_command_names_its_overrides_and_directory() {
-        let c = TrainCommand {
+    fn command() -> TrainCommand {
+        TrainCommand {
             exe: "/usr/bin/netc".into(),
             file: "models/digits.net".into(),
             out: "sweeps/digits".into(),
             data_dir: Some("data dir".into()),
             threads: 1,
-        };
-        let t = Trial {
+        }
+    }
+
+    fn trial() -> Trial {
+        Trial {
             dir: "l1.h1=0.1_seed=2".into(),
             settings: vec![("l1(h1)".into(), "0.1".into())],
             seed: 2,
-        };
+        }
+    }
+
+    #[test]
+    fn a_trial_command_names_its_overrides_and_directory() {
         assert_eq!(
-            c.shell_line(&t),
+            command().shell_line(&trial()),
             "/usr/bin/netc train models/digits.net --set 'l1(h1)=0.1' --set seed=2 \
              --out sweeps/digits/l1.h1=0.1_seed=2 --force --data-dir 'data dir'"
+        );
+        assert_eq!(
+            command().args(&trial(), Start::Resume).join(" "),
+            "train models/digits.net --set l1(h1)=0.1 --set seed=2 \
+             --out sweeps/digits/l1.h1=0.1_seed=2 \
+             --resume sweeps/digits/l1.h1=0.1_seed=2/checkpoint.safetensors --data-dir data dir"
         );
     }
 }
