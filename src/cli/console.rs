@@ -1,7 +1,7 @@
 //! Printing that never panics. `println!` panics when its stream is closed
 //! (`netc check f.net | head -1`); here the rest of the output is dropped
 //! instead, so the command ends quietly, as `ls | head` does. (A training run
-//! notices a closed stderr itself and stops at an evaluation: `train::Progress`.)
+//! notices a closed stderr itself and stops at an evaluation: `cli::progress`.)
 
 use std::io::Write;
 

@@ -15,7 +15,7 @@ use netc::plot;
 use netc::run::CHECKPOINT;
 use netc::sweep::collect::{self, State};
 use netc::sweep::runner::Start;
-use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, runner, summary};
+use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, results, runner};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -455,22 +455,22 @@ fn summarise(dir: &Path, m: &Manifest, r: &mut Reporter) {
     if done < states.len() {
         errln!("{done} of {} trials finished", states.len());
     }
-    let csv = summary::csv(&m.keys, &states);
-    let groups = summary::aggregate(&states);
+    let csv = results::csv(&m.keys, &states);
+    let groups = results::aggregate(&states);
     let mut seeds: Vec<u64> = m.trials.iter().map(|t| t.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
     let title = Path::new(&m.file)
         .file_stem()
         .map_or_else(|| m.file.clone(), |s| s.to_string_lossy().into_owned());
-    let picture = plot::summary(&summary::plot(&title, &m.keys, &groups, seeds.len()));
+    let picture = plot::summary(&results::plot(&title, &m.keys, &groups, seeds.len()));
     let written = write_atomic(&dir.join("summary.csv"), csv.as_bytes())
         .map_err(|e| e.to_string())
         .and_then(|_| picture.map_err(|e| e.to_string()))
         .and_then(|svg| {
             write_atomic(&dir.join("summary.svg"), svg.as_bytes()).map_err(|e| e.to_string())
         });
-    out!("{}", summary::table(&m.keys, &groups));
+    out!("{}", results::table(&m.keys, &groups));
     match written {
         Ok(()) => errln!(
             "wrote {} and {}",

@@ -9,12 +9,12 @@
 
 mod curves;
 mod figure;
-mod summary;
+mod sweep_chart;
 mod ticks;
 
 pub use curves::{Run, curves, overlay};
 pub use figure::{Figure, LegendEntry, Panel, Series, render};
-pub use summary::{DODGE, SPREAD, SummaryLine, SummaryPlot, summary};
+pub use sweep_chart::{DODGE, SPREAD, SummaryLine, SummaryPlot, summary};
 
 use thiserror::Error;
 

@@ -6,8 +6,8 @@
 pub mod collect;
 pub mod grid;
 pub mod manifest;
+pub mod results;
 pub mod runner;
-pub mod summary;
 
 pub use collect::{Outcome, State};
 pub use grid::{Axis, Trial, expand};

@@ -35,8 +35,9 @@ pub struct Outcome {
     /// A resumed checkpoint was already at its last step: nothing was
     /// trained, the run's files were written again.
     pub nothing_left: bool,
-    /// The run stopped before `steps` reached its end because stderr was
-    /// closed; its checkpoint is written and `--resume` continues it.
+    /// The observer stopped the run at an evaluation, before its last step
+    /// (nobody was listening: the command line's stderr was closed); its
+    /// checkpoint is written and resuming continues it.
     pub output_closed: bool,
 }
 
