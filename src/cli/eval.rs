@@ -10,6 +10,7 @@ use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
 use netc::lang::summary::data_text;
+use netc::run::MODEL;
 use netc::tape::Tape;
 use netc::train::eval::{self, McScores, Scores};
 use netc::train::net::{Batch, Net};
@@ -53,7 +54,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
     let Some(src) = r.read(&args.file) else {
         return;
     };
-    if let Some(why) = wrong_run_file(&args.weights, "model.safetensors", "--weights") {
+    if let Some(why) = wrong_run_file(&args.weights, MODEL, "--weights") {
         return r.error(why);
     }
     let weights = match checkpoint::read_tensors(&args.weights) {

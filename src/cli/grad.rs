@@ -9,6 +9,7 @@ use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use netc::lang::lower::{self, Lowered, Targets};
 use netc::lang::{LabelKind, Model};
 use netc::real::first_non_finite;
+use netc::run::metadata;
 use netc::tape::{Phase, Tape};
 use netc::train::{DROPOUT_SALT, TrainError, stream};
 use rand::SeedableRng;
@@ -196,8 +197,8 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
         data: TensorData::F32(data),
     }));
     let meta = BTreeMap::from([
-        ("net".to_string(), model.source.clone()),
-        ("seed".to_string(), seed.to_string()),
+        (metadata::NET.to_string(), model.source.clone()),
+        (metadata::SEED.to_string(), seed.to_string()),
         (
             "mode".to_string(),
             if args.eval { "eval" } else { "train" }.to_string(),

@@ -7,7 +7,7 @@ use clap::Args;
 use netc::checkpoint::read_tensors;
 use netc::files::write_atomic;
 use netc::plot::{self, Run};
-use netc::run::{RunDir, metadata, metrics};
+use netc::run::{METRICS, RunDir, metadata, metrics};
 use netc::sweep::manifest::split_overrides;
 use netc::sweep::{MANIFEST, Manifest};
 use std::path::{Path, PathBuf};
@@ -116,7 +116,7 @@ fn svg_name(out: &Path) -> Result<(), String> {
 /// `dir` itself if it holds a run, else the runs in it (a sweep's trials, in
 /// plan order when it has a sweep.txt).
 fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    if dir.join("metrics.csv").exists() {
+    if dir.join(METRICS).exists() {
         return Ok(vec![dir.to_path_buf()]);
     }
     if !dir.is_dir() {
@@ -130,7 +130,7 @@ fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
             .trials
             .iter()
             .map(|t| dir.join(&t.dir))
-            .filter(|d| d.join("metrics.csv").exists())
+            .filter(|d| d.join(METRICS).exists())
             .collect();
         if !found.is_empty() {
             return Ok(found);
@@ -140,7 +140,7 @@ fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.join("metrics.csv").exists())
+        .filter(|p| p.join(METRICS).exists())
         .collect();
     found.sort();
     if found.is_empty() {

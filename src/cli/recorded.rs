@@ -3,6 +3,7 @@
 //! the overrides differ.
 
 use netc::lang::overrides::keys;
+use netc::run::{CHECKPOINT, MODEL};
 use netc::train::provenance::{Comparison, Recorded, to_map};
 use std::path::Path;
 
@@ -83,8 +84,8 @@ pub fn wrong_run_file(given: &Path, want: &str, flag: &str) -> Option<String> {
         });
     }
     let beside = given.with_file_name(want);
-    let is_model = given.file_name().is_some_and(|n| n == "model.safetensors");
-    (want == "checkpoint.safetensors" && is_model).then(|| {
+    let is_model = given.file_name().is_some_and(|n| n == MODEL);
+    (want == CHECKPOINT && is_model).then(|| {
         let mut s =
             format!("`{shown}` holds a run's weights only; {flag} continues from a checkpoint");
         if beside.is_file() {

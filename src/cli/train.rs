@@ -9,7 +9,7 @@ use super::wording;
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::Model;
-use netc::run::Placement;
+use netc::run::{CHECKPOINT, Placement};
 use netc::train::provenance::{self, Recorded};
 use netc::train::{self, Config, Outcome};
 use std::path::{Path, PathBuf};
@@ -108,7 +108,7 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         return;
     };
     if let Some(ckpt) = &args.resume {
-        if let Some(why) = wrong_run_file(ckpt, "checkpoint.safetensors", "--resume") {
+        if let Some(why) = wrong_run_file(ckpt, CHECKPOINT, "--resume") {
             return r.error(why);
         }
         if !resumable(args, ckpt, &src, &overrides, r) {

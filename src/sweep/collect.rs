@@ -5,7 +5,7 @@
 use super::grid::Trial;
 use super::manifest::split_overrides;
 use crate::checkpoint::read_tensors;
-use crate::run::{RunDir, metadata, metrics};
+use crate::run::{MODEL, RunDir, metadata, metrics};
 use std::fs;
 use std::path::Path;
 
@@ -164,7 +164,7 @@ pub fn read_planned(root: &Path, trial: &Trial) -> State {
 pub fn scan(root: &Path) -> std::io::Result<Vec<(Trial, State)>> {
     let mut dirs: Vec<_> = fs::read_dir(root)?
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("model.safetensors").exists())
+        .filter(|e| e.path().join(MODEL).exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     dirs.sort();
