@@ -3,6 +3,10 @@
 //! `metrics.csv` format. Everything here is written atomically
 //! ([`crate::files`]); `train`, `sweep`, `plot` and the command line read and
 //! write runs through this module.
+//!
+//! It sits below them: it uses only the engine (`params`, `optim`),
+//! `checkpoint` and `files`, so every import between the layers points down
+//! (engine < data < lang < run < train < sweep, plot < cli).
 
 pub mod metadata;
 pub mod metrics;

@@ -88,7 +88,7 @@ mod tests {
     }
 
     #[test]
-    fn the_observer_hears_each_evaluation_after_its_files_are_written() {
+    fn the_observer_hears_each_evaluation_then_that_its_files_are_written() {
         // 40 samples in batches of 4: an epoch is 10 steps, and the last step evaluates.
         let (events, outcome) = run(0);
         assert_eq!(
