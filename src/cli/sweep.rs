@@ -14,6 +14,7 @@ use netc::lang::overrides::{Override, SetError, apply, parse_and_check_with};
 use netc::plot;
 use netc::run::CHECKPOINT;
 use netc::sweep::collect::{self, State};
+use netc::sweep::place;
 use netc::sweep::runner::Start;
 use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, results, runner};
 use std::path::{Path, PathBuf};
@@ -68,41 +69,19 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
     let Some(plan) = make_plan(file, args, r) else {
         return;
     };
-    let holds_sweep = |d: &Path| d.join(MANIFEST).exists();
-    let planned = plan.manifest.render();
-    // The same sweep again, into the directory of one that was interrupted:
-    // finished trials stay, interrupted ones resume from their checkpoints.
-    let mut continuing = false;
-    let out = match &args.out {
-        Some(d) if !args.force && holds_sweep(d) => {
-            if std::fs::read_to_string(d.join(MANIFEST)).is_ok_and(|m| m == planned) {
-                continuing = true;
-                d.clone()
-            } else {
-                r.error(format!(
-                    "{} already holds another sweep (its {MANIFEST} plans other trials); give \
-                     another --out, summarise it with `netc sweep --collect {}`, or overwrite \
-                     its trials with --force (the same file, --set and --seeds continue it)",
-                    d.display(),
-                    d.display()
-                ));
-                return;
-            }
-        }
-        Some(d) => d.clone(),
-        None => netc::run::first_free(&plan.default_out, holds_sweep),
+    let placed = match place::place(
+        args.out.as_deref(),
+        args.force,
+        &plan.default_out,
+        &plan.manifest,
+    ) {
+        Ok(p) => p,
+        Err(e) => return r.error(wording::sweep_error(&e)),
     };
-    if let Err(e) = std::fs::create_dir_all(&out) {
-        r.error(format!(
-            "cannot create the sweep directory {}: {e}",
-            out.display()
-        ));
-        return;
+    if let Err(e) = placed.create(&plan.manifest) {
+        return r.error(wording::sweep_error(&e));
     }
-    if let Err(e) = write_atomic(&out.join(MANIFEST), planned.as_bytes()) {
-        r.error(e.to_string());
-        return;
-    }
+    let (out, continuing) = (placed.dir, placed.continuing);
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {

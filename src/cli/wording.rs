@@ -33,6 +33,11 @@ pub fn run_error(e: &RunError) -> String {
 pub fn sweep_error(e: &SweepError) -> String {
     match e {
         SweepError::Axis { arg, why } => format!("`--set {arg}`: {why}"),
+        SweepError::Exists(dir) => format!(
+            "{e}; give another --out, summarise it with `netc sweep --collect {}`, or overwrite \
+             its trials with --force (the same file, --set and --seeds continue it)",
+            dir.display()
+        ),
         _ => e.to_string(),
     }
 }

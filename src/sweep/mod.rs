@@ -6,6 +6,7 @@
 pub mod collect;
 pub mod grid;
 pub mod manifest;
+pub mod place;
 pub mod results;
 pub mod runner;
 
@@ -28,4 +29,14 @@ pub enum SweepError {
         line: usize,
         why: String,
     },
+    /// The directory named for a new sweep holds another one.
+    #[error("{} already holds another sweep (its {MANIFEST} plans other trials)", .0.display())]
+    Exists(PathBuf),
+    #[error("cannot create the sweep directory {}: {source}", .path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
 }
