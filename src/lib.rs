@@ -55,6 +55,7 @@ pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod plot;
+pub mod range;
 pub mod real;
 pub mod sweep;
 pub mod tape;

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod ast;
+pub mod builtins;
 pub mod check;
 pub mod compare;
 pub mod diag;
