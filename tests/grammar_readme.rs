@@ -1,7 +1,7 @@
 //! `grammar/README.md`'s tables list exactly the builtins of
 //! `netc::lang::builtins`, with the same parameters and defaults.
 
-use netc::lang::builtins::{self, BUILTINS, Default, Role};
+use netc::lang::builtins::{self, BUILTINS, Default, Role, TRAIN_SETTINGS};
 
 const README: &str = include_str!("../grammar/README.md");
 
@@ -136,6 +136,67 @@ fn differences(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The rows of the `train { }` settings table: (setting, default cell).
+fn train_rows(text: &str) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let Some(row) = line.trim_start().strip_prefix('|') else {
+            inside = false;
+            continue;
+        };
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if !inside {
+            inside = cells.first() == Some(&"setting");
+            continue;
+        }
+        if let [name, _, default, ..] = cells.as_slice()
+            && !name.starts_with("---")
+        {
+            rows.push((name.trim_matches('`').to_string(), default.to_string()));
+        }
+    }
+    rows
+}
+
+/// Each difference between the README's train table and [`TRAIN_SETTINGS`].
+fn train_differences(text: &str) -> Vec<String> {
+    let rows = train_rows(text);
+    let mut out = Vec::new();
+    for p in TRAIN_SETTINGS {
+        let Some((_, cell)) = rows.iter().find(|(n, _)| n == p.name) else {
+            out.push(format!("`{}` is not listed", p.name));
+            continue;
+        };
+        let ok = match p.default {
+            Default::Required => cell == "required",
+            Default::Absent => !cell.starts_with('`'),
+            d => cell.starts_with(&format!("`{d}`")),
+        };
+        if !ok {
+            out.push(format!(
+                "`{}`: default {:?}, listed `{cell}`",
+                p.name, p.default
+            ));
+        }
+    }
+    for (n, _) in &rows {
+        if !TRAIN_SETTINGS.iter().any(|p| p.name == n) {
+            out.push(format!("`{n}` is listed but not a setting"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_lists_exactly_the_train_settings_and_their_defaults() {
+    let problems = train_differences(README);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(train_rows(README).len(), TRAIN_SETTINGS.len());
+    let wrong = README.replacen("| `32` |", "| `64` |", 1);
+    assert_eq!(train_differences(&wrong).len(), 1);
 }
 
 #[test]

@@ -74,6 +74,8 @@ pub enum Kind {
     Str,
     /// A list of two reals, each in the range.
     Pair(Range),
+    /// A builtin of this role (`data: digits`).
+    OneOf(Role),
 }
 
 /// A parameter's value when the call leaves it out.
@@ -322,6 +324,61 @@ const ADAMW: AdamConfig = AdamConfig::ADAMW;
 const LR: &str = "the learning rate";
 const BETAS: &str = "the decay rates of the two moments";
 const EPS: &str = "added to the denominator, for stability";
+
+/// The settings of the `train { }` block, in the order `--keys` lists them.
+pub static TRAIN_SETTINGS: &[Param] = &[
+    p(
+        "data",
+        Kind::OneOf(Role::DataSource),
+        Default::Required,
+        "the data source",
+    ),
+    p("batch", SIZE, Default::Num(32.0), "samples per step"),
+    p(
+        "epochs",
+        SIZE,
+        Default::Num(10.0),
+        "passes over the training split (when `steps` is not set)",
+    ),
+    p(
+        "steps",
+        SIZE,
+        Default::Absent,
+        "optimizer steps instead of epochs",
+    ),
+    p(
+        "optimizer",
+        Kind::OneOf(Role::Optimizer),
+        Default::Word("sgd"),
+        "the optimizer",
+    ),
+    p(
+        "seed",
+        Kind::Whole {
+            min: 0,
+            max: u64::MAX,
+        },
+        Default::Num(0.0),
+        "initialisation, shuffling, dropout masks, synthetic data",
+    ),
+    p(
+        "eval",
+        Kind::OneOf(Role::EvalMode),
+        Default::Word("scaling"),
+        "the evaluation on the held-out split",
+    ),
+    p(
+        "eval_every",
+        SIZE,
+        Default::Absent,
+        "with `steps`: also evaluate every this many steps",
+    ),
+];
+
+/// The `train { }` setting called `name`.
+pub fn train_setting(name: &str) -> Option<&'static Param> {
+    TRAIN_SETTINGS.iter().find(|p| p.name == name)
+}
 
 /// The table.
 pub static BUILTINS: &[Builtin] = &[

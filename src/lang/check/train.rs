@@ -1,32 +1,16 @@
 //! The `train { }` block: data source, batch, length, optimizer, seed, evaluation.
 
+use super::Checker;
 use super::args::{Bound, describe};
-use super::{Checker, MAX_SIZE};
 use crate::data::DataSpec;
 use crate::lang::ast::{self, Entry, Expr, ExprKind, StmtKind};
-use crate::lang::builtins::{self, Kind, Role, label_text};
+use crate::lang::builtins::{self, Kind, Role, TRAIN_SETTINGS, label_text, train_setting};
 use crate::lang::diag::{Diagnostic, quote};
 use crate::lang::model::{EvalSpec, LabelKind, Length, TrainSpec};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
 use crate::optim::{AdamConfig, OptimError, OptimizerConfig, SgdConfig};
 use std::path::PathBuf;
-
-/// The keys of a `train { }` block.
-pub const TRAIN_KEYS: [&str; 8] = [
-    "data",
-    "batch",
-    "epochs",
-    "steps",
-    "optimizer",
-    "seed",
-    "eval",
-    "eval_every",
-];
-
-/// Defaults of the `train { }` block.
-pub const DEFAULT_BATCH: usize = 32;
-pub const DEFAULT_EPOCHS: usize = 10;
 
 /// "the sources are `synthetic`, `digits`, ...".
 fn all_of(role: Role, what: &str) -> String {
@@ -44,6 +28,19 @@ fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
 }
 
 impl Checker<'_> {
+    /// The whole-number `train` setting `name`: the entry's value checked
+    /// against its bounds, or its default.
+    fn whole_setting(&mut self, entry: Option<&Entry>, name: &str) -> Option<u64> {
+        let p = train_setting(name)?;
+        let Kind::Whole { min, max } = p.kind else {
+            return None;
+        };
+        match entry {
+            Some(e) => self.whole(&e.value, name, min, max),
+            None => p.default.num().map(|v| v as u64),
+        }
+    }
+
     /// The first `train { }` block, checked; later ones are errors.
     pub(super) fn train(&mut self, file: &ast::File) -> Option<(TrainSpec, Span)> {
         let mut blocks = file.statements.iter().filter_map(|s| match &s.kind {
@@ -59,9 +56,10 @@ impl Checker<'_> {
                     .help("put every setting in one `train { }` block"),
             );
         }
-        let mut found: Vec<Option<&Entry>> = vec![None; TRAIN_KEYS.len()];
+        let keys = TRAIN_SETTINGS.iter().map(|p| p.name);
+        let mut found: Vec<Option<&Entry>> = vec![None; TRAIN_SETTINGS.len()];
         for e in entries {
-            match TRAIN_KEYS.iter().position(|k| *k == e.key.text) {
+            match keys.clone().position(|k| k == e.key.text) {
                 Some(i) => match found[i] {
                     Some(first) => self.push(
                         Diagnostic::error(e.key.span, format!("`{}` is set twice", e.key.text))
@@ -76,26 +74,22 @@ impl Checker<'_> {
                         format!("unknown setting `{}`", quote(&e.key.text)),
                     )
                     .label("not a `train` setting");
-                    d = match did_you_mean(&e.key.text, TRAIN_KEYS) {
+                    d = match did_you_mean(&e.key.text, keys.clone()) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(format!("the settings are `{}`", TRAIN_KEYS.join("`, `"))),
+                        None => {
+                            let all: Vec<&str> = keys.clone().collect();
+                            d.help(format!("the settings are `{}`", all.join("`, `")))
+                        }
                     };
                     self.push(d);
                 }
             }
         }
-        let get = |k: &str| {
-            TRAIN_KEYS
-                .iter()
-                .position(|x| *x == k)
-                .and_then(|i| found[i])
-        };
+        let get = |k: &str| keys.clone().position(|x| x == k).and_then(|i| found[i]);
         let errors_before = self.errors();
 
-        let seed = get("seed").map_or(Some(0), |e| self.whole(&e.value, "seed", 0, u64::MAX));
-        let batch = get("batch").map_or(Some(DEFAULT_BATCH as u64), |e| {
-            self.whole(&e.value, "batch", 1, MAX_SIZE)
-        });
+        let seed = self.whole_setting(get("seed"), "seed");
+        let batch = self.whole_setting(get("batch"), "batch");
         let length = match (get("epochs"), get("steps")) {
             (Some(ep), Some(st)) => {
                 self.push(
@@ -106,13 +100,12 @@ impl Checker<'_> {
                 );
                 None
             }
-            (Some(ep), None) => self
-                .whole(&ep.value, "epochs", 1, MAX_SIZE)
+            (ep, None) => self
+                .whole_setting(ep, "epochs")
                 .map(|n| Length::Epochs(n as usize)),
-            (None, Some(st)) => self
-                .whole(&st.value, "steps", 1, MAX_SIZE)
+            (None, st) => self
+                .whole_setting(st, "steps")
                 .map(|n| Length::Steps(n as usize)),
-            (None, None) => Some(Length::Epochs(DEFAULT_EPOCHS)),
         };
         let optimizer = match get("optimizer") {
             Some(e) => self.optimizer(&e.value),
@@ -127,7 +120,7 @@ impl Checker<'_> {
             }),
         };
         if let Some(ev) = get("eval_every") {
-            let every = self.whole(&ev.value, "eval_every", 1, MAX_SIZE);
+            let every = self.whole_setting(Some(ev), "eval_every");
             if let Some(Length::Epochs(_)) = length {
                 self.push(
                     Diagnostic::error(ev.key.span, "`eval_every` needs a run counted in `steps`")

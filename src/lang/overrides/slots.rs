@@ -3,7 +3,7 @@
 //! or insert the argument or setting where it is absent (its default applies).
 
 use crate::lang::ast::{Arg, Entry, Expr, ExprKind, File, StmtKind};
-use crate::lang::builtins::{self, Param, Role};
+use crate::lang::builtins::{self, Param, Role, TRAIN_SETTINGS};
 use crate::lang::span::Span;
 
 /// What a setting accepts (ranges and whole numbers are left to the checker).
@@ -128,15 +128,6 @@ pub fn takes(func: &str, name: &str) -> bool {
         .iter()
         .any(|p| p.name == name && Kind::of(p.kind).is_some())
 }
-
-/// The train block's numbers, with their defaults.
-const TRAIN_NUMBERS: [(&str, &str); 5] = [
-    ("batch", "32"),
-    ("epochs", "10"),
-    ("steps", "none"),
-    ("seed", "0"),
-    ("eval_every", "none"),
-];
 
 /// Every settable slot of `file` (parsed from `src`), in file order. A key
 /// may appear twice (two dropouts in one binding): the caller refuses it.
@@ -349,7 +340,12 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
         // `train { }` without settings does not check; keep an edit anyway.
         None => Edit::insert(block.end.saturating_sub(1), head, " ".to_string()),
     };
-    for (key, default) in TRAIN_NUMBERS {
+    // The block's numbers; its other settings are reached through their builtins.
+    let numbers = TRAIN_SETTINGS
+        .iter()
+        .filter(|p| Kind::of(p.kind) == Some(Kind::Number));
+    for param in numbers {
+        let key = param.name;
         // `steps` replaces an `epochs` line and the reverse: the two exclude each other.
         let other = match key {
             "epochs" => entry("steps"),
@@ -371,13 +367,16 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
             ),
             (None, None) => (new_entry(format!("{key}: ")), None),
         };
-        let default = if other.is_some() { "none" } else { default };
+        let default = match other {
+            Some(_) => "none".to_string(),
+            None => param.default.to_string(),
+        };
         out.push(Slot {
             key: key.to_string(),
             aliases: Vec::new(),
             kind: Kind::Number,
             written,
-            default: default.to_string(),
+            default,
             edit,
         });
     }
