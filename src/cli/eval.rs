@@ -7,7 +7,7 @@ use super::recorded::{self, wrong_run_file};
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
-use netc::lang::summary::data_text;
+use netc::lang::model_summary::data_text;
 use netc::tape::Tape;
 use netc::train::eval::{self, McScores, Scores};
 use netc::train::net::{Batch, Net};

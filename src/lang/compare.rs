@@ -5,7 +5,7 @@
 
 use super::builtins::label_text;
 use super::model::{Model, TrainSpec, num};
-use super::summary::{data_term, data_text, eval_text, length_text, optimizer_text};
+use super::model_summary::{data_term, data_text, eval_text, length_text, optimizer_text};
 use std::fmt;
 
 /// What a difference touches.
