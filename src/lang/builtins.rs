@@ -318,6 +318,13 @@ const TEST_FRACTION: Param = p(
     "the fraction of the samples held out",
 );
 
+const NORMALIZE: Param = p(
+    "normalize",
+    Kind::Bool,
+    Default::Bool(false),
+    "inputs less the training split's mean, over its standard deviation",
+);
+
 const SGD: SgdConfig = SgdConfig::DEFAULT;
 const ADAM: AdamConfig = AdamConfig::ADAM;
 const ADAMW: AdamConfig = AdamConfig::ADAMW;
@@ -494,33 +501,36 @@ pub static BUILTINS: &[Builtin] = &[
     Builtin {
         name: "digits",
         role: Role::DataSource,
-        params: &[TEST_FRACTION],
+        params: &[TEST_FRACTION, NORMALIZE],
         example: "digits(test_fraction: 0.2)",
         help: "the 8×8 UCI digits, embedded in netc",
     },
     Builtin {
         name: "mnist",
         role: Role::DataSource,
-        params: &[],
+        params: &[NORMALIZE],
         example: "mnist",
         help: "the four standard IDX files in a folder `mnist/`",
     },
     Builtin {
         name: "fashion_mnist",
         role: Role::DataSource,
-        params: &[],
+        params: &[NORMALIZE],
         example: "fashion_mnist",
         help: "the four standard IDX files in a folder `fashion-mnist/`",
     },
     Builtin {
         name: "idx",
         role: Role::DataSource,
-        params: &[p(
-            "dir",
-            Kind::Str,
-            Default::Required,
-            "the folder of the four IDX files",
-        )],
+        params: &[
+            p(
+                "dir",
+                Kind::Str,
+                Default::Required,
+                "the folder of the four IDX files",
+            ),
+            NORMALIZE,
+        ],
         example: "idx(\"data/my-set\")",
         help: "your own four standard-named IDX files",
     },
@@ -537,6 +547,7 @@ pub static BUILTINS: &[Builtin] = &[
                 Default::Bool(false),
                 "whether the first row is a header",
             ),
+            NORMALIZE,
         ],
         example: "csv(\"train.csv\", test: \"test.csv\")",
         help: "your own CSV of numbers, the label in the last column",
@@ -687,7 +698,7 @@ mod tests {
             sig("adam"),
             "adam(lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0)"
         );
-        assert_eq!(sig("mnist"), "mnist");
+        assert_eq!(sig("scaling"), "scaling");
     }
 
     #[test]

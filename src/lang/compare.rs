@@ -5,7 +5,7 @@
 
 use super::builtins::label_text;
 use super::model::{Model, TrainSpec, num};
-use super::model_summary::{data_term, data_text, eval_text, length_text, optimizer_text};
+use super::model_summary::{data_term, eval_text, length_text, optimizer_text, source_text};
 use std::fmt;
 
 /// What a difference touches.
@@ -43,12 +43,7 @@ pub fn differences(ours: &Model, theirs: &Model) -> Vec<Difference> {
     let mut d = Diffs::default();
     d.net(ours, theirs);
     let (a, b) = (&ours.train, &theirs.train);
-    d.push(
-        Aspect::Data,
-        "the data",
-        data_text(&a.data),
-        data_text(&b.data),
-    );
+    d.push(Aspect::Data, "the data", source_text(a), source_text(b));
     let settings: [Setting; 5] = [
         ("the batch", |t| t.batch.to_string()),
         ("the length", |t| length_text(t.length)),

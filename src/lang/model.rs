@@ -295,6 +295,9 @@ impl PenaltyTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSpec {
     pub data: DataSpec,
+    /// The source's `normalize` option: inputs less the training split's mean,
+    /// over its standard deviation (one pair for every value), on both splits.
+    pub normalize: bool,
     pub batch: usize,
     pub length: Length,
     /// The optimizer and its settings (PyTorch's meanings and defaults).

@@ -3,7 +3,7 @@
 
 use super::builtins::label_text;
 use super::check::{MEMORY_LIMIT, estimate_memory, human_bytes};
-use super::model::{DataTerm, EvalSpec, Length, Model, num};
+use super::model::{DataTerm, EvalSpec, Length, Model, TrainSpec, num};
 use crate::data::DataSpec;
 use crate::optim::OptimizerConfig;
 use std::fmt::Write as _;
@@ -70,6 +70,19 @@ pub fn data_text(d: &DataSpec) -> String {
                 path.display().to_string()
             )
         }
+    }
+}
+
+/// The `data:` setting as a file would write it: [`data_text`] with the
+/// `normalize` option when it is on.
+pub fn source_text(t: &TrainSpec) -> String {
+    let text = data_text(&t.data);
+    if !t.normalize {
+        return text;
+    }
+    match text.strip_suffix(')') {
+        Some(call) => format!("{call}, normalize: true)"),
+        None => format!("{text}(normalize: true)"),
     }
 }
 
@@ -193,7 +206,7 @@ pub fn summary(m: &Model) -> String {
     table(
         &mut out,
         &[
-            vec!["data".into(), data_text(&t.data)],
+            vec!["data".into(), source_text(t)],
             vec![
                 "run".into(),
                 format!("batch {}, {length}, seed {}", t.batch, t.seed),

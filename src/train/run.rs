@@ -328,14 +328,20 @@ fn train_state(step: u64, per_epoch: u64, dropout: &Pcg64Mcg) -> TrainState {
     }
 }
 
-/// Loads the file's data source for this net's input width and labels.
+/// Loads the file's data source for this net's input width and labels,
+/// normalised by its training split's statistics if the source says so
+/// (recomputed on every load, so evaluation sees what training saw).
 pub fn load_data(model: &Model, data_dir: Option<&Path>) -> Result<Dataset, TrainError> {
-    Ok(data::load(
+    let mut set = data::load(
         &model.train.data,
         model.input.features,
         model.label.kind,
         data_dir,
-    )?)
+    )?;
+    if model.train.normalize {
+        set.normalize()?;
+    }
+    Ok(set)
 }
 
 /// The optimizer a file's `optimizer:` names.

@@ -160,9 +160,11 @@ impl Checker<'_> {
         if self.errors() > errors_before {
             return None;
         }
+        let (data, normalize) = data?;
         Some((
             TrainSpec {
-                data: data?,
+                data,
+                normalize,
                 batch: batch? as usize,
                 length: length?,
                 optimizer: optimizer?,
@@ -173,7 +175,8 @@ impl Checker<'_> {
         ))
     }
 
-    fn data(&mut self, e: &Expr, default_seed: u64) -> Option<DataSpec> {
+    /// The data source, and whether its inputs are normalised.
+    fn data(&mut self, e: &Expr, default_seed: u64) -> Option<(DataSpec, bool)> {
         let Some((func, args)) = word_or_call(e) else {
             self.push(
                 Diagnostic::error(
@@ -198,6 +201,10 @@ impl Checker<'_> {
             return None;
         };
         let b = self.bind(args, e.span, sig)?;
+        let normalize = match sig.param("normalize") {
+            Some(_) => self.bool_param(&b, "normalize"),
+            None => Some(false),
+        };
         let spec = match sig.name {
             "synthetic" => self.synthetic(&b, default_seed)?,
             "digits" => DataSpec::Digits {
@@ -236,7 +243,7 @@ impl Checker<'_> {
             }
         };
         self.data_fits(e.span, &spec);
-        Some(spec)
+        Some((spec, normalize?))
     }
 
     fn synthetic(&mut self, b: &Bound, default_seed: u64) -> Option<DataSpec> {

@@ -390,6 +390,7 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
             "target",
             "test_fraction",
             "header",
+            "normalize",
         ];
         let source = (Role::DataSource, func);
         arg_slots(src, &e.value, source, args, "data.", &bare, out);
