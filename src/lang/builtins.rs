@@ -326,11 +326,35 @@ const NORMALIZE: Param = p(
 );
 
 const SGD: SgdConfig = SgdConfig::DEFAULT;
-const ADAM: AdamConfig = AdamConfig::ADAM;
-const ADAMW: AdamConfig = AdamConfig::ADAMW;
 const LR: &str = "the learning rate";
-const BETAS: &str = "the decay rates of the two moments";
-const EPS: &str = "added to the denominator, for stability";
+
+/// The parameters of `adam` and `adamw`, which differ in their defaults.
+const fn adam_params(c: AdamConfig, decay: &'static str) -> [Param; 4] {
+    [
+        p("lr", Kind::Real(AdamConfig::LR), Default::Num(c.lr), LR),
+        p(
+            "betas",
+            Kind::Pair(AdamConfig::BETA),
+            Default::Pair(c.beta1, c.beta2),
+            "the decay rates of the two moments",
+        ),
+        p(
+            "eps",
+            Kind::Real(AdamConfig::EPS),
+            Default::Num(c.eps),
+            "added to the denominator, for stability",
+        ),
+        p(
+            "weight_decay",
+            Kind::Real(AdamConfig::WEIGHT_DECAY),
+            Default::Num(c.weight_decay),
+            decay,
+        ),
+    ]
+}
+
+const ADAM_PARAMS: &[Param] = &adam_params(AdamConfig::ADAM, "an L2 term added to the gradient");
+const ADAMW_PARAMS: &[Param] = &adam_params(AdamConfig::ADAMW, "decoupled weight decay");
 
 /// The settings of the `train { }` block, in the order `--keys` lists them.
 pub static TRAIN_SETTINGS: &[Param] = &[
@@ -588,54 +612,14 @@ pub static BUILTINS: &[Builtin] = &[
     Builtin {
         name: "adam",
         role: Role::Optimizer,
-        params: &[
-            p("lr", Kind::Real(AdamConfig::LR), Default::Num(ADAM.lr), LR),
-            p(
-                "betas",
-                Kind::Pair(AdamConfig::BETA),
-                Default::Pair(ADAM.beta1, ADAM.beta2),
-                BETAS,
-            ),
-            p(
-                "eps",
-                Kind::Real(AdamConfig::EPS),
-                Default::Num(ADAM.eps),
-                EPS,
-            ),
-            p(
-                "weight_decay",
-                Kind::Real(AdamConfig::WEIGHT_DECAY),
-                Default::Num(ADAM.weight_decay),
-                "an L2 term added to the gradient",
-            ),
-        ],
+        params: ADAM_PARAMS,
         example: "adam(lr: 1e-3)",
         help: "Adam, as torch.optim.Adam",
     },
     Builtin {
         name: "adamw",
         role: Role::Optimizer,
-        params: &[
-            p("lr", Kind::Real(AdamConfig::LR), Default::Num(ADAMW.lr), LR),
-            p(
-                "betas",
-                Kind::Pair(AdamConfig::BETA),
-                Default::Pair(ADAMW.beta1, ADAMW.beta2),
-                BETAS,
-            ),
-            p(
-                "eps",
-                Kind::Real(AdamConfig::EPS),
-                Default::Num(ADAMW.eps),
-                EPS,
-            ),
-            p(
-                "weight_decay",
-                Kind::Real(AdamConfig::WEIGHT_DECAY),
-                Default::Num(ADAMW.weight_decay),
-                "decoupled weight decay",
-            ),
-        ],
+        params: ADAMW_PARAMS,
         example: "adamw(lr: 1e-3, weight_decay: 0.01)",
         help: "Adam with decoupled weight decay, as torch.optim.AdamW",
     },

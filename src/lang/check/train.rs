@@ -28,6 +28,18 @@ fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
 }
 
 impl Checker<'_> {
+    /// "unknown data source `digts`" (`what`), labelled "not a data source"
+    /// (`a_what`), with "did you mean" among the builtins of `role`, else `help`.
+    fn unknown(&mut self, func: &ast::Ident, role: Role, what: (&str, &str), help: String) {
+        let ((what, a_what), word) = (what, func.text.as_str());
+        let d = Diagnostic::error(func.span, format!("unknown {what} `{}`", quote(word)))
+            .label(format!("not {a_what}"));
+        self.push(match did_you_mean(word, builtins::names(role)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(help),
+        });
+    }
+
     /// The whole-number `train` setting `name`: the entry's value checked
     /// against its bounds, or its default.
     fn whole_setting(&mut self, entry: Option<&Entry>, name: &str) -> Option<u64> {
@@ -189,15 +201,9 @@ impl Checker<'_> {
             return None;
         };
         let Some(sig) = builtins::lookup(Role::DataSource, &func.text) else {
-            let other = func.text.as_str();
-            let mut d =
-                Diagnostic::error(func.span, format!("unknown data source `{}`", quote(other)))
-                    .label("not a data source");
-            d = match did_you_mean(other, builtins::names(Role::DataSource)) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(all_of(Role::DataSource, "sources")),
-            };
-            self.push(d);
+            let help = all_of(Role::DataSource, "sources");
+            let what = ("data source", "a data source");
+            self.unknown(func, Role::DataSource, what, help);
             return None;
         };
         let b = self.bind(args, e.span, sig)?;
@@ -361,15 +367,9 @@ impl Checker<'_> {
             return None;
         };
         let Some(sig) = builtins::lookup(Role::Optimizer, &func.text) else {
-            let other = func.text.as_str();
-            let mut d =
-                Diagnostic::error(func.span, format!("unknown optimizer `{}`", quote(other)))
-                    .label("not an optimizer");
-            d = match did_you_mean(other, builtins::names(Role::Optimizer)) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(all_of(Role::Optimizer, "optimizers")),
-            };
-            self.push(d);
+            let help = all_of(Role::Optimizer, "optimizers");
+            let what = ("optimizer", "an optimizer");
+            self.unknown(func, Role::Optimizer, what, help);
             return None;
         };
         let b = self.bind(args, e.span, sig)?;
@@ -517,17 +517,11 @@ impl Checker<'_> {
                     );
                     ok = false;
                 }
-                other => {
-                    let mut d = Diagnostic::error(
-                        func.span,
-                        format!("unknown evaluation mode `{}`", quote(other)),
-                    )
-                    .label("not an evaluation mode");
-                    d = match did_you_mean(other, builtins::names(Role::EvalMode)) {
-                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help("write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`"),
-                    };
-                    self.push(d);
+                _ => {
+                    let help =
+                        "write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`";
+                    let what = ("evaluation mode", "an evaluation mode");
+                    self.unknown(func, Role::EvalMode, what, help.to_string());
                     ok = false;
                 }
             }
