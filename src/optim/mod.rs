@@ -145,7 +145,7 @@ impl<T: Real> Optimizer<T> {
     /// `"sgd"`, `"adam"` or `"adamw"`.
     pub fn name(&self) -> &'static str {
         match self {
-            Optimizer::Sgd(_) => "sgd",
+            Optimizer::Sgd(_) => sgd::NAME,
             Optimizer::Adam(a) => a.name(),
         }
     }

@@ -409,8 +409,12 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
             arg_slots(src, &e.value, optimizer, args, "optimizer.", &bare, out);
         }
         None if entry("optimizer").is_none() => {
-            // The default optimizer, sgd: setting one of its options writes it out.
-            for param in params_of(Role::Optimizer, "sgd") {
+            // The default optimizer: setting one of its options writes it out.
+            let default = match builtins::train_setting("optimizer").map(|p| p.default) {
+                Some(builtins::Default::Word(w)) => w,
+                _ => "",
+            };
+            for param in params_of(Role::Optimizer, default) {
                 let Some(kind) = Kind::of(param.kind) else {
                     continue;
                 };
@@ -423,7 +427,7 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
                     default: param.default.to_string(),
                     edit: Edit {
                         after: ")".to_string(),
-                        ..new_entry(format!("optimizer: sgd({name}: "))
+                        ..new_entry(format!("optimizer: {default}({name}: "))
                     },
                 });
             }
