@@ -56,6 +56,7 @@ pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod plot;
+pub mod range;
 pub mod real;
 pub mod run;
 pub mod sweep;

@@ -379,3 +379,7 @@ snap!(
     with_mc("dropout(h1, 0.5)", "dropout(h1, rate: 0.5)")
 );
 snap!(hint_non_ascii_name, BASE.replace("h1", "hé"));
+snap!(
+    hint_eval_mode_in_a_binding,
+    with("h1 = relu(linear(x, 8))", "h1 = mc(linear(x, 8))")
+);

@@ -9,7 +9,7 @@ use super::wording;
 use clap::Args;
 use netc::checkpoint;
 use netc::lang::lower;
-use netc::lang::summary::data_text;
+use netc::lang::model_summary::data_text;
 use netc::run::MODEL;
 use netc::tape::Tape;
 use netc::train::eval::{self, McScores, Scores};

@@ -126,7 +126,7 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                 batch.labels.push(v as u32);
             }
         }
-        LabelKind::Values(w) => {
+        LabelKind::Targets(w) => {
             if yshape.first() != Some(&rows) || yshape[1..].iter().product::<usize>() != w {
                 return Err(bad(
                     path,
@@ -159,7 +159,9 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
     let x = tape.input_slice(batch.rows, model.input.features, &batch.x)?;
     let targets = match model.label.kind {
         LabelKind::Classes(_) => Targets::Classes(&batch.labels),
-        LabelKind::Values(w) => Targets::Values(tape.input_slice(batch.rows, w, &batch.targets)?),
+        LabelKind::Targets(w) => {
+            Targets::Values(tape.input_slice(batch.rows, w, &batch.targets)?)
+        }
     };
     let phase = if args.eval { Phase::Eval } else { Phase::Train };
     // The same dropout stream as the first step of `netc train` with this seed.

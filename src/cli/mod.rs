@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// A `.net` file larger than the language's limit (1 MiB) is refused unread.
-const MAX_FILE: u64 = netc::lang::split::MAX_SOURCE as u64;
+const MAX_FILE: u64 = netc::lang::statements::MAX_SOURCE as u64;
 
 /// Prints diagnostics and messages (to stderr) and remembers whether any
 /// user error occurred.

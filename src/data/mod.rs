@@ -5,7 +5,8 @@
 //!   digits' 0..16 counts by 1/16) and **not normalised** by default: that is
 //!   the reference recipe the accuracy targets are measured with. Normalising
 //!   by the training split's mean and standard deviation is one call,
-//!   [`Dataset::normalize`] (MNIST: mean 0.1307, std 0.3081).
+//!   [`Dataset::normalize`] (MNIST: mean 0.1307, std 0.3081), which a source's
+//!   `normalize: true` option asks for.
 //! - **Memory**: image sets stay as bytes (MNIST: 55 MB instead of 220 MB as
 //!   f32) and a batch is converted when it is gathered
 //!   ([`Split::gather`]) into buffers the caller reuses, so the steady state

@@ -3,7 +3,7 @@
 //! later override (`d.p=0.2`) can change one number and check again.
 
 use super::span::Span;
-use super::split::Comment;
+use super::statements::Comment;
 
 /// A name as written, with its place.
 #[derive(Clone, Debug, PartialEq)]

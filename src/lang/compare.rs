@@ -3,8 +3,9 @@
 //! and label, every binding's expression (layer sizes, dropout p and mode),
 //! the loss, the data source and the training settings do.
 
+use super::builtins::label_text;
 use super::model::{Model, TrainSpec, num};
-use super::summary::{data_term, data_text, eval_text, length_text};
+use super::model_summary::{data_term, eval_text, length_text, optimizer_text, source_text};
 use std::fmt;
 
 /// What a difference touches.
@@ -42,16 +43,11 @@ pub fn differences(ours: &Model, theirs: &Model) -> Vec<Difference> {
     let mut d = Diffs::default();
     d.net(ours, theirs);
     let (a, b) = (&ours.train, &theirs.train);
-    d.push(
-        Aspect::Data,
-        "the data",
-        data_text(&a.data),
-        data_text(&b.data),
-    );
+    d.push(Aspect::Data, "the data", source_text(a), source_text(b));
     let settings: [Setting; 5] = [
         ("the batch", |t| t.batch.to_string()),
         ("the length", |t| length_text(t.length)),
-        ("the optimizer", |t| t.optimizer.to_string()),
+        ("the optimizer", |t| optimizer_text(&t.optimizer)),
         ("the seed", |t| t.seed.to_string()),
         ("the evaluation", |t| eval_text(&t.eval)),
     ];
@@ -92,7 +88,7 @@ impl Diffs {
             format!("input {}: {}", m.input.name, dims.join("x"))
         };
         self.push(Aspect::Net, "the input", input(ours), input(theirs));
-        let label = |m: &Model| format!("label {}: {}", m.label.name, m.label.kind);
+        let label = |m: &Model| format!("label {}: {}", m.label.name, label_text(m.label.kind));
         self.push(Aspect::Net, "the label", label(ours), label(theirs));
         // By name, not position: reordering independent bindings is the same net.
         for b in &ours.bindings {

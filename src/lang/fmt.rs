@@ -7,7 +7,7 @@ use super::ast::{Entry, Expr, ExprKind, File, Statement, StmtKind};
 use super::diag::Diagnostics;
 use super::parse::parse;
 use super::span::{LineIndex, Span};
-use super::split::Comment;
+use super::statements::Comment;
 
 const INDENT: &str = "    ";
 

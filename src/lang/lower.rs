@@ -3,9 +3,7 @@
 //! Names are resolved once, in [`Lowered::new`], into binding indices and
 //! parameter ids, so recording a pass does no lookups by name.
 
-use super::model::{
-    DataLoss, DropoutMode as LangDropout, Expr, Func, Model, PenaltyKind, PenaltyTarget,
-};
+use super::model::{DataLoss, Expr, Func, Model, PenaltyKind, PenaltyTarget};
 use crate::error::{Error, Result};
 use crate::layers::Linear;
 use crate::params::{ParamId, Params};
@@ -211,10 +209,7 @@ fn resolve(
         Expr::Dropout { x, p, mode } => Node::Dropout {
             x: sub(x)?,
             p: *p,
-            mode: match mode {
-                LangDropout::Inverted => DropoutMode::Inverted,
-                LangDropout::Classic => DropoutMode::Classic,
-            },
+            mode: *mode,
         },
         Expr::Add(terms) => Node::Add(
             terms

@@ -1,8 +1,10 @@
 //! The `.net` model language: parse, check, format, lower.
 //!
-//! Data flows one way: text → [`split`] (statements) → [`parse`] (pest, into
-//! the [`ast`]) → [`check`] (names, shapes, settings) → a [`Model`].
-//! The language reference is `grammar/README.md`.
+//! Data flows one way: text → [`statements`] → [`parse`] (pest, into the
+//! [`ast`]) → [`check`] (names, shapes, settings) → a [`Model`]. The
+//! vocabulary (functions, data sources, optimizers, ... with their parameters
+//! and defaults) is the table in [`builtins`]. The language reference is
+//! `grammar/README.md`.
 //!
 //! ```
 //! let src = "net tiny v1\ninput x: 4\nlabel y: classes(2)\nout = linear(x, 2)\n\
@@ -12,23 +14,24 @@
 //! ```
 
 pub mod ast;
+pub mod builtins;
 pub mod check;
 pub mod compare;
 pub mod diag;
 pub mod fmt;
 pub mod lower;
 pub mod model;
+pub mod model_summary;
 pub mod overrides;
 pub mod parse;
 pub mod span;
-pub mod split;
+pub mod statements;
 pub mod suggest;
-pub mod summary;
 
 pub use check::{MEMORY_LIMIT, MemoryEstimate, estimate_memory};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
-pub use summary::summary;
+pub use model_summary::summary;
 
 /// Parses and checks one `.net` file. `path` is only used in messages.
 /// On success the model carries any warnings; on failure every error and

@@ -2,8 +2,12 @@
 //! Everything here has been checked: names resolve, shapes agree, numbers
 //! are in range, and every default is filled in.
 
+use super::builtins::dropout_mode_name;
 use super::diag::Diagnostics;
 use crate::data::DataSpec;
+pub use crate::data::LabelKind;
+pub use crate::optim::OptimizerConfig;
+pub use crate::tape::DropoutMode;
 use std::fmt;
 
 /// A number as a `.net` file would write it: `0.5`, `1e-8`.
@@ -49,24 +53,6 @@ pub struct Input {
 pub struct Label {
     pub name: String,
     pub kind: LabelKind,
-}
-
-/// What a sample's label is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LabelKind {
-    /// A class index in `0..n` (for cross_entropy and nll).
-    Classes(usize),
-    /// A vector of `width` real targets (for mse).
-    Values(usize),
-}
-
-impl fmt::Display for LabelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LabelKind::Classes(n) => write!(f, "classes({n})"),
-            LabelKind::Values(n) => write!(f, "values({n})"),
-        }
-    }
 }
 
 /// `name = expression`: a named activation.
@@ -134,6 +120,21 @@ pub enum Func {
 }
 
 impl Func {
+    /// Every function, in the order of the builtins table.
+    pub const ALL: [Func; 6] = [
+        Func::Relu,
+        Func::Sigmoid,
+        Func::Tanh,
+        Func::Softmax,
+        Func::LogSoftmax,
+        Func::Flatten,
+    ];
+
+    /// The function a `.net` file calls `name`.
+    pub fn named(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// The name used in `.net` files.
     pub fn name(self) -> &'static str {
         match self {
@@ -143,25 +144,6 @@ impl Func {
             Func::Softmax => "softmax",
             Func::LogSoftmax => "log_softmax",
             Func::Flatten => "flatten",
-        }
-    }
-}
-
-/// How dropout keeps the expected activation unchanged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum DropoutMode {
-    /// Training scales kept units by `1/(1-p)`; evaluation is the identity (PyTorch).
-    #[default]
-    Inverted,
-    /// Training only drops; evaluation scales by `1-p` (the original paper).
-    Classic,
-}
-
-impl DropoutMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            DropoutMode::Inverted => "inverted",
-            DropoutMode::Classic => "classic",
         }
     }
 }
@@ -181,7 +163,7 @@ impl fmt::Display for Expr {
             Expr::Dropout { x, p, mode } => {
                 write!(f, "dropout({x}, {}", num(*p))?;
                 if *mode != DropoutMode::Inverted {
-                    write!(f, ", mode: {}", mode.name())?;
+                    write!(f, ", mode: {}", dropout_mode_name(*mode))?;
                 }
                 write!(f, ")")
             }
@@ -225,6 +207,14 @@ pub enum DataLoss {
 }
 
 impl DataLoss {
+    /// The data term a `.net` file calls `name`.
+    pub fn named(name: &str) -> Option<DataLoss> {
+        [DataLoss::CrossEntropy, DataLoss::Nll, DataLoss::Mse]
+            .into_iter()
+            .find(|d| d.name() == name)
+    }
+
+    /// The name used in `.net` files.
     pub fn name(self) -> &'static str {
         match self {
             DataLoss::CrossEntropy => "cross_entropy",
@@ -267,6 +257,14 @@ pub enum PenaltyKind {
 }
 
 impl PenaltyKind {
+    /// The penalty a `.net` file calls `name`.
+    pub fn named(name: &str) -> Option<PenaltyKind> {
+        [PenaltyKind::L1, PenaltyKind::L2, PenaltyKind::SumSq]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// The name used in `.net` files.
     pub fn name(self) -> &'static str {
         match self {
             PenaltyKind::L1 => "l1",
@@ -297,9 +295,13 @@ impl PenaltyTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSpec {
     pub data: DataSpec,
+    /// The source's `normalize` option: inputs less the training split's mean,
+    /// over its standard deviation (one pair for every value), on both splits.
+    pub normalize: bool,
     pub batch: usize,
     pub length: Length,
-    pub optimizer: OptimizerSpec,
+    /// The optimizer and its settings (PyTorch's meanings and defaults).
+    pub optimizer: OptimizerConfig,
     pub seed: u64,
     pub eval: EvalSpec,
 }
@@ -311,84 +313,6 @@ pub enum Length {
     Epochs(usize),
     /// Optimizer steps (batches), across epochs as needed.
     Steps(usize),
-}
-
-/// The optimizer and its settings (PyTorch's meanings and defaults).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum OptimizerSpec {
-    Sgd(Sgd),
-    Adam(Adam),
-    /// Adam with decoupled weight decay.
-    AdamW(Adam),
-}
-
-impl OptimizerSpec {
-    /// The learning rate.
-    pub fn lr(&self) -> f64 {
-        match self {
-            OptimizerSpec::Sgd(s) => s.lr,
-            OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => a.lr,
-        }
-    }
-
-    /// How many values of state it keeps per parameter (for memory estimates).
-    pub fn slots(&self) -> usize {
-        match self {
-            OptimizerSpec::Sgd(s) => usize::from(s.momentum != 0.0),
-            OptimizerSpec::Adam(_) | OptimizerSpec::AdamW(_) => 2,
-        }
-    }
-}
-
-/// `sgd(lr, momentum, dampening, nesterov, weight_decay)`
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sgd {
-    pub lr: f64,
-    pub momentum: f64,
-    pub dampening: f64,
-    pub nesterov: bool,
-    pub weight_decay: f64,
-}
-
-/// `adam(lr, betas, eps, weight_decay)` and `adamw(...)`
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adam {
-    pub lr: f64,
-    pub betas: (f64, f64),
-    pub eps: f64,
-    pub weight_decay: f64,
-}
-
-impl fmt::Display for OptimizerSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OptimizerSpec::Sgd(s) => write!(
-                f,
-                "sgd(lr: {}, momentum: {}, dampening: {}, nesterov: {}, weight_decay: {})",
-                num(s.lr),
-                num(s.momentum),
-                num(s.dampening),
-                s.nesterov,
-                num(s.weight_decay)
-            ),
-            OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => {
-                let name = if matches!(self, OptimizerSpec::Adam(_)) {
-                    "adam"
-                } else {
-                    "adamw"
-                };
-                write!(
-                    f,
-                    "{name}(lr: {}, betas: [{}, {}], eps: {}, weight_decay: {})",
-                    num(a.lr),
-                    num(a.betas.0),
-                    num(a.betas.1),
-                    num(a.eps),
-                    num(a.weight_decay)
-                )
-            }
-        }
-    }
 }
 
 /// How to evaluate on the held-out split.

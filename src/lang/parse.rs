@@ -3,7 +3,7 @@
 use super::ast::{Arg, Broken, Entry, Expr, ExprKind, File, Ident, Number, Statement, StmtKind};
 use super::diag::{Diagnostic, quote};
 use super::span::Span;
-use super::split::{Chunk, MAX_SOURCE, MAX_STATEMENT, MAX_STATEMENTS, split};
+use super::statements::{Chunk, MAX_SOURCE, MAX_STATEMENT, MAX_STATEMENTS, split};
 use super::suggest::did_you_mean;
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};

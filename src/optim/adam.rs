@@ -1,8 +1,9 @@
 //! Adam and AdamW, as `torch.optim.Adam` and `torch.optim.AdamW`.
 
 use super::state::{self, OptimState};
-use super::{OptimError, Range, require};
+use super::{OptimError, require};
 use crate::params::Params;
+use crate::range::Range;
 use crate::real::Real;
 
 const EXP_AVG: &str = "exp_avg";
@@ -27,39 +28,53 @@ pub struct AdamConfig {
 }
 
 impl AdamConfig {
-    /// `torch.optim.Adam` defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.
+    /// `torch.optim.Adam` defaults: lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0.
+    pub const ADAM: AdamConfig = AdamConfig {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        decoupled: false,
+    };
+    /// `torch.optim.AdamW` defaults: Adam's, with weight decay 0.01 (decoupled).
+    pub const ADAMW: AdamConfig = AdamConfig {
+        weight_decay: 0.01,
+        decoupled: true,
+        ..Self::ADAM
+    };
+    /// The range of `lr`.
+    pub const LR: Range = Range::Positive;
+    /// The range of each beta.
+    pub const BETA: Range = Range::Prob;
+    /// The range of `eps`.
+    pub const EPS: Range = Range::Positive;
+    /// The range of `weight_decay`.
+    pub const WEIGHT_DECAY: Range = Range::NonNegative;
+
+    /// `torch.optim.Adam` with learning rate `lr` and its defaults for the rest.
     pub fn adam(lr: f64) -> Self {
-        AdamConfig {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled: false,
-        }
+        AdamConfig { lr, ..Self::ADAM }
     }
 
-    /// `torch.optim.AdamW` defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
+    /// `torch.optim.AdamW` with learning rate `lr` and its defaults for the rest.
     pub fn adamw(lr: f64) -> Self {
-        AdamConfig {
-            weight_decay: 0.01,
-            decoupled: true,
-            ..AdamConfig::adam(lr)
-        }
+        AdamConfig { lr, ..Self::ADAMW }
     }
 
-    fn name(&self) -> &'static str {
+    /// `"adam"` or `"adamw"`.
+    pub fn name(&self) -> &'static str {
         if self.decoupled { "adamw" } else { "adam" }
     }
 
     /// Checks every setting.
     pub fn validate(&self) -> Result<(), OptimError> {
         let name = self.name();
-        require(name, "lr", self.lr, Range::Positive)?;
-        require(name, "beta1", self.beta1, Range::UnitOpen)?;
-        require(name, "beta2", self.beta2, Range::UnitOpen)?;
-        require(name, "eps", self.eps, Range::Positive)?;
-        require(name, "weight_decay", self.weight_decay, Range::NonNegative)?;
+        require(name, "lr", self.lr, Self::LR)?;
+        require(name, "beta1", self.beta1, Self::BETA)?;
+        require(name, "beta2", self.beta2, Self::BETA)?;
+        require(name, "eps", self.eps, Self::EPS)?;
+        require(name, "weight_decay", self.weight_decay, Self::WEIGHT_DECAY)?;
         Ok(())
     }
 }
@@ -381,18 +396,18 @@ mod tests {
         );
         assert_eq!(
             bad(AdamConfig { eps: 0.0, ..base }),
-            "adam: eps must be finite and > 0, got 0"
+            "adam: eps must be greater than 0, got 0"
         );
         assert_eq!(
             bad(AdamConfig::adamw(f64::INFINITY)),
-            "adamw: lr must be finite and > 0, got inf"
+            "adamw: lr must be greater than 0, got inf"
         );
         assert_eq!(
             bad(AdamConfig {
                 weight_decay: -1.0,
                 ..base
             }),
-            "adam: weight_decay must be finite and >= 0, got -1"
+            "adam: weight_decay must be 0 or more, got -1"
         );
     }
 }

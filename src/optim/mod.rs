@@ -35,6 +35,7 @@ pub use sgd::{Sgd, SgdConfig};
 pub use state::{OptimState, StateBuffer};
 
 use crate::params::Params;
+use crate::range::Range;
 use crate::real::Real;
 use thiserror::Error;
 
@@ -69,6 +70,50 @@ pub enum OptimError {
     },
 }
 
+/// The settings of one of the supported optimizers, chosen at run time
+/// (e.g. from a `.net` file).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerConfig {
+    /// `torch.optim.SGD`.
+    Sgd(SgdConfig),
+    /// `torch.optim.Adam` or `torch.optim.AdamW` (per `decoupled`).
+    Adam(AdamConfig),
+}
+
+impl OptimizerConfig {
+    /// `"sgd"`, `"adam"` or `"adamw"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd(_) => sgd::NAME,
+            OptimizerConfig::Adam(a) => a.name(),
+        }
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd(s) => s.lr,
+            OptimizerConfig::Adam(a) => a.lr,
+        }
+    }
+
+    /// How many values of state it keeps per parameter (for memory estimates).
+    pub fn slots(&self) -> usize {
+        match self {
+            OptimizerConfig::Sgd(s) => usize::from(s.momentum != 0.0),
+            OptimizerConfig::Adam(_) => 2,
+        }
+    }
+
+    /// Checks every setting (each rule is the config type's own).
+    pub fn validate(&self) -> Result<(), OptimError> {
+        match self {
+            OptimizerConfig::Sgd(s) => s.validate(),
+            OptimizerConfig::Adam(a) => a.validate(),
+        }
+    }
+}
+
 /// One of the supported optimizers, chosen at run time (e.g. from a `.net` file).
 #[derive(Clone, Debug)]
 pub enum Optimizer<T> {
@@ -89,10 +134,18 @@ impl<T: Real> Optimizer<T> {
         Ok(Optimizer::Adam(Adam::new(config)?))
     }
 
+    /// The optimizer `config` describes, validated.
+    pub fn new(config: OptimizerConfig) -> Result<Self, OptimError> {
+        match config {
+            OptimizerConfig::Sgd(c) => Self::sgd(c),
+            OptimizerConfig::Adam(c) => Self::adam(c),
+        }
+    }
+
     /// `"sgd"`, `"adam"` or `"adamw"`.
     pub fn name(&self) -> &'static str {
         match self {
-            Optimizer::Sgd(_) => "sgd",
+            Optimizer::Sgd(_) => sgd::NAME,
             Optimizer::Adam(a) => a.name(),
         }
     }
@@ -146,19 +199,6 @@ impl<T: Real> Optimizer<T> {
     }
 }
 
-/// The allowed range of a hyper-parameter.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Range {
-    /// finite and > 0
-    Positive,
-    /// finite and >= 0
-    NonNegative,
-    /// in [0, 1)
-    UnitOpen,
-    /// in [0, 1]
-    UnitClosed,
-}
-
 /// Checks `value` against `range` (NaN and infinities never pass).
 pub(crate) fn require(
     optimizer: &'static str,
@@ -166,19 +206,13 @@ pub(crate) fn require(
     value: f64,
     range: Range,
 ) -> Result<(), OptimError> {
-    let (ok, rule) = match range {
-        Range::Positive => (value > 0.0, "finite and > 0"),
-        Range::NonNegative => (value >= 0.0, "finite and >= 0"),
-        Range::UnitOpen => ((0.0..1.0).contains(&value), "in [0, 1)"),
-        Range::UnitClosed => ((0.0..=1.0).contains(&value), "in [0, 1]"),
-    };
-    if ok && value.is_finite() {
+    if range.admits(value) {
         Ok(())
     } else {
         Err(OptimError::BadSetting {
             optimizer,
             setting,
-            rule,
+            rule: range.describe(),
             value,
         })
     }

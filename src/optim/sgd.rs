@@ -1,11 +1,12 @@
 //! Stochastic gradient descent, as `torch.optim.SGD`.
 
 use super::state::{self, OptimState};
-use super::{OptimError, Range, require};
+use super::{OptimError, require};
 use crate::params::Params;
+use crate::range::Range;
 use crate::real::Real;
 
-const NAME: &str = "sgd";
+pub(super) const NAME: &str = "sgd";
 const MOMENTUM_BUFFER: &str = "momentum_buffer";
 
 /// Settings of [`Sgd`]; the field names and meanings are PyTorch's.
@@ -13,7 +14,7 @@ const MOMENTUM_BUFFER: &str = "momentum_buffer";
 pub struct SgdConfig {
     /// Learning rate (finite, > 0).
     pub lr: f64,
-    /// Momentum factor (finite, >= 0; 0 disables momentum).
+    /// Momentum factor (in [0, 1); 0 disables momentum).
     pub momentum: f64,
     /// Dampening of the momentum (in [0, 1]).
     pub dampening: f64,
@@ -24,23 +25,39 @@ pub struct SgdConfig {
 }
 
 impl SgdConfig {
+    /// PyTorch's defaults: learning rate 0.001, everything else off.
+    pub const DEFAULT: SgdConfig = SgdConfig {
+        lr: 1e-3,
+        momentum: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+    };
+    /// The range of `lr`.
+    pub const LR: Range = Range::Positive;
+    /// The range of `momentum`. PyTorch accepts any momentum >= 0, but from 1
+    /// on the momentum buffer never decays (a constant gradient makes every
+    /// step larger than the last), so netc refuses it.
+    pub const MOMENTUM: Range = Range::Prob;
+    /// The range of `dampening`.
+    pub const DAMPENING: Range = Range::Closed;
+    /// The range of `weight_decay`.
+    pub const WEIGHT_DECAY: Range = Range::NonNegative;
+
     /// Plain SGD with learning rate `lr` (PyTorch's defaults for the rest: all off).
     pub fn new(lr: f64) -> Self {
         SgdConfig {
             lr,
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
+            ..Self::DEFAULT
         }
     }
 
     /// Checks every setting, with PyTorch's rule for nesterov.
     pub fn validate(&self) -> Result<(), OptimError> {
-        require(NAME, "lr", self.lr, Range::Positive)?;
-        require(NAME, "momentum", self.momentum, Range::NonNegative)?;
-        require(NAME, "dampening", self.dampening, Range::UnitClosed)?;
-        require(NAME, "weight_decay", self.weight_decay, Range::NonNegative)?;
+        require(NAME, "lr", self.lr, Self::LR)?;
+        require(NAME, "momentum", self.momentum, Self::MOMENTUM)?;
+        require(NAME, "dampening", self.dampening, Self::DAMPENING)?;
+        require(NAME, "weight_decay", self.weight_decay, Self::WEIGHT_DECAY)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(OptimError::Nesterov {
                 momentum: self.momentum,
@@ -350,10 +367,24 @@ mod tests {
             momentum: -0.1,
             ..SgdConfig::new(0.1)
         });
-        assert_eq!(
-            e.to_string(),
-            "sgd: momentum must be finite and >= 0, got -0.1"
-        );
+        assert_eq!(e.to_string(), "sgd: momentum must be in [0, 1), got -0.1");
+        // From 1 on the momentum buffer would never decay (PyTorch allows it).
+        for momentum in [1.0, 1.5] {
+            let e = bad(SgdConfig {
+                momentum,
+                ..SgdConfig::new(0.1)
+            });
+            assert!(
+                matches!(
+                    e,
+                    OptimError::BadSetting {
+                        setting: "momentum",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
         let e = bad(SgdConfig {
             dampening: 1.5,
             ..SgdConfig::new(0.1)

@@ -7,8 +7,8 @@ use super::net::{Batch, Net};
 use super::{Config, Observer, TrainError};
 use crate::checkpoint::{self, TrainState};
 use crate::data::{self, Dataset, SearchDir};
-use crate::lang::{LabelKind, Length, Model, OptimizerSpec, lower};
-use crate::optim::{AdamConfig, Optimizer, SgdConfig};
+use crate::lang::{Length, Model, lower};
+use crate::optim::{Optimizer, OptimizerConfig};
 use crate::params::Params;
 use crate::run::{Row, RunDir, RunRecord, metadata, metrics};
 use crate::tape::{Phase, Tape};
@@ -335,41 +335,25 @@ fn train_state(step: u64, per_epoch: u64, dropout: &Pcg64Mcg) -> TrainState {
 }
 
 /// Loads the file's data source for this net's input width and labels,
-/// looking for a named set in `places`, in order.
+/// looking for a named set in `places`, in order, and normalised by its
+/// training split's statistics if the source says so (recomputed on every
+/// load, so evaluation sees what training saw).
 pub fn load_data(model: &Model, places: &[SearchDir]) -> Result<Dataset, TrainError> {
-    let labels = match model.label.kind {
-        LabelKind::Classes(n) => data::LabelKind::Classes(n),
-        LabelKind::Values(w) => data::LabelKind::Targets(w),
-    };
-    Ok(data::load(
+    let mut set = data::load(
         &model.train.data,
         model.input.features,
-        labels,
+        model.label.kind,
         places,
-    )?)
+    )?;
+    if model.train.normalize {
+        set.normalize()?;
+    }
+    Ok(set)
 }
 
 /// The optimizer a file's `optimizer:` names.
-pub fn make_optimizer(spec: &OptimizerSpec) -> Result<Optimizer<f32>, TrainError> {
-    Ok(match *spec {
-        OptimizerSpec::Sgd(s) => Optimizer::sgd(SgdConfig {
-            lr: s.lr,
-            momentum: s.momentum,
-            dampening: s.dampening,
-            nesterov: s.nesterov,
-            weight_decay: s.weight_decay,
-        })?,
-        OptimizerSpec::Adam(a) | OptimizerSpec::AdamW(a) => {
-            let mut c = if matches!(spec, OptimizerSpec::Adam(_)) {
-                AdamConfig::adam(a.lr)
-            } else {
-                AdamConfig::adamw(a.lr)
-            };
-            (c.beta1, c.beta2, c.eps, c.weight_decay) =
-                (a.betas.0, a.betas.1, a.eps, a.weight_decay);
-            Optimizer::adam(c)?
-        }
-    })
+pub fn make_optimizer(spec: &OptimizerConfig) -> Result<Optimizer<f32>, TrainError> {
+    Ok(Optimizer::new(*spec)?)
 }
 
 /// The first term of the loss that is not finite (data term first, then penalties).

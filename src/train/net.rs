@@ -44,7 +44,7 @@ impl<'m> Net<'m> {
     pub fn classes(&self) -> Option<usize> {
         match self.model.label.kind {
             LabelKind::Classes(n) => Some(n),
-            LabelKind::Values(_) => None,
+            LabelKind::Targets(_) => None,
         }
     }
 
@@ -78,7 +78,7 @@ impl<'m> Net<'m> {
                 gathered?;
                 Ok(Start { x, target: None })
             }
-            LabelKind::Values(width) => {
+            LabelKind::Targets(width) => {
                 batch.width = width;
                 batch.targets.resize(idx.len() * width, 0.0);
                 let targets = &mut batch.targets;

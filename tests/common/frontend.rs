@@ -114,7 +114,7 @@ fn run(m: &Model) {
                     classes = (0..ROWS).map(|i| (i % n.max(1)) as u32).collect();
                     Targets::Classes(&classes)
                 }
-                LabelKind::Values(w) => {
+                LabelKind::Targets(w) => {
                     let t = tape.input_slice(ROWS, w, &vec![0.5; ROWS * w])?;
                     Targets::Values(t)
                 }

@@ -3,21 +3,15 @@
 
 use super::Checker;
 use crate::lang::ast::{Arg, Expr, ExprKind, Ident};
+use crate::lang::builtins::{Builtin, Default, Kind, Param};
 use crate::lang::diag::{Diagnostic, quote};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
+pub use crate::range::Range;
 
-/// A function's parameters, in positional order.
-pub struct Sig {
-    pub name: &'static str,
-    /// (name, required)
-    pub params: &'static [(&'static str, bool)],
-    /// A correct call, for help lines.
-    pub example: &'static str,
-}
-
-/// The arguments of one call, matched to its signature's parameters.
+/// The arguments of one call, matched to its builtin's parameters.
 pub struct Bound<'e> {
+    builtin: &'static Builtin,
     slots: Vec<Option<&'e Expr>>,
 }
 
@@ -26,42 +20,17 @@ impl<'e> Bound<'e> {
     pub fn get(&self, i: usize) -> Option<&'e Expr> {
         self.slots.get(i).copied().flatten()
     }
-}
 
-/// Which numbers a setting accepts.
-#[derive(Clone, Copy)]
-pub enum Range {
-    /// `> 0`
-    Positive,
-    /// `>= 0`
-    NonNegative,
-    /// `0 <= v < 1`
-    Prob,
-    /// `0 <= v <= 1`
-    Closed,
-    /// `0 < v < 1`
-    Fraction,
-}
-
-impl Range {
-    fn admits(self, v: f64) -> bool {
-        match self {
-            Range::Positive => v > 0.0,
-            Range::NonNegative => v >= 0.0,
-            Range::Prob => (0.0..1.0).contains(&v),
-            Range::Closed => (0.0..=1.0).contains(&v),
-            Range::Fraction => v > 0.0 && v < 1.0,
-        }
+    /// The argument given for the parameter called `name`, if any.
+    pub fn arg(&self, name: &str) -> Option<&'e Expr> {
+        self.get(self.builtin.param(name)?.0)
     }
 
-    fn describe(self) -> &'static str {
-        match self {
-            Range::Positive => "greater than 0",
-            Range::NonNegative => "0 or more",
-            Range::Prob => "in [0, 1)",
-            Range::Closed => "in [0, 1]",
-            Range::Fraction => "in (0, 1)",
-        }
+    /// The parameter called `name` (a name the table lacks is a bug in the caller).
+    fn param(&self, name: &str) -> Option<&'static Param> {
+        let found = self.builtin.param(name).map(|(_, p)| p);
+        debug_assert!(found.is_some(), "`{}` has no `{name}`", self.builtin.name);
+        found
     }
 }
 
@@ -121,9 +90,14 @@ const ALIASES: &[(&str, &str, &str)] = &[
 ];
 
 impl Checker<'_> {
-    /// Matches `args` to `sig`: positional ones in order, then named ones.
-    /// Reports every mismatch; `None` if there was any.
-    pub fn bind<'e>(&mut self, args: &'e [Arg], call: Span, sig: &Sig) -> Option<Bound<'e>> {
+    /// Matches `args` to the parameters of `sig`: positional ones in order,
+    /// then named ones. Reports every mismatch; `None` if there was any.
+    pub fn bind<'e>(
+        &mut self,
+        args: &'e [Arg],
+        call: Span,
+        sig: &'static Builtin,
+    ) -> Option<Bound<'e>> {
         let mut slots: Vec<Option<&'e Expr>> = vec![None; sig.params.len()];
         let mut given_at: Vec<Option<Span>> = vec![None; sig.params.len()];
         let mut ok = true;
@@ -136,7 +110,7 @@ impl Checker<'_> {
                         let hint = sig
                             .params
                             .get(i)
-                            .map_or(String::new(), |(n, _)| format!(": `{n}: ...`"));
+                            .map_or(String::new(), |p| format!(": `{}: ...`", p.name));
                         self.push(
                             Diagnostic::error(arg.span, "a positional argument after a named one")
                                 .label("give its name")
@@ -149,7 +123,7 @@ impl Checker<'_> {
                     }
                     if i >= sig.params.len() {
                         let most = sig.params.len();
-                        let all_required = sig.params.iter().all(|(_, r)| *r);
+                        let all_required = sig.params.iter().all(Param::required);
                         let takes = if all_required {
                             plural(most, "argument")
                         } else {
@@ -185,8 +159,8 @@ impl Checker<'_> {
                 }
                 Some(name) => {
                     seen_named = true;
-                    match sig.params.iter().position(|(n, _)| *n == name.text) {
-                        Some(j) => j,
+                    match sig.param(&name.text) {
+                        Some((j, _)) => j,
                         None => {
                             self.unknown_option(sig, name);
                             ok = false;
@@ -196,7 +170,7 @@ impl Checker<'_> {
                 }
             };
             if let Some(first) = given_at[slot] {
-                let pname = sig.params[slot].0;
+                let pname = sig.params[slot].name;
                 self.push(
                     Diagnostic::error(arg.span, format!("`{pname}` is given twice"))
                         .label("given again here")
@@ -208,8 +182,9 @@ impl Checker<'_> {
             given_at[slot] = Some(arg.span);
             slots[slot] = Some(&arg.value);
         }
-        for (j, (pname, required)) in sig.params.iter().enumerate() {
-            if *required && slots[j].is_none() && given_at[j].is_none() && ok {
+        for (j, param) in sig.params.iter().enumerate() {
+            let pname = param.name;
+            if param.required() && slots[j].is_none() && given_at[j].is_none() && ok {
                 self.push(
                     Diagnostic::error(call, format!("`{}` needs its `{pname}` argument", sig.name))
                         .label(format!("`{pname}` is missing"))
@@ -218,12 +193,15 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        ok.then_some(Bound { slots })
+        ok.then_some(Bound {
+            builtin: sig,
+            slots,
+        })
     }
 
     /// An option written with another framework's name for it.
-    fn unknown_option(&mut self, sig: &Sig, name: &Ident) {
-        let names = sig.params.iter().map(|(n, _)| *n);
+    fn unknown_option(&mut self, sig: &Builtin, name: &Ident) {
+        let names = sig.params.iter().map(|p| p.name);
         let mut d = Diagnostic::error(
             name.span,
             format!("`{}` has no option `{}`", sig.name, quote(&name.text)),
@@ -245,6 +223,55 @@ impl Checker<'_> {
             }
         };
         self.push(d);
+    }
+
+    /// The real parameter `name` of a bound call: the argument checked
+    /// against the parameter's range, or the default.
+    pub fn real_param(&mut self, b: &Bound, name: &str) -> Option<f64> {
+        let p = b.param(name)?;
+        let Kind::Real(range) = p.kind else {
+            return None;
+        };
+        match b.arg(name) {
+            Some(e) => self.real(e, name, range),
+            None => p.default.num(),
+        }
+    }
+
+    /// The whole-number parameter `name`, checked against its bounds, or its
+    /// default (`None` also when it has none, e.g. a derived one).
+    pub fn whole_param(&mut self, b: &Bound, name: &str) -> Option<u64> {
+        let p = b.param(name)?;
+        let Kind::Whole { min, max } = p.kind else {
+            return None;
+        };
+        match b.arg(name) {
+            Some(e) => self.whole(e, name, min, max),
+            None => p.default.num().map(|v| v as u64),
+        }
+    }
+
+    /// The `true`/`false` parameter `name`, or its default.
+    pub fn bool_param(&mut self, b: &Bound, name: &str) -> Option<bool> {
+        let p = b.param(name)?;
+        match (b.arg(name), p.default) {
+            (Some(e), _) => self.boolean(e, name),
+            (None, Default::Bool(v)) => Some(v),
+            (None, _) => None,
+        }
+    }
+
+    /// The choice parameter `name`, as the index of its word, or its default's.
+    pub fn choice_param(&mut self, b: &Bound, name: &str) -> Option<usize> {
+        let p = b.param(name)?;
+        let Kind::Choice(words) = p.kind else {
+            return None;
+        };
+        match (b.arg(name), p.default) {
+            (Some(e), _) => self.choice(e, name, words),
+            (None, Default::Word(w)) => words.iter().position(|x| *x == w),
+            (None, _) => None,
+        }
     }
 
     /// A number literal's value, or an error naming the setting.

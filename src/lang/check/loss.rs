@@ -1,9 +1,10 @@
 //! `loss = data_term + coef * penalty(target) + ...`
 
-use super::args::{Range, Sig, describe, plain_name};
-use super::net::{ACTIVATION_FUNCS, shape_text};
+use super::args::{Range, describe, plain_name};
+use super::net::shape_text;
 use super::{Checker, NameKind};
 use crate::lang::ast::{Expr, ExprKind, Ident};
+use crate::lang::builtins::{self, Role, label_text};
 use crate::lang::diag::{Diagnostic, quote};
 use crate::lang::model::{
     self, DataLoss, DataTerm, Func, LabelKind, Penalty, PenaltyKind, PenaltyTarget,
@@ -11,23 +12,8 @@ use crate::lang::model::{
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
 
-const DATA_TERMS: [&str; 3] = ["cross_entropy", "nll", "mse"];
-const PENALTIES: [&str; 3] = ["l1", "l2", "sumsq"];
-
-const fn data_sig(name: &'static str, example: &'static str) -> Sig {
-    Sig {
-        name,
-        params: &[("input", true), ("target", true)],
-        example,
-    }
-}
-
-const fn penalty_sig(name: &'static str, example: &'static str) -> Sig {
-    Sig {
-        name,
-        params: &[("target", true)],
-        example,
-    }
+fn is(role: Role, name: &str) -> bool {
+    builtins::lookup(role, name).is_some()
 }
 
 const SHAPE_HELP: &str = "a loss term is `cross_entropy(out, y)`, `nll(out, y)` or `mse(out, y)`, or a penalty like `0.5 * l1(h1)`";
@@ -118,16 +104,17 @@ impl Checker<'_> {
 
     fn loss_term(&mut self, t: &Expr, pos: usize) -> Term {
         match &t.kind {
-            ExprKind::Call { func, args } if DATA_TERMS.contains(&func.text.as_str()) => {
+            ExprKind::Call { func, args } if is(Role::DataTerm, &func.text) => {
                 Term::Data(self.data_term(t, func, args, pos))
             }
-            ExprKind::Call { func, args } if PENALTIES.contains(&func.text.as_str()) => {
+            ExprKind::Call { func, args } if is(Role::Penalty, &func.text) => {
                 Term::Penalty(self.penalty(t.span, func, args, 1.0, pos))
             }
             ExprKind::Product(factors) => self.scaled(t, factors, pos),
             ExprKind::Call { func, .. } => {
                 let name = func.text.as_str();
-                let mut d = if ACTIVATION_FUNCS.contains(&name) {
+                let function = is(Role::Function, name);
+                let mut d = if function {
                     Diagnostic::error(func.span, format!("`{name}` is an activation function, not a loss term"))
                         .label("not a loss term")
                         .help(format!("bind it to a name on its own line, and use that name in a data term or a penalty; {SHAPE_HELP}"))
@@ -135,8 +122,8 @@ impl Checker<'_> {
                     Diagnostic::error(func.span, format!("unknown loss term `{}`", quote(name)))
                         .label("not a data term or a penalty")
                 };
-                let known = DATA_TERMS.iter().chain(PENALTIES.iter()).copied();
-                if !ACTIVATION_FUNCS.contains(&name) {
+                let known = builtins::names(Role::DataTerm).chain(builtins::names(Role::Penalty));
+                if !function {
                     d = match did_you_mean(name, known) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None => d.help(SHAPE_HELP),
@@ -168,12 +155,12 @@ impl Checker<'_> {
                 _ => (a, b),
             };
             if let (ExprKind::Number(_), ExprKind::Call { func, args }) = (&num.kind, &call.kind) {
-                if PENALTIES.contains(&func.text.as_str()) {
+                if is(Role::Penalty, &func.text) {
                     let coef = self.real(num, "coefficient", Range::NonNegative);
                     let p = self.penalty(t.span, func, args, coef.unwrap_or(0.0), pos);
                     return Term::Penalty(coef.and(p));
                 }
-                if DATA_TERMS.contains(&func.text.as_str()) {
+                if is(Role::DataTerm, &func.text) {
                     self.push(
                         Diagnostic::error(num.span, "the data term cannot be scaled")
                             .label("a coefficient on the data term")
@@ -185,9 +172,13 @@ impl Checker<'_> {
                 let name = func.text.as_str();
                 let d = Diagnostic::error(func.span, format!("unknown penalty `{}`", quote(name)))
                     .label("not a penalty");
-                self.push(match did_you_mean(name, PENALTIES.iter().copied()) {
+                let penalties = builtins::names(Role::Penalty);
+                self.push(match did_you_mean(name, penalties.clone()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("the penalties are `{}`", PENALTIES.join("`, `"))),
+                    None => {
+                        let all: Vec<&str> = penalties.collect();
+                        d.help(format!("the penalties are `{}`", all.join("`, `")))
+                    }
                 });
                 return Term::Invalid;
             }
@@ -210,15 +201,9 @@ impl Checker<'_> {
         args: &[crate::lang::ast::Arg],
         pos: usize,
     ) -> Option<DataTerm> {
-        let (kind, sig) = match func.text.as_str() {
-            "cross_entropy" => (
-                DataLoss::CrossEntropy,
-                data_sig("cross_entropy", "cross_entropy(out, y)"),
-            ),
-            "nll" => (DataLoss::Nll, data_sig("nll", "nll(out, y)")),
-            _ => (DataLoss::Mse, data_sig("mse", "mse(out, y)")),
-        };
-        let bound = self.bind(args, t.span, &sig)?;
+        let sig = builtins::lookup(Role::DataTerm, &func.text)?;
+        let kind = DataLoss::named(sig.name)?;
+        let bound = self.bind(args, t.span, sig)?;
         let (input, target) = (bound.get(0)?, bound.get(1)?);
         let on = self.loss_activation(input, pos, kind.name());
         let label_ok = self.label_arg(target);
@@ -226,29 +211,30 @@ impl Checker<'_> {
         label_ok?;
         let (label, label_span) = self.label.clone()?;
         let fname = kind.name();
+        let kind_text = label_text(label.kind);
         let expected = match (kind, label.kind) {
-            (DataLoss::Mse, LabelKind::Values(w)) => w,
+            (DataLoss::Mse, LabelKind::Targets(w)) => w,
             (DataLoss::CrossEntropy | DataLoss::Nll, LabelKind::Classes(n)) => n,
             (DataLoss::Mse, LabelKind::Classes(_)) => {
                 self.push(
-                    Diagnostic::error(func.span, format!("`mse` needs value targets, but `{}` is {}", label.name, label.kind))
+                    Diagnostic::error(func.span, format!("`mse` needs value targets, but `{}` is {kind_text}", label.name))
                         .label("a loss for values")
-                        .with(label_span, format!("declared as {}", label.kind))
+                        .with(label_span, format!("declared as {kind_text}"))
                         .help("use `cross_entropy` (on logits) or `nll` (on log_softmax) for classes, or declare the label as `values(N)`"),
                 );
                 return None;
             }
-            (_, LabelKind::Values(_)) => {
+            (_, LabelKind::Targets(_)) => {
                 self.push(
                     Diagnostic::error(
                         func.span,
                         format!(
-                            "`{fname}` needs class labels, but `{}` is {}",
-                            label.name, label.kind
+                            "`{fname}` needs class labels, but `{}` is {kind_text}",
+                            label.name
                         ),
                     )
                     .label("a loss for classes")
-                    .with(label_span, format!("declared as {}", label.kind))
+                    .with(label_span, format!("declared as {kind_text}"))
                     .help("use `mse` for values, or declare the label as `classes(N)`"),
                 );
                 return None;
@@ -257,7 +243,7 @@ impl Checker<'_> {
         if shape != [expected] {
             let what = match label.kind {
                 LabelKind::Classes(_) => "one score per class",
-                LabelKind::Values(_) => "one output per target value",
+                LabelKind::Targets(_) => "one output per target value",
             };
             self.push(
                 Diagnostic::error(
@@ -265,12 +251,12 @@ impl Checker<'_> {
                     format!(
                         "shape mismatch: `{fname}` needs {} for {}, but `{on}` has shape {}",
                         shape_text(&[expected]),
-                        label.kind,
+                        kind_text,
                         shape_text(&shape)
                     ),
                 )
                 .label(format!("shape {}", shape_text(&shape)))
-                .with(label_span, format!("{}", label.kind))
+                .with(label_span, kind_text.clone())
                 .help(format!(
                     "{what}: make the last layer `linear(..., {expected})`"
                 )),
@@ -386,15 +372,9 @@ impl Checker<'_> {
         coef: f64,
         pos: usize,
     ) -> Option<Penalty> {
-        let (kind, sig) = match func.text.as_str() {
-            "l1" => (PenaltyKind::L1, penalty_sig("l1", "0.5 * l1(h1)")),
-            "l2" => (PenaltyKind::L2, penalty_sig("l2", "0.01 * l2(h2)")),
-            _ => (
-                PenaltyKind::SumSq,
-                penalty_sig("sumsq", "1e-4 * sumsq(h1.weight)"),
-            ),
-        };
-        let bound = self.bind(args, span, &sig)?;
+        let sig = builtins::lookup(Role::Penalty, &func.text)?;
+        let kind = PenaltyKind::named(sig.name)?;
+        let bound = self.bind(args, span, sig)?;
         let e = bound.get(0)?;
         let target = match &e.kind {
             ExprKind::Path(parts) if parts.len() == 2 => {

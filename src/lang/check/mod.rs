@@ -17,8 +17,7 @@ use super::model::{self, Model};
 use super::span::{LineIndex, Span};
 use std::collections::{HashMap, HashSet};
 
-/// The largest size any one dimension, width or count may have.
-pub const MAX_SIZE: u64 = 1 << 31;
+pub use super::builtins::MAX_SIZE;
 
 /// At most this many diagnostics are reported for one file; the rest are
 /// counted. This also bounds the work spent on hints for a hostile file.

@@ -1,79 +1,23 @@
 //! The net itself: the header, the input, the label, and each binding's
 //! expression with its shape.
 
-use super::args::{Range, Sig, describe};
+use super::args::describe;
 use super::{Checked, Checker, MAX_SIZE, NameKind};
 use crate::lang::ast::{self, Expr, ExprKind, Ident, StmtKind};
+use crate::lang::builtins::{self, CLASSES, Role, dropout_mode};
 use crate::lang::diag::{Diagnostic, quote};
-use crate::lang::model::{self, DropoutMode, Func, LabelKind};
+use crate::lang::model::{self, Func, LabelKind};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
 
 /// The language versions this netc reads.
 pub const VERSIONS: [&str; 1] = ["v1"];
 
-/// The functions a binding may call.
-pub const ACTIVATION_FUNCS: [&str; 8] = [
-    "linear",
-    "relu",
-    "sigmoid",
-    "tanh",
-    "dropout",
-    "softmax",
-    "log_softmax",
-    "flatten",
-];
-
-const LINEAR: Sig = Sig {
-    name: "linear",
-    params: &[("x", true), ("units", true), ("bias", false)],
-    example: "linear(x, 32)",
-};
-const DROPOUT: Sig = Sig {
-    name: "dropout",
-    params: &[("x", true), ("p", false), ("mode", false)],
-    example: "dropout(h, 0.5)",
-};
-const CLASSES: Sig = Sig {
-    name: "classes",
-    params: &[("n", true)],
-    example: "classes(10)",
-};
-const VALUES: Sig = Sig {
-    name: "values",
-    params: &[("n", true)],
-    example: "values(1)",
-};
-
-fn unary(name: &'static str) -> Sig {
-    Sig {
-        name,
-        params: &[("x", true)],
-        example: match name {
-            "relu" => "relu(h)",
-            "sigmoid" => "sigmoid(h)",
-            "tanh" => "tanh(h)",
-            "softmax" => "softmax(out)",
-            "log_softmax" => "log_softmax(out)",
-            _ => "flatten(x)",
-        },
-    }
-}
-
-/// Where a function that is not an activation function belongs.
+/// Where a builtin that is not an activation function belongs.
 fn elsewhere(name: &str) -> Option<&'static str> {
-    match name {
-        "cross_entropy" | "nll" | "mse" => Some("is a data term: it belongs in `loss = ...`"),
-        "l1" | "l2" | "sumsq" => Some("is a penalty: it belongs in `loss = ...`"),
-        "synthetic" | "digits" | "mnist" | "fashion_mnist" | "idx" | "csv" => {
-            Some("is a data source: it belongs in `train { data: ... }`")
-        }
-        "sgd" | "adam" | "adamw" => {
-            Some("is an optimizer: it belongs in `train { optimizer: ... }`")
-        }
-        "classes" | "values" => Some("is a label kind: it belongs in `label y: ...`"),
-        _ => None,
-    }
+    builtins::find(name)
+        .filter(|b| b.role != Role::Function)
+        .map(|b| b.role.place())
 }
 
 pub fn shape_text(shape: &[usize]) -> String {
@@ -185,10 +129,10 @@ impl Checker<'_> {
 
     /// `label y: classes(10)` or `label y: values(3)`
     pub(super) fn label(&mut self, name: &Ident, kind: &Expr) {
-        let kinds = ["classes", "values"];
+        let kinds = builtins::names(Role::LabelKind);
         let (func, args) = match &kind.kind {
             ExprKind::Call { func, args } => (func, args.as_slice()),
-            ExprKind::Path(p) if p.len() == 1 && kinds.contains(&p[0].text.as_str()) => {
+            ExprKind::Path(p) if p.len() == 1 && kinds.clone().any(|k| k == p[0].text) => {
                 let w = &p[0].text;
                 self.push(
                     Diagnostic::error(kind.span, format!("`{w}` needs a count"))
@@ -212,10 +156,10 @@ impl Checker<'_> {
                 return;
             }
         };
-        let sig = match func.text.as_str() {
-            "classes" => &CLASSES,
-            "values" => &VALUES,
-            other => {
+        let sig = match builtins::lookup(Role::LabelKind, &func.text) {
+            Some(sig) => sig,
+            None => {
+                let other = func.text.as_str();
                 let mut d =
                     Diagnostic::error(func.span, format!("unknown label kind `{}`", quote(other)))
                         .label("not a label kind");
@@ -233,16 +177,18 @@ impl Checker<'_> {
         let Some(n_expr) = bound.get(0) else {
             return;
         };
-        let classes = sig.name == "classes";
-        let min = if classes { 2 } else { 1 };
-        let what = if classes { "classes" } else { "values" };
-        let Some(n) = self.whole(n_expr, what, min, MAX_SIZE) else {
+        let classes = sig.name == CLASSES.name;
+        let builtins::Kind::Whole { min, max } = sig.params[0].kind else {
+            return;
+        };
+        // Messages name the kind (`classes` must be at least 2), not `n`.
+        let Some(n) = self.whole(n_expr, sig.name, min, max) else {
             return;
         };
         let kind = if classes {
             LabelKind::Classes(n as usize)
         } else {
-            LabelKind::Values(n as usize)
+            LabelKind::Targets(n as usize)
         };
         self.label = Some((
             model::Label {
@@ -390,7 +336,7 @@ impl Checker<'_> {
                 .label("not defined in this file");
             if let Some(s) = did_you_mean(&id.text, known) {
                 d = d.help(format!("did you mean `{s}`?"));
-            } else if ACTIVATION_FUNCS.contains(&id.text.as_str()) {
+            } else if builtins::lookup(Role::Function, &id.text).is_some() {
                 d = d.help(format!(
                     "`{0}` is a function: call it, e.g. `{0}(x)`",
                     id.text
@@ -490,19 +436,18 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Option<(model::Expr, Vec<usize>)> {
         let name = func.text.as_str();
-        if !ACTIVATION_FUNCS.contains(&name) {
+        let Some(sig) = builtins::lookup(Role::Function, name) else {
+            let functions = builtins::names(Role::Function);
             let mut d = Diagnostic::error(func.span, format!("unknown function `{}`", quote(name)))
                 .label("not an activation function");
             if let Some(place) = elsewhere(name) {
                 d = Diagnostic::error(func.span, format!("`{name}` {place}"))
                     .label("not an activation function");
-            } else if let Some(s) = did_you_mean(name, ACTIVATION_FUNCS) {
+            } else if let Some(s) = did_you_mean(name, functions.clone()) {
                 d = d.help(format!("did you mean `{s}`?"));
             } else {
-                d = d.help(format!(
-                    "the functions are `{}`",
-                    ACTIVATION_FUNCS.join("`, `")
-                ));
+                let all: Vec<&str> = functions.collect();
+                d = d.help(format!("the functions are `{}`", all.join("`, `")));
             }
             self.push(d);
             // Still check the arguments that read as activations, for their
@@ -516,18 +461,8 @@ impl Checker<'_> {
                 }
             }
             return None;
-        }
-        let sig = match name {
-            "linear" => LINEAR,
-            "dropout" => DROPOUT,
-            "relu" => unary("relu"),
-            "sigmoid" => unary("sigmoid"),
-            "tanh" => unary("tanh"),
-            "softmax" => unary("softmax"),
-            "log_softmax" => unary("log_softmax"),
-            _ => unary("flatten"),
         };
-        let bound = self.bind(args, e.span, &sig)?;
+        let bound = self.bind(args, e.span, sig)?;
         let x_expr = bound.get(0)?;
         let x = self.act(x_expr, scope);
         match name {
@@ -535,14 +470,11 @@ impl Checker<'_> {
                 let inputs = x
                     .as_ref()
                     .and_then(|(_, shape)| self.flat(x_expr, shape, "linear"));
-                let units = bound.get(1).and_then(|u| {
+                let units = bound.arg("units").and_then(|u| {
                     let note = layer_note(u, inputs);
                     self.whole_with(u, "units", 1, MAX_SIZE, note)
                 });
-                let bias = match bound.get(2) {
-                    Some(b) => self.boolean(b, "bias"),
-                    None => Some(true),
-                };
+                let bias = self.bool_param(&bound, "bias");
                 let (x, _) = x?;
                 let (inputs, units, bias) = (inputs?, units? as usize, bias?);
                 scope.layers.push((
@@ -563,20 +495,8 @@ impl Checker<'_> {
                 ))
             }
             "dropout" => {
-                let p = match bound.get(1) {
-                    Some(p) => self.real(p, "p", Range::Prob),
-                    None => Some(0.5),
-                };
-                let mode = match bound.get(2) {
-                    Some(m) => self.choice(m, "mode", &["inverted", "classic"]).map(|i| {
-                        if i == 0 {
-                            DropoutMode::Inverted
-                        } else {
-                            DropoutMode::Classic
-                        }
-                    }),
-                    None => Some(DropoutMode::Inverted),
-                };
+                let p = self.real_param(&bound, "p");
+                let mode = self.choice_param(&bound, "mode").map(dropout_mode);
                 let (x, shape) = x?;
                 Some((
                     model::Expr::Dropout {
@@ -589,14 +509,7 @@ impl Checker<'_> {
             }
             _ => {
                 let (x, shape) = x?;
-                let func = match name {
-                    "relu" => Func::Relu,
-                    "sigmoid" => Func::Sigmoid,
-                    "tanh" => Func::Tanh,
-                    "softmax" => Func::Softmax,
-                    "log_softmax" => Func::LogSoftmax,
-                    _ => Func::Flatten,
-                };
+                let func = Func::named(name)?;
                 let shape = match func {
                     Func::Flatten => vec![shape.iter().product()],
                     Func::Softmax | Func::LogSoftmax => {

@@ -1,120 +1,22 @@
 //! The `train { }` block: data source, batch, length, optimizer, seed, evaluation.
 
-use super::args::{Bound, Range, Sig, describe};
-use super::{Checker, MAX_SIZE};
+use super::Checker;
+use super::args::{Bound, describe};
 use crate::data::DataSpec;
 use crate::lang::ast::{self, Entry, Expr, ExprKind, StmtKind};
+use crate::lang::builtins::{self, Kind, Role, TRAIN_SETTINGS, label_text, train_setting};
 use crate::lang::diag::{Diagnostic, quote};
-use crate::lang::model::{Adam, EvalSpec, LabelKind, Length, OptimizerSpec, Sgd, TrainSpec};
+use crate::lang::model::{EvalSpec, LabelKind, Length, TrainSpec};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
+use crate::optim::{AdamConfig, OptimError, OptimizerConfig, SgdConfig};
 use std::path::PathBuf;
 
-/// The keys of a `train { }` block.
-pub const TRAIN_KEYS: [&str; 8] = [
-    "data",
-    "batch",
-    "epochs",
-    "steps",
-    "optimizer",
-    "seed",
-    "eval",
-    "eval_every",
-];
-
-/// Defaults of the `train { }` block.
-pub const DEFAULT_BATCH: usize = 32;
-pub const DEFAULT_EPOCHS: usize = 10;
-pub const DEFAULT_MC_PASSES: usize = 30;
-pub const DEFAULT_SYNTHETIC_SAMPLES: usize = 1000;
-pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
-
-const SOURCES: [&str; 6] = [
-    "synthetic",
-    "digits",
-    "mnist",
-    "fashion_mnist",
-    "idx",
-    "csv",
-];
-const OPTIMIZERS: [&str; 3] = ["sgd", "adam", "adamw"];
-
-const SYNTHETIC: Sig = Sig {
-    name: "synthetic",
-    params: &[
-        ("samples", false),
-        ("test_samples", false),
-        ("target", false),
-        ("seed", false),
-    ],
-    example: "synthetic(samples: 4000, target: 1)",
-};
-const DIGITS: Sig = Sig {
-    name: "digits",
-    params: &[("test_fraction", false)],
-    example: "digits(test_fraction: 0.2)",
-};
-const MNIST: Sig = Sig {
-    name: "mnist",
-    params: &[],
-    example: "mnist",
-};
-const FASHION: Sig = Sig {
-    name: "fashion_mnist",
-    params: &[],
-    example: "fashion_mnist",
-};
-const IDX: Sig = Sig {
-    name: "idx",
-    params: &[("dir", true)],
-    example: "idx(\"data/my-set\")",
-};
-const CSV: Sig = Sig {
-    name: "csv",
-    params: &[
-        ("path", true),
-        ("test", false),
-        ("test_fraction", false),
-        ("header", false),
-    ],
-    example: "csv(\"train.csv\", test: \"test.csv\")",
-};
-const SGD: Sig = Sig {
-    name: "sgd",
-    params: &[
-        ("lr", false),
-        ("momentum", false),
-        ("dampening", false),
-        ("nesterov", false),
-        ("weight_decay", false),
-    ],
-    example: "sgd(lr: 0.01, momentum: 0.9)",
-};
-const ADAM: Sig = Sig {
-    name: "adam",
-    params: &[
-        ("lr", false),
-        ("betas", false),
-        ("eps", false),
-        ("weight_decay", false),
-    ],
-    example: "adam(lr: 1e-3)",
-};
-const ADAMW: Sig = Sig {
-    name: "adamw",
-    params: &[
-        ("lr", false),
-        ("betas", false),
-        ("eps", false),
-        ("weight_decay", false),
-    ],
-    example: "adamw(lr: 1e-3, weight_decay: 0.01)",
-};
-const MC: Sig = Sig {
-    name: "mc",
-    params: &[("passes", false)],
-    example: "mc(passes: 30)",
-};
+/// "the sources are `synthetic`, `digits`, ...".
+fn all_of(role: Role, what: &str) -> String {
+    let names: Vec<&str> = builtins::names(role).collect();
+    format!("the {what} are `{}`", names.join("`, `"))
+}
 
 /// A word or a call: `digits` and `digits()` are the same.
 fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
@@ -126,6 +28,31 @@ fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
 }
 
 impl Checker<'_> {
+    /// "unknown data source `digts`" (`what`), labelled "not a data source"
+    /// (`a_what`), with "did you mean" among the builtins of `role`, else `help`.
+    fn unknown(&mut self, func: &ast::Ident, role: Role, what: (&str, &str), help: String) {
+        let ((what, a_what), word) = (what, func.text.as_str());
+        let d = Diagnostic::error(func.span, format!("unknown {what} `{}`", quote(word)))
+            .label(format!("not {a_what}"));
+        self.push(match did_you_mean(word, builtins::names(role)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(help),
+        });
+    }
+
+    /// The whole-number `train` setting `name`: the entry's value checked
+    /// against its bounds, or its default.
+    fn whole_setting(&mut self, entry: Option<&Entry>, name: &str) -> Option<u64> {
+        let p = train_setting(name)?;
+        let Kind::Whole { min, max } = p.kind else {
+            return None;
+        };
+        match entry {
+            Some(e) => self.whole(&e.value, name, min, max),
+            None => p.default.num().map(|v| v as u64),
+        }
+    }
+
     /// The first `train { }` block, checked; later ones are errors.
     pub(super) fn train(&mut self, file: &ast::File) -> Option<(TrainSpec, Span)> {
         let mut blocks = file.statements.iter().filter_map(|s| match &s.kind {
@@ -141,9 +68,10 @@ impl Checker<'_> {
                     .help("put every setting in one `train { }` block"),
             );
         }
-        let mut found: Vec<Option<&Entry>> = vec![None; TRAIN_KEYS.len()];
+        let keys = TRAIN_SETTINGS.iter().map(|p| p.name);
+        let mut found: Vec<Option<&Entry>> = vec![None; TRAIN_SETTINGS.len()];
         for e in entries {
-            match TRAIN_KEYS.iter().position(|k| *k == e.key.text) {
+            match keys.clone().position(|k| k == e.key.text) {
                 Some(i) => match found[i] {
                     Some(first) => self.push(
                         Diagnostic::error(e.key.span, format!("`{}` is set twice", e.key.text))
@@ -158,26 +86,22 @@ impl Checker<'_> {
                         format!("unknown setting `{}`", quote(&e.key.text)),
                     )
                     .label("not a `train` setting");
-                    d = match did_you_mean(&e.key.text, TRAIN_KEYS) {
+                    d = match did_you_mean(&e.key.text, keys.clone()) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(format!("the settings are `{}`", TRAIN_KEYS.join("`, `"))),
+                        None => {
+                            let all: Vec<&str> = keys.clone().collect();
+                            d.help(format!("the settings are `{}`", all.join("`, `")))
+                        }
                     };
                     self.push(d);
                 }
             }
         }
-        let get = |k: &str| {
-            TRAIN_KEYS
-                .iter()
-                .position(|x| *x == k)
-                .and_then(|i| found[i])
-        };
+        let get = |k: &str| keys.clone().position(|x| x == k).and_then(|i| found[i]);
         let errors_before = self.errors();
 
-        let seed = get("seed").map_or(Some(0), |e| self.whole(&e.value, "seed", 0, u64::MAX));
-        let batch = get("batch").map_or(Some(DEFAULT_BATCH as u64), |e| {
-            self.whole(&e.value, "batch", 1, MAX_SIZE)
-        });
+        let seed = self.whole_setting(get("seed"), "seed");
+        let batch = self.whole_setting(get("batch"), "batch");
         let length = match (get("epochs"), get("steps")) {
             (Some(ep), Some(st)) => {
                 self.push(
@@ -188,17 +112,16 @@ impl Checker<'_> {
                 );
                 None
             }
-            (Some(ep), None) => self
-                .whole(&ep.value, "epochs", 1, MAX_SIZE)
+            (ep, None) => self
+                .whole_setting(ep, "epochs")
                 .map(|n| Length::Epochs(n as usize)),
-            (None, Some(st)) => self
-                .whole(&st.value, "steps", 1, MAX_SIZE)
+            (None, st) => self
+                .whole_setting(st, "steps")
                 .map(|n| Length::Steps(n as usize)),
-            (None, None) => Some(Length::Epochs(DEFAULT_EPOCHS)),
         };
         let optimizer = match get("optimizer") {
             Some(e) => self.optimizer(&e.value),
-            None => Some(OptimizerSpec::Sgd(sgd_defaults())),
+            None => Some(OptimizerConfig::Sgd(SgdConfig::DEFAULT)),
         };
         let mut eval = match get("eval") {
             Some(e) => self.eval(&e.value),
@@ -209,7 +132,7 @@ impl Checker<'_> {
             }),
         };
         if let Some(ev) = get("eval_every") {
-            let every = self.whole(&ev.value, "eval_every", 1, MAX_SIZE);
+            let every = self.whole_setting(Some(ev), "eval_every");
             if let Some(Length::Epochs(_)) = length {
                 self.push(
                     Diagnostic::error(ev.key.span, "`eval_every` needs a run counted in `steps`")
@@ -249,9 +172,11 @@ impl Checker<'_> {
         if self.errors() > errors_before {
             return None;
         }
+        let (data, normalize) = data?;
         Some((
             TrainSpec {
-                data: data?,
+                data,
+                normalize,
                 batch: batch? as usize,
                 length: length?,
                 optimizer: optimizer?,
@@ -262,7 +187,8 @@ impl Checker<'_> {
         ))
     }
 
-    fn data(&mut self, e: &Expr, default_seed: u64) -> Option<DataSpec> {
+    /// The data source, and whether its inputs are normalised.
+    fn data(&mut self, e: &Expr, default_seed: u64) -> Option<(DataSpec, bool)> {
         let Some((func, args)) = word_or_call(e) else {
             self.push(
                 Diagnostic::error(
@@ -270,46 +196,39 @@ impl Checker<'_> {
                     format!("expected a data source, found {}", describe(e)),
                 )
                 .label("not a data source")
-                .help(format!("the sources are `{}`", SOURCES.join("`, `"))),
+                .help(all_of(Role::DataSource, "sources")),
             );
             return None;
         };
-        let sig = match func.text.as_str() {
-            "synthetic" => SYNTHETIC,
-            "digits" => DIGITS,
-            "mnist" => MNIST,
-            "fashion_mnist" => FASHION,
-            "idx" => IDX,
-            "csv" => CSV,
-            other => {
-                let mut d =
-                    Diagnostic::error(func.span, format!("unknown data source `{}`", quote(other)))
-                        .label("not a data source");
-                d = match did_you_mean(other, SOURCES) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("the sources are `{}`", SOURCES.join("`, `"))),
-                };
-                self.push(d);
-                return None;
-            }
+        let Some(sig) = builtins::lookup(Role::DataSource, &func.text) else {
+            let help = all_of(Role::DataSource, "sources");
+            let what = ("data source", "a data source");
+            self.unknown(func, Role::DataSource, what, help);
+            return None;
         };
-        let b = self.bind(args, e.span, &sig)?;
+        let b = self.bind(args, e.span, sig)?;
+        let normalize = match sig.param("normalize") {
+            Some(_) => self.bool_param(&b, "normalize"),
+            None => Some(false),
+        };
         let spec = match sig.name {
             "synthetic" => self.synthetic(&b, default_seed)?,
             "digits" => DataSpec::Digits {
-                test_fraction: self.fraction(&b, 0)?,
+                test_fraction: self.real_param(&b, "test_fraction")?,
             },
             "mnist" => DataSpec::Mnist,
             "fashion_mnist" => DataSpec::FashionMnist,
             "idx" => DataSpec::Idx {
-                dir: PathBuf::from(self.string(b.get(0)?, "dir")?),
+                dir: PathBuf::from(self.string(b.arg("dir")?, "dir")?),
             },
             _ => {
-                let path = b.get(0).and_then(|p| self.string(p, "path"));
-                let test = b.get(1).map(|t| self.string(t, "test").map(PathBuf::from));
-                let test_fraction = self.fraction(&b, 2);
-                let header = b.get(3).map_or(Some(false), |h| self.boolean(h, "header"));
-                if let (Some(_), Some(t)) = (&test, b.get(2)) {
+                let path = b.arg("path").and_then(|p| self.string(p, "path"));
+                let test = b
+                    .arg("test")
+                    .map(|t| self.string(t, "test").map(PathBuf::from));
+                let test_fraction = self.real_param(&b, "test_fraction");
+                let header = self.bool_param(&b, "header");
+                if let (Some(_), Some(t)) = (&test, b.arg("test_fraction")) {
                     self.push(
                         Diagnostic::warning(
                             t.span,
@@ -330,28 +249,18 @@ impl Checker<'_> {
             }
         };
         self.data_fits(e.span, &spec);
-        Some(spec)
-    }
-
-    fn fraction(&mut self, b: &Bound, i: usize) -> Option<f64> {
-        b.get(i).map_or(Some(DEFAULT_TEST_FRACTION), |f| {
-            self.real(f, "test_fraction", Range::Fraction)
-        })
+        Some((spec, normalize?))
     }
 
     fn synthetic(&mut self, b: &Bound, default_seed: u64) -> Option<DataSpec> {
-        let samples = b
-            .get(0)
-            .map_or(Some(DEFAULT_SYNTHETIC_SAMPLES as u64), |s| {
-                self.whole(s, "samples", 1, MAX_SIZE)
-            });
-        let test = b.get(1).map(|s| self.whole(s, "test_samples", 1, MAX_SIZE));
+        let samples = self.whole_param(b, "samples");
+        // Given or derived: `test_samples`, `target` and `seed` have no number as default.
+        let given = |c: &mut Self, name| b.arg(name).map(|_| c.whole_param(b, name));
+        let test = given(self, "test_samples");
         let target = b
-            .get(2)
-            .map(|t| (self.whole(t, "target", 0, u64::from(u32::MAX)), t.span));
-        let seed = b
-            .get(3)
-            .map_or(Some(default_seed), |s| self.whole(s, "seed", 0, u64::MAX));
+            .arg("target")
+            .map(|t| (self.whole_param(b, "target"), t.span));
+        let seed = given(self, "seed").unwrap_or(Some(default_seed));
         let samples = samples? as usize;
         if let (Some((Some(t), span)), Some((label, label_span))) = (&target, self.label.clone())
             && let LabelKind::Classes(n) = label.kind
@@ -367,7 +276,7 @@ impl Checker<'_> {
                     ),
                 )
                 .label("no such class")
-                .with(label_span, format!("{}", label.kind)),
+                .with(label_span, label_text(label.kind)),
             );
             return None;
         }
@@ -394,12 +303,12 @@ impl Checker<'_> {
             DataSpec::FashionMnist => ("fashion_mnist", 784, "28x28"),
             DataSpec::Synthetic { .. } | DataSpec::Idx { .. } => {
                 if let Some((l, ls)) = self.label.clone()
-                    && let LabelKind::Values(_) = l.kind
+                    && let LabelKind::Targets(_) = l.kind
                 {
                     self.push(
                         Diagnostic::error(span, "this data source has class labels")
                             .label("class labels")
-                            .with(ls, format!("declared as {}", l.kind))
+                            .with(ls, format!("declared as {}", label_text(l.kind)))
                             .help("declare the label as `classes(N)`, or use `csv(...)` for value targets"),
                     );
                 }
@@ -431,17 +340,18 @@ impl Checker<'_> {
                     span,
                     format!(
                         "`{name}` has 10 classes, but the label `{}` is {}",
-                        l.name, l.kind
+                        l.name,
+                        label_text(l.kind)
                     ),
                 )
                 .label("10 classes")
-                .with(ls, format!("{}", l.kind))
+                .with(ls, label_text(l.kind))
                 .help(format!("declare `label {}: classes(10)`", l.name)),
             );
         }
     }
 
-    fn optimizer(&mut self, e: &Expr) -> Option<OptimizerSpec> {
+    fn optimizer(&mut self, e: &Expr) -> Option<OptimizerConfig> {
         let Some((func, args)) = word_or_call(e) else {
             self.push(
                 Diagnostic::error(
@@ -449,53 +359,53 @@ impl Checker<'_> {
                     format!("expected an optimizer, found {}", describe(e)),
                 )
                 .label("not an optimizer")
-                .help("the optimizers are `sgd`, `adam`, `adamw`, e.g. `sgd(lr: 0.01)`"),
+                .help(format!(
+                    "{}, e.g. `sgd(lr: 0.01)`",
+                    all_of(Role::Optimizer, "optimizers")
+                )),
             );
             return None;
         };
-        let sig = match func.text.as_str() {
-            "sgd" => SGD,
-            "adam" => ADAM,
-            "adamw" => ADAMW,
-            other => {
-                let mut d =
-                    Diagnostic::error(func.span, format!("unknown optimizer `{}`", quote(other)))
-                        .label("not an optimizer");
-                d = match did_you_mean(other, OPTIMIZERS) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("the optimizers are `sgd`, `adam`, `adamw`"),
-                };
-                self.push(d);
-                return None;
-            }
+        let Some(sig) = builtins::lookup(Role::Optimizer, &func.text) else {
+            let help = all_of(Role::Optimizer, "optimizers");
+            let what = ("optimizer", "an optimizer");
+            self.unknown(func, Role::Optimizer, what, help);
+            return None;
         };
-        let b = self.bind(args, e.span, &sig)?;
-        let lr = b
-            .get(0)
-            .map_or(Some(1e-3), |v| self.real(v, "lr", Range::Positive));
-        if sig.name == "sgd" {
-            let d = sgd_defaults();
-            let momentum = b
-                .get(1)
-                .map_or(Some(d.momentum), |v| self.real(v, "momentum", Range::Prob));
-            let dampening = b.get(2).map_or(Some(d.dampening), |v| {
-                self.real(v, "dampening", Range::Closed)
-            });
-            let nesterov = b
-                .get(3)
-                .map_or(Some(false), |v| self.boolean(v, "nesterov"));
-            let wd = b.get(4).map_or(Some(0.0), |v| {
-                self.real(v, "weight_decay", Range::NonNegative)
-            });
-            let s = Sgd {
+        let b = self.bind(args, e.span, sig)?;
+        let lr = self.real_param(&b, "lr");
+        let config = if sig.name == "sgd" {
+            let momentum = self.real_param(&b, "momentum");
+            let dampening = self.real_param(&b, "dampening");
+            let nesterov = self.bool_param(&b, "nesterov");
+            let wd = self.real_param(&b, "weight_decay");
+            OptimizerConfig::Sgd(SgdConfig {
                 lr: lr?,
                 momentum: momentum?,
                 dampening: dampening?,
                 nesterov: nesterov?,
                 weight_decay: wd?,
-            };
-            if s.nesterov && (s.momentum == 0.0 || s.dampening != 0.0) {
-                let at = b.get(3).map_or(e.span, |v| v.span);
+            })
+        } else {
+            let betas = self.betas(&b);
+            let eps = self.real_param(&b, "eps");
+            let wd = self.real_param(&b, "weight_decay");
+            let (beta1, beta2) = betas?;
+            OptimizerConfig::Adam(AdamConfig {
+                lr: lr?,
+                beta1,
+                beta2,
+                eps: eps?,
+                weight_decay: wd?,
+                decoupled: sig.name == "adamw",
+            })
+        };
+        // Each value is in its range already; what is left are the rules
+        // between settings, which the config type keeps.
+        match config.validate() {
+            Ok(()) => Some(config),
+            Err(OptimError::Nesterov { .. }) => {
+                let at = b.arg("nesterov").map_or(e.span, |v| v.span);
                 self.push(
                     Diagnostic::error(
                         at,
@@ -504,40 +414,29 @@ impl Checker<'_> {
                     .label("nesterov")
                     .help("set e.g. `momentum: 0.9` and leave `dampening` at 0"),
                 );
-                return None;
+                None
             }
-            return Some(OptimizerSpec::Sgd(s));
+            Err(other) => {
+                self.push(Diagnostic::error(e.span, other.to_string()).label("not accepted"));
+                None
+            }
         }
-        let betas = match b.get(1) {
-            Some(v) => self.betas(v),
-            None => Some((0.9, 0.999)),
-        };
-        let eps = b
-            .get(2)
-            .map_or(Some(1e-8), |v| self.real(v, "eps", Range::Positive));
-        let default_wd = if sig.name == "adamw" { 0.01 } else { 0.0 };
-        let wd = b.get(3).map_or(Some(default_wd), |v| {
-            self.real(v, "weight_decay", Range::NonNegative)
-        });
-        let a = Adam {
-            lr: lr?,
-            betas: betas?,
-            eps: eps?,
-            weight_decay: wd?,
-        };
-        Some(if sig.name == "adam" {
-            OptimizerSpec::Adam(a)
-        } else {
-            OptimizerSpec::AdamW(a)
-        })
     }
 
-    /// `[0.9, 0.999]`
-    fn betas(&mut self, e: &Expr) -> Option<(f64, f64)> {
+    /// `betas: [0.9, 0.999]`, or the default.
+    fn betas(&mut self, b: &Bound) -> Option<(f64, f64)> {
+        let (_, param) = builtins::lookup(Role::Optimizer, "adam")?.param("betas")?;
+        let (Kind::Pair(range), builtins::Default::Pair(b1, b2)) = (param.kind, param.default)
+        else {
+            return None;
+        };
+        let Some(e) = b.arg("betas") else {
+            return Some((b1, b2));
+        };
         match &e.kind {
             ExprKind::List(items) if items.len() == 2 => {
-                let b1 = self.real(&items[0], "betas", Range::Prob);
-                let b2 = self.real(&items[1], "betas", Range::Prob);
+                let b1 = self.real(&items[0], "betas", range);
+                let b2 = self.real(&items[1], "betas", range);
                 Some((b1?, b2?))
             }
             _ => {
@@ -601,13 +500,12 @@ impl Checker<'_> {
                         twice(self);
                         ok = false;
                     }
-                    let Some(b) = self.bind(args, p.span, &MC) else {
+                    let mc = builtins::lookup(Role::EvalMode, "mc")?;
+                    let Some(b) = self.bind(args, p.span, mc) else {
                         ok = false;
                         continue;
                     };
-                    match b.get(0).map_or(Some(DEFAULT_MC_PASSES as u64), |v| {
-                        self.whole(v, "passes", 1, MAX_SIZE)
-                    }) {
+                    match self.whole_param(&b, "passes") {
                         Some(n) => spec.mc_passes = Some(n as usize),
                         None => ok = false,
                     }
@@ -619,32 +517,15 @@ impl Checker<'_> {
                     );
                     ok = false;
                 }
-                other => {
-                    let mut d = Diagnostic::error(
-                        func.span,
-                        format!("unknown evaluation mode `{}`", quote(other)),
-                    )
-                    .label("not an evaluation mode");
-                    d = match did_you_mean(other, ["scaling", "mc"]) {
-                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help("write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`"),
-                    };
-                    self.push(d);
+                _ => {
+                    let help =
+                        "write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`";
+                    let what = ("evaluation mode", "an evaluation mode");
+                    self.unknown(func, Role::EvalMode, what, help.to_string());
                     ok = false;
                 }
             }
         }
         ok.then_some(spec)
-    }
-}
-
-/// PyTorch's SGD defaults.
-fn sgd_defaults() -> Sgd {
-    Sgd {
-        lr: 1e-3,
-        momentum: 0.0,
-        dampening: 0.0,
-        nesterov: false,
-        weight_decay: 0.0,
     }
 }

@@ -20,6 +20,7 @@ mod slots;
 
 pub use slots::{Kind, Slot, is_number};
 
+use super::builtins::{self, Role};
 use super::diag::{Diagnostics, quote};
 use super::model::Model;
 use super::span::Span;
@@ -304,8 +305,7 @@ fn hint(all: &[Slot], key: &str) -> Option<String> {
     }
     // A setting of another optimizer than the file's.
     let bare = key.strip_prefix("optimizer.").unwrap_or(key);
-    let has = slots::OPTIMIZERS
-        .iter()
+    let has = builtins::names(Role::Optimizer)
         .filter(|o| slots::takes(o, bare))
         .map(|o| format!("`{o}`"))
         .collect::<Vec<_>>();

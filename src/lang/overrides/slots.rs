@@ -3,6 +3,7 @@
 //! or insert the argument or setting where it is absent (its default applies).
 
 use crate::lang::ast::{Arg, Entry, Expr, ExprKind, File, StmtKind};
+use crate::lang::builtins::{self, Param, Role, TRAIN_SETTINGS};
 use crate::lang::span::Span;
 
 /// What a setting accepts (ranges and whole numbers are left to the checker).
@@ -91,7 +92,7 @@ pub struct Slot {
     /// The value as written, or `None` when the default applies.
     pub written: Option<String>,
     /// The default, shown when nothing is written.
-    pub default: &'static str,
+    pub default: String,
     pub edit: Edit,
 }
 
@@ -102,79 +103,31 @@ impl Slot {
     }
 }
 
-/// A parameter of a call: its name, what it takes (`None`: not settable,
-/// e.g. an activation or a path), and its default.
-type Param = (&'static str, Option<Kind>, &'static str);
-
-const MODES: &[&str] = &["inverted", "classic"];
-const N: Option<Kind> = Some(Kind::Number);
-const B: Option<Kind> = Some(Kind::Bool);
-
-/// The parameters of the calls that hold settings, in positional order
-/// (as `grammar/README.md` lists them).
-fn params_of(func: &str) -> &'static [Param] {
-    match func {
-        "linear" => &[("x", None, ""), ("units", N, ""), ("bias", B, "true")],
-        "dropout" => &[
-            ("x", None, ""),
-            ("p", N, "0.5"),
-            ("mode", Some(Kind::Choice(MODES)), "inverted"),
-        ],
-        "synthetic" => &[
-            ("samples", N, "1000"),
-            ("test_samples", N, "samples/4"),
-            ("target", N, "none"),
-            ("seed", N, "the run's seed"),
-        ],
-        "digits" => &[("test_fraction", N, "0.2")],
-        "csv" => &[
-            ("path", None, ""),
-            ("test", None, ""),
-            ("test_fraction", N, "0.2"),
-            ("header", B, "false"),
-        ],
-        "sgd" => &[
-            ("lr", N, "0.001"),
-            ("momentum", N, "0"),
-            ("dampening", N, "0"),
-            ("nesterov", B, "false"),
-            ("weight_decay", N, "0"),
-        ],
-        "adam" => &[
-            ("lr", N, "0.001"),
-            ("betas", None, ""),
-            ("eps", N, "1e-8"),
-            ("weight_decay", N, "0"),
-        ],
-        "adamw" => &[
-            ("lr", N, "0.001"),
-            ("betas", None, ""),
-            ("eps", N, "1e-8"),
-            ("weight_decay", N, "0.01"),
-        ],
-        "mc" => &[("passes", N, "30")],
-        _ => &[],
+impl Kind {
+    /// What `--set` accepts for a builtin's parameter (`None`: not settable,
+    /// e.g. an activation or a path).
+    fn of(kind: builtins::Kind) -> Option<Kind> {
+        match kind {
+            builtins::Kind::Whole { .. } | builtins::Kind::Real(_) => Some(Kind::Number),
+            builtins::Kind::Bool => Some(Kind::Bool),
+            builtins::Kind::Choice(words) => Some(Kind::Choice(words)),
+            _ => None,
+        }
     }
 }
 
-/// The optimizers' settings, for hints about a key the file's optimizer lacks.
-pub const OPTIMIZERS: [&str; 3] = ["sgd", "adam", "adamw"];
-
-/// Whether `func` takes a parameter called `name`.
-pub fn takes(func: &str, name: &str) -> bool {
-    params_of(func)
-        .iter()
-        .any(|(n, k, _)| *n == name && k.is_some())
+/// The parameters of builtin `func` of `role`, in positional order (none
+/// for a name the language does not know).
+fn params_of(role: Role, func: &str) -> &'static [Param] {
+    builtins::lookup(role, func).map_or(&[], |b| b.params)
 }
 
-/// The train block's numbers, with their defaults.
-const TRAIN_NUMBERS: [(&str, &str); 5] = [
-    ("batch", "32"),
-    ("epochs", "10"),
-    ("steps", "none"),
-    ("seed", "0"),
-    ("eval_every", "none"),
-];
+/// Whether optimizer `func` takes a setting called `name`.
+pub fn takes(func: &str, name: &str) -> bool {
+    params_of(Role::Optimizer, func)
+        .iter()
+        .any(|p| p.name == name && Kind::of(p.kind).is_some())
+}
 
 /// Every settable slot of `file` (parsed from `src`), in file order. A key
 /// may appear twice (two dropouts in one binding): the caller refuses it.
@@ -197,10 +150,9 @@ pub fn slots(src: &str, file: &File) -> Vec<Slot> {
 fn call_slots(src: &str, binding: &str, e: &Expr, out: &mut Vec<Slot>) {
     match &e.kind {
         ExprKind::Call { func, args } => {
-            if matches!(func.text.as_str(), "linear" | "dropout") {
-                let prefix = format!("{binding}.");
-                arg_slots(src, e, &func.text, args, &prefix, &[], out);
-            }
+            let prefix = format!("{binding}.");
+            let role = Role::Function;
+            arg_slots(src, e, (role, &func.text), args, &prefix, &[], out);
             for a in args {
                 call_slots(src, binding, &a.value, out);
             }
@@ -212,19 +164,22 @@ fn call_slots(src: &str, binding: &str, e: &Expr, out: &mut Vec<Slot>) {
     }
 }
 
-/// One slot per settable parameter of the call `call` to `func`.
-/// `bare` lists parameter names that also answer without the prefix.
+/// One slot per settable parameter of the call `call` to `func` (a builtin
+/// of that role). `bare` lists parameter names that also answer without the prefix.
 fn arg_slots(
     src: &str,
     call: &Expr,
-    func: &str,
+    (role, func): (Role, &str),
     args: &[Arg],
     prefix: &str,
     bare: &[&str],
     out: &mut Vec<Slot>,
 ) {
-    for (i, &(name, kind, default)) in params_of(func).iter().enumerate() {
-        let Some(kind) = kind else { continue };
+    for (i, param) in params_of(role, func).iter().enumerate() {
+        let Some(kind) = Kind::of(param.kind) else {
+            continue;
+        };
+        let name = param.name;
         let given = args
             .iter()
             .enumerate()
@@ -253,7 +208,7 @@ fn arg_slots(
             aliases,
             kind,
             written,
-            default,
+            default: param.default.to_string(),
             edit,
         });
     }
@@ -316,7 +271,7 @@ fn penalty_slots(src: &str, value: &Expr, out: &mut Vec<Slot>) {
         let ExprKind::Call { func, args } = &call.kind else {
             continue;
         };
-        if !PENALTIES.contains(&func.text.as_str()) {
+        if builtins::lookup(Role::Penalty, &func.text).is_none() {
             continue;
         }
         let Some(target) = args.first() else { continue };
@@ -333,14 +288,11 @@ fn penalty_slots(src: &str, value: &Expr, out: &mut Vec<Slot>) {
             aliases: vec![format!("{}.{target}", func.text)],
             kind: Kind::Number,
             written,
-            default: "1",
+            default: "1".to_string(),
             edit,
         });
     }
 }
-
-/// The penalty functions.
-pub const PENALTIES: [&str; 3] = ["l1", "l2", "sumsq"];
 
 /// `l1(h1)` or `l1.h1` (or `sumsq(h1.weight)`, `sumsq.h1.weight`): the
 /// penalty and its target, if `key` is written as a penalty.
@@ -355,7 +307,7 @@ pub fn penalty_key(key: &str) -> Option<(&str, &str)> {
     };
     let target_ok =
         !target.is_empty() && target.split('.').count() <= 2 && target.split('.').all(is_name);
-    (PENALTIES.contains(&kind) && target_ok).then_some((kind, target))
+    (builtins::lookup(Role::Penalty, kind).is_some() && target_ok).then_some((kind, target))
 }
 
 /// A penalty the loss does not have yet: appended as `+ VALUE * kind(target)`.
@@ -369,7 +321,7 @@ pub fn new_penalty(file: &File, kind: &str, target: &str) -> Option<Slot> {
         aliases: vec![format!("{kind}.{target}")],
         kind: Kind::Number,
         written: None,
-        default: "0 (not in the loss)",
+        default: "0 (not in the loss)".to_string(),
         edit: Edit::insert(
             loss.span.end,
             " + ".to_string(),
@@ -388,7 +340,12 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
         // `train { }` without settings does not check; keep an edit anyway.
         None => Edit::insert(block.end.saturating_sub(1), head, " ".to_string()),
     };
-    for (key, default) in TRAIN_NUMBERS {
+    // The block's numbers; its other settings are reached through their builtins.
+    let numbers = TRAIN_SETTINGS
+        .iter()
+        .filter(|p| Kind::of(p.kind) == Some(Kind::Number));
+    for param in numbers {
+        let key = param.name;
         // `steps` replaces an `epochs` line and the reverse: the two exclude each other.
         let other = match key {
             "epochs" => entry("steps"),
@@ -410,7 +367,10 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
             ),
             (None, None) => (new_entry(format!("{key}: ")), None),
         };
-        let default = if other.is_some() { "none" } else { default };
+        let default = match other {
+            Some(_) => "none".to_string(),
+            None => param.default.to_string(),
+        };
         out.push(Slot {
             key: key.to_string(),
             aliases: Vec::new(),
@@ -430,8 +390,10 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
             "target",
             "test_fraction",
             "header",
+            "normalize",
         ];
-        arg_slots(src, &e.value, func, args, "data.", &bare, out);
+        let source = (Role::DataSource, func);
+        arg_slots(src, &e.value, source, args, "data.", &bare, out);
     }
     match entry("optimizer").and_then(|e| word_or_call(&e.value).map(|w| (e, w))) {
         Some((e, (func, args))) => {
@@ -443,21 +405,29 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
                 "weight_decay",
                 "eps",
             ];
-            arg_slots(src, &e.value, func, args, "optimizer.", &bare, out);
+            let optimizer = (Role::Optimizer, func);
+            arg_slots(src, &e.value, optimizer, args, "optimizer.", &bare, out);
         }
         None if entry("optimizer").is_none() => {
-            // The default optimizer, sgd: setting one of its options writes it out.
-            for &(name, kind, default) in params_of("sgd") {
-                let Some(kind) = kind else { continue };
+            // The default optimizer: setting one of its options writes it out.
+            let default = match builtins::train_setting("optimizer").map(|p| p.default) {
+                Some(builtins::Default::Word(w)) => w,
+                _ => "",
+            };
+            for param in params_of(Role::Optimizer, default) {
+                let Some(kind) = Kind::of(param.kind) else {
+                    continue;
+                };
+                let name = param.name;
                 out.push(Slot {
                     key: name.to_string(),
                     aliases: vec![format!("optimizer.{name}")],
                     kind,
                     written: None,
-                    default,
+                    default: param.default.to_string(),
                     edit: Edit {
                         after: ")".to_string(),
-                        ..new_entry(format!("optimizer: sgd({name}: "))
+                        ..new_entry(format!("optimizer: {default}({name}: "))
                     },
                 });
             }
@@ -469,14 +439,16 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
     }
 }
 
+const MC: (Role, &str) = (Role::EvalMode, "mc");
+
 /// `mc(passes: N)` inside the `eval:` setting.
 fn mc_slots(src: &str, e: &Expr, out: &mut Vec<Slot>) {
     match &e.kind {
         ExprKind::Call { func, args } if func.text == "mc" => {
-            arg_slots(src, e, "mc", args, "eval.", &["passes"], out);
+            arg_slots(src, e, MC, args, "eval.", &["passes"], out);
         }
         ExprKind::Path(p) if p.len() == 1 && p[0].text == "mc" => {
-            arg_slots(src, e, "mc", &[], "eval.", &["passes"], out);
+            arg_slots(src, e, MC, &[], "eval.", &["passes"], out);
         }
         ExprKind::Sum(xs) => xs.iter().for_each(|x| mc_slots(src, x, out)),
         _ => {}

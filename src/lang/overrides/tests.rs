@@ -1,6 +1,6 @@
 use super::*;
 use crate::data::DataSpec;
-use crate::lang::model::{DropoutMode, Expr, Length, OptimizerSpec};
+use crate::lang::model::{DropoutMode, Expr, Length, OptimizerConfig};
 
 const NET: &str = "\
 net t v1
@@ -121,7 +121,7 @@ fn train_settings_and_optimizer_options_are_bare_keys() {
     assert_eq!(m.train.batch, 64);
     assert_eq!(m.train.length, Length::Epochs(5));
     assert_eq!(m.train.seed, 7);
-    let OptimizerSpec::Adam(a) = m.train.optimizer else {
+    let OptimizerConfig::Adam(a) = m.train.optimizer else {
         panic!("not adam")
     };
     assert_eq!((a.lr, a.eps), (0.01, 1e-6));
@@ -139,7 +139,7 @@ fn steps_replace_epochs_and_absent_settings_are_added() {
         .replace("    optimizer: adam(lr: 1e-3)\n", "");
     let m = model(&src, &["batch=8", "momentum=0.9", "lr=0.1"]);
     assert_eq!(m.train.batch, 8);
-    let OptimizerSpec::Sgd(s) = m.train.optimizer else {
+    let OptimizerConfig::Sgd(s) = m.train.optimizer else {
         panic!("not sgd")
     };
     assert_eq!((s.lr, s.momentum), (0.1, 0.9));

@@ -1,9 +1,11 @@
 //! The summary `netc check` prints: activations and their shapes,
 //! parameters and their counts, the loss terms, the training settings.
 
+use super::builtins::label_text;
 use super::check::{MEMORY_LIMIT, estimate_memory, human_bytes};
-use super::model::{DataTerm, EvalSpec, Length, Model};
+use super::model::{DataTerm, EvalSpec, Length, Model, TrainSpec, num};
 use crate::data::DataSpec;
+use crate::optim::OptimizerConfig;
 use std::fmt::Write as _;
 
 /// Rows of cells printed with aligned columns, indented by two spaces.
@@ -71,6 +73,42 @@ pub fn data_text(d: &DataSpec) -> String {
     }
 }
 
+/// The `data:` setting as a file would write it: [`data_text`] with the
+/// `normalize` option when it is on.
+pub fn source_text(t: &TrainSpec) -> String {
+    let text = data_text(&t.data);
+    if !t.normalize {
+        return text;
+    }
+    match text.strip_suffix(')') {
+        Some(call) => format!("{call}, normalize: true)"),
+        None => format!("{text}(normalize: true)"),
+    }
+}
+
+/// An optimizer as a `.net` file would write it, with every setting filled in.
+pub fn optimizer_text(c: &OptimizerConfig) -> String {
+    match c {
+        OptimizerConfig::Sgd(s) => format!(
+            "sgd(lr: {}, momentum: {}, dampening: {}, nesterov: {}, weight_decay: {})",
+            num(s.lr),
+            num(s.momentum),
+            num(s.dampening),
+            s.nesterov,
+            num(s.weight_decay)
+        ),
+        OptimizerConfig::Adam(a) => format!(
+            "{}(lr: {}, betas: [{}, {}], eps: {}, weight_decay: {})",
+            a.name(),
+            num(a.lr),
+            num(a.beta1),
+            num(a.beta2),
+            num(a.eps),
+            num(a.weight_decay)
+        ),
+    }
+}
+
 /// `3 epochs` or `1000 steps`.
 pub fn length_text(l: Length) -> String {
     match l {
@@ -117,7 +155,7 @@ pub fn summary(m: &Model) -> String {
             vec![
                 "label".into(),
                 m.label.name.clone(),
-                m.label.kind.to_string(),
+                label_text(m.label.kind),
             ],
         ],
     );
@@ -168,12 +206,12 @@ pub fn summary(m: &Model) -> String {
     table(
         &mut out,
         &[
-            vec!["data".into(), data_text(&t.data)],
+            vec!["data".into(), source_text(t)],
             vec![
                 "run".into(),
                 format!("batch {}, {length}, seed {}", t.batch, t.seed),
             ],
-            vec!["optimizer".into(), t.optimizer.to_string()],
+            vec!["optimizer".into(), optimizer_text(&t.optimizer)],
             vec!["eval".into(), eval],
             vec![
                 "memory".into(),
