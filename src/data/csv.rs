@@ -5,8 +5,8 @@
 
 use super::LabelKind;
 use super::error::DataError;
+use super::samples::Labels;
 use super::source::{DataFile, MAX_FILE_BYTES};
-use super::split::Labels;
 use std::io::{BufRead, Read};
 
 /// Bytes a cell may take on average before a line is refused as too long.

@@ -3,9 +3,9 @@
 
 use super::csv::read_csv;
 use super::error::DataError;
+use super::samples::Split;
 use super::shuffle::held_out_split;
 use super::source::DataFile;
-use super::split::Split;
 use super::{Dataset, LabelKind};
 use std::path::Path;
 

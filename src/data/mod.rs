@@ -26,9 +26,9 @@ pub mod from_bytes;
 mod idx;
 mod load;
 mod lookup;
+mod samples;
 mod shuffle;
 mod source;
-mod split;
 mod synthetic;
 
 pub use digits::DIGITS_FEATURES;
@@ -38,9 +38,9 @@ pub use load::{load, load_with};
 pub use lookup::{
     IDX_NAMES, IdxFiles, SYSTEM_DATA_DIR, SearchDir, find_set, idx_files_in, search_dirs,
 };
+pub use samples::{Labels, Normalization, Split};
 pub use shuffle::{SPLIT_SEED, held_out_split, shuffled_indices};
 pub use source::MAX_FILE_BYTES;
-pub use split::{Labels, Normalization, Split};
 
 use std::fmt;
 use std::path::PathBuf;

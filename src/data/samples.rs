@@ -1,4 +1,4 @@
-//! One split (train or test) of a data set, and batching from it.
+//! A split's samples as held in memory (train or test), and batching from them.
 //!
 //! Pixel data stays as bytes (MNIST's 60000 images are 47 MB as u8, 188 MB as
 //! f32) and is converted to f32 one batch at a time, by a 256-entry table that
