@@ -193,7 +193,7 @@ fn digits_are_embedded_and_split_deterministically() {
     assert_eq!((d.train.len(), d.test.len()), (1438, 359));
     let mut all: Vec<u32> = d.train.classes().unwrap().to_vec();
     all.extend(d.test.classes().unwrap());
-    assert_eq!(all.len(), 1797);
+    assert_eq!(all.len(), netc::data::DIGITS_SAMPLES);
     assert_eq!(
         counts(&all, 10),
         [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]

@@ -18,6 +18,9 @@ const NAME: &str = "digits (embedded)";
 /// Pixels per image.
 pub const DIGITS_FEATURES: usize = 64;
 
+/// Images in the set (train and test).
+pub const DIGITS_SAMPLES: usize = 1797;
+
 /// The most a pixel counts (16 bits of a 4x4 block): pixels are scaled by 1/16.
 const DIGITS_MAX: f32 = 16.0;
 

@@ -31,14 +31,14 @@ mod shuffle;
 mod source;
 mod synthetic;
 
-pub use digits::DIGITS_FEATURES;
+pub use digits::{DIGITS_FEATURES, DIGITS_SAMPLES};
 pub use error::DataError;
 pub use idx::{IMAGES_MAGIC, LABELS_MAGIC};
 pub use load::{load, load_with};
 pub use lookup::{
     IDX_NAMES, IdxFiles, SYSTEM_DATA_DIR, SearchDir, find_set, idx_files_in, search_dirs,
 };
-pub use samples::{Labels, Normalization, Split};
+pub use samples::{EVAL_BATCH, Labels, Normalization, Split};
 pub use shuffle::{SPLIT_SEED, held_out_split, shuffled_indices};
 pub use source::MAX_FILE_BYTES;
 

@@ -9,6 +9,11 @@
 use super::error::DataError;
 use crate::real::first_non_finite;
 
+/// Rows per evaluation batch: big enough for fast matmuls, small enough to keep
+/// the tape a few MB. Here, below `train` and `lang`, for both: evaluation
+/// batches by it, and the memory estimate counts a tape of that many rows.
+pub const EVAL_BATCH: usize = 1000;
+
 /// How a split holds its inputs.
 #[derive(Clone, Debug, PartialEq)]
 enum Inputs {
