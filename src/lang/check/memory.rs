@@ -15,8 +15,8 @@ const VALUE: u128 = 4;
 
 /// What a training process holds whatever its net and data: the program's
 /// pages, the allocator's and the thread pool's. Measured as the peak
-/// resident memory of small runs less what the other terms count (the
-/// reference MLP: 9.2 MB in all, 3.2 MiB of it net and data).
+/// resident memory of runs less what the other terms count (the reference
+/// MLP peaks at 9.2 MiB, 3.4 MiB of it counted by the other terms).
 const RUNTIME: u128 = 6 << 20;
 
 /// An estimate of the memory a training run needs, in bytes: within 12% of
