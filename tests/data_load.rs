@@ -186,7 +186,7 @@ fn digits_are_embedded_and_split_deterministically() {
     assert_eq!((d.train.len(), d.test.len()), (1438, 359));
     let mut all: Vec<u32> = d.train.classes().unwrap().to_vec();
     all.extend(d.test.classes().unwrap());
-    assert_eq!(all.len(), 1797);
+    assert_eq!(all.len(), netc::data::DIGITS_SAMPLES);
     assert_eq!(
         counts(&all, 10),
         [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
@@ -294,6 +294,36 @@ fn csv_with_header_test_file_and_gzip() {
     assert_eq!((x, y), ([4.0, 5.0, 0.5, 1.0], [1, 0]));
     d.test.gather(&[0], &mut x[..2], &mut y[..1]).unwrap();
     assert_eq!((&x[..2], y[0]), (&[6.0, 7.0][..], 0));
+}
+
+/// A spreadsheet's export (Excel's "CSV UTF-8": a byte order mark, CRLF,
+/// every cell quoted) as the train file, and pandas' `df.to_csv(index=False)`
+/// gzipped as the test file, are read as their plain twins are.
+#[test]
+fn csv_from_spreadsheets_and_pandas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = tmp.path().join("sheet.csv");
+    let test = tmp.path().join("pandas.csv.gz");
+    fs::write(
+        &train,
+        "\u{feff}\"width, cm\",\"height\",\"label\"\r\n\"0.5\",\"1\",\"0\"\r\n\"2\",\"3\",\"1\"\r\n",
+    )
+    .unwrap();
+    fs::write(&test, gzip(b"width,height,label\n6.0,7.0,1\n")).unwrap();
+    let spec = DataSpec::Csv {
+        path: train,
+        test: Some(test),
+        test_fraction: 0.2,
+        header: true,
+    };
+    let d = load(&spec, 2, classes(2), &[]).unwrap();
+    assert_eq!((d.train.len(), d.test.len()), (2, 1));
+    let mut x = [0.0f32; 4];
+    let mut y = [0u32; 2];
+    d.train.gather(&[0, 1], &mut x, &mut y).unwrap();
+    assert_eq!((x, y), ([0.5, 1.0, 2.0, 3.0], [0, 1]));
+    d.test.gather(&[0], &mut x[..2], &mut y[..1]).unwrap();
+    assert_eq!((&x[..2], y[0]), (&[6.0, 7.0][..], 1));
 }
 
 #[test]

@@ -1,16 +1,28 @@
-//! CSV data: one sample per line, numeric cells separated by commas, the
-//! features first and the label last (the last `width` columns for
-//! regression targets). Blank lines are skipped, CRLF line ends and spaces
-//! around cells are accepted; there is no quoting (every cell is a number).
+//! CSV data: one sample per record, numeric cells, the features first and
+//! the label last (the last `width` columns for regression targets).
+//!
+//! The `csv` crate splits the records, so the files pandas, Excel and
+//! LibreOffice write are read: quoted header names and quoted numbers,
+//! CRLF line ends, a UTF-8 byte order mark. Blank lines are skipped and
+//! spaces around cells are accepted. What is refused names the file, the
+//! line and the column. A record may take at most [`BYTES_PER_CELL`] bytes
+//! a cell on average: that is enforced while reading (the crate itself
+//! would grow its buffer for a record without bound).
 
 use super::LabelKind;
 use super::error::DataError;
+use super::samples::Labels;
 use super::source::{DataFile, MAX_FILE_BYTES};
-use super::split::Labels;
-use std::io::{BufRead, Read};
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::path::Path;
+use std::rc::Rc;
 
 /// Bytes a cell may take on average before a line is refused as too long.
 const BYTES_PER_CELL: usize = 64;
+
+/// The UTF-8 byte order mark Excel writes at the start of a "CSV UTF-8" file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// A parsed CSV file: `rows` samples of `features` values, and their labels.
 #[derive(Debug)]
@@ -19,8 +31,30 @@ pub(crate) struct Table {
     pub labels: Labels,
 }
 
+/// What a row must hold.
+struct Shape {
+    features: usize,
+    kind: LabelKind,
+    columns: usize,
+    /// The most bytes one record may take, its line end included.
+    limit: usize,
+}
+
+/// Why reading stopped: bad data, or the reader's own error (which the
+/// [`DataFile`] words, once the CSV reader no longer borrows it).
+enum Failure {
+    Data(DataError),
+    Io(io::Error),
+}
+
+impl From<DataError> for Failure {
+    fn from(e: DataError) -> Self {
+        Failure::Data(e)
+    }
+}
+
 /// Reads every data row of `file`, each of `features` inputs plus the label
-/// columns of `kind`. With `header`, the first line is skipped.
+/// columns of `kind`. With `header`, the first record is skipped.
 pub(crate) fn read_csv(
     file: &mut DataFile,
     header: bool,
@@ -28,9 +62,7 @@ pub(crate) fn read_csv(
     kind: LabelKind,
 ) -> Result<Table, DataError> {
     let path = file.path.clone();
-    let width = kind.width();
-    let columns = features.saturating_add(width);
-    let limit = columns.saturating_mul(BYTES_PER_CELL).saturating_add(1024);
+    let columns = features.saturating_add(kind.width());
     if columns as u128 * 4 > MAX_FILE_BYTES {
         return Err(DataError::TooLarge {
             path,
@@ -39,48 +71,210 @@ pub(crate) fn read_csv(
             why: format!("more than netc's limit of {MAX_FILE_BYTES} bytes per file"),
         });
     }
-    let mut x: Vec<f32> = Vec::new();
-    let mut classes: Vec<u32> = Vec::new();
-    let mut targets: Vec<f32> = Vec::new();
-    let mut line = Vec::new();
-    let mut line_no = 0usize;
-    let mut first_row: Option<usize> = None;
-    let mut values: Vec<f32> = Vec::new();
+    let shape = Shape {
+        features,
+        kind,
+        columns,
+        limit: columns.saturating_mul(BYTES_PER_CELL).saturating_add(1024),
+    };
+    match read_rows(file.reader(), header, &shape, &path) {
+        Ok(table) => Ok(table),
+        Err(Failure::Data(e)) => Err(e),
+        Err(Failure::Io(e)) => Err(file.read_error(e)),
+    }
+}
+
+/// Reads the records of `input` into a table of `shape`.
+fn read_rows(
+    input: &mut dyn io::BufRead,
+    header: bool,
+    shape: &Shape,
+    path: &Path,
+) -> Result<Table, Failure> {
+    let budget = Rc::new(Budget {
+        until: Cell::new(shape.limit as u64),
+        at_end: Cell::new(false),
+    });
+    // A `\n` after the data ends the last record like every other, so a
+    // record's line is known from the line it ends on.
+    let source = Budgeted {
+        inner: input.chain(&b"\n"[..]),
+        read: 0,
+        budget: Rc::clone(&budget),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        // The header is skipped here, so that it has a budget of its own.
+        .has_headers(false)
+        .flexible(true)
+        // Only `\n` ends a record: the `\r` of a CRLF stays at the end of the
+        // last cell and is trimmed with the spaces.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(source);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = Rows::new(shape, path);
+    let mut header_left = header;
     loop {
-        line.clear();
-        let got = file
-            .reader()
-            .take(limit as u64 + 1)
-            .read_until(b'\n', &mut line);
-        let got = got.map_err(|e| file.read_error(e))?;
-        if got == 0 {
-            break;
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(failure(e, reader.position().line(), shape, path)),
         }
-        line_no += 1;
-        if line.len() > limit {
-            return Err(DataError::LineTooLong {
-                path,
-                line: line_no,
-                limit,
-                columns,
-            });
+        budget
+            .until
+            .set(reader.position().byte() + shape.limit as u64);
+        if reader.position().record() == 1 {
+            record = without_bom(record);
         }
-        if header && line_no == 1 {
+        // The line the record starts on: where it ends, less its own line
+        // breaks (inside quoted cells, and the one that ends it). Only a
+        // record in a quote left open runs to the end of the data, past the
+        // added `\n`: that `\n` is then inside its last cell.
+        let open_quote = budget.at_end.get();
+        let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let ends_with_break = u64::from(!open_quote);
+        let line = reader
+            .position()
+            .line()
+            .saturating_sub(breaks + ends_with_break) as usize;
+        if open_quote {
+            return Err(Failure::Data(DataError::OpenQuote {
+                path: path.to_path_buf(),
+                line,
+            }));
+        }
+        let blank = record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace);
+        if blank {
             continue;
         }
-        let text = trim_line(&line);
-        if text.iter().all(|b| b.is_ascii_whitespace()) {
+        if std::mem::take(&mut header_left) {
             continue;
         }
-        let cells = text.split(|&b| b == b',');
-        let found = cells.clone().count();
-        if found != columns {
+        rows.push(&record, line)?;
+    }
+    Ok(rows.finish()?)
+}
+
+/// The file's first record without the byte order mark it may start with.
+fn without_bom(record: csv::ByteRecord) -> csv::ByteRecord {
+    match record.get(0).and_then(|cell| cell.strip_prefix(BOM)) {
+        Some(first) => std::iter::once(first)
+            .chain(record.iter().skip(1))
+            .collect(),
+        None => record,
+    }
+}
+
+/// Words a CSV reader's error: a record over its budget, or a read error.
+fn failure(e: csv::Error, line: u64, shape: &Shape, path: &Path) -> Failure {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<OverBudget>()) => {
+            Failure::Data(DataError::LineTooLong {
+                path: path.to_path_buf(),
+                line: line as usize,
+                limit: shape.limit,
+                columns: shape.columns,
+            })
+        }
+        csv::ErrorKind::Io(e) => Failure::Io(e),
+        // Not expected of byte records read flexibly, but worded if it comes.
+        other => Failure::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{other:?}"),
+        )),
+    }
+}
+
+/// A reader that gives at most `budget.until` bytes in all; the caller
+/// moves `until` on after each record, so that no record is read past its
+/// budget. The CSV reader asks for more only once it has used all it was
+/// given, so reaching `until` means the record being read is over its
+/// budget, and reaching the end means the record being read needed more
+/// than the final `\n` to end.
+struct Budgeted<R> {
+    inner: R,
+    read: u64,
+    budget: Rc<Budget>,
+}
+
+/// What [`Budgeted`] shares with the loop that reads the records.
+struct Budget {
+    /// The byte offset the current record must end before.
+    until: Cell<u64>,
+    /// The data ran out.
+    at_end: Cell<bool>,
+}
+
+/// The error [`Budgeted`] stops with.
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a CSV record longer than its budget")
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.budget.until.get().saturating_sub(self.read);
+        if left == 0 {
+            return Err(io::Error::other(OverBudget));
+        }
+        let n = usize::try_from(left).map_or(buf.len(), |left| left.min(buf.len()));
+        let got = self.inner.read(&mut buf[..n])?;
+        if got == 0 && n > 0 {
+            self.budget.at_end.set(true);
+        }
+        self.read += got as u64;
+        Ok(got)
+    }
+}
+
+/// The rows read so far.
+struct Rows<'a> {
+    shape: &'a Shape,
+    path: &'a Path,
+    x: Vec<f32>,
+    classes: Vec<u32>,
+    targets: Vec<f32>,
+    /// The line of the first data row: later rows must have as many columns.
+    first_row: Option<usize>,
+    /// One row's values, reused.
+    values: Vec<f32>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(shape: &'a Shape, path: &'a Path) -> Self {
+        Rows {
+            shape,
+            path,
+            x: Vec::new(),
+            classes: Vec::new(),
+            targets: Vec::new(),
+            first_row: None,
+            values: Vec::new(),
+        }
+    }
+
+    /// Checks and adds the row `record`, which starts on `line`.
+    fn push(&mut self, record: &csv::ByteRecord, line: usize) -> Result<(), DataError> {
+        let Shape {
+            features,
+            kind,
+            columns,
+            ..
+        } = *self.shape;
+        let path = self.path;
+        if record.len() != columns {
+            let width = kind.width();
             return Err(DataError::Ragged {
-                path,
-                line: line_no,
-                found,
+                path: path.to_path_buf(),
+                line,
+                found: record.len(),
                 expected: columns,
-                why: match first_row {
+                why: match self.first_row {
                     None => format!(
                         "the net's input has {features} features, plus {width} label column{}",
                         if width == 1 { "" } else { "s" }
@@ -89,50 +283,56 @@ pub(crate) fn read_csv(
                 },
             });
         }
-        first_row.get_or_insert(line_no);
-        let rows_after = (x.len() / features.max(1) + 1) as u128;
+        self.first_row.get_or_insert(line);
+        let rows_after = (self.x.len() / features.max(1) + 1) as u128;
         if rows_after * columns as u128 * 4 > MAX_FILE_BYTES {
             return Err(DataError::TooLarge {
-                path,
+                path: path.to_path_buf(),
                 what: format!("{rows_after} rows of {columns} values"),
                 bytes: rows_after * columns as u128 * 4,
                 why: format!("more than netc's limit of {MAX_FILE_BYTES} bytes per file"),
             });
         }
-        // Sized once, on the first row: the line held that many cells.
-        values.resize(columns, 0.0);
-        for (c, (cell, v)) in cells.zip(values.iter_mut()).enumerate() {
-            *v = parse_cell(&path, line_no, c + 1, cell, c >= features, kind)
-                .map_err(|e| header_row(e, line_no))?;
+        // Sized once, on the first row: the record held that many cells.
+        self.values.resize(columns, 0.0);
+        for (c, (cell, v)) in record.iter().zip(self.values.iter_mut()).enumerate() {
+            *v = parse_cell(path, line, c + 1, cell, c >= features, kind)
+                .map_err(|e| header_row(e, line))?;
         }
-        x.try_reserve(features)
-            .map_err(|_| too_much(&path, x.len()))?;
-        x.extend_from_slice(&values[..features]);
+        self.x
+            .try_reserve(features)
+            .map_err(|_| too_much(path, self.x.len()))?;
+        self.x.extend_from_slice(&self.values[..features]);
         match kind {
             // `parse_cell` checked the label is a whole number in range.
-            LabelKind::Classes(_) => classes.push(values[features] as u32),
-            LabelKind::Targets(_) => targets.extend_from_slice(&values[features..]),
+            LabelKind::Classes(_) => self.classes.push(self.values[features] as u32),
+            LabelKind::Targets(_) => self.targets.extend_from_slice(&self.values[features..]),
         }
+        Ok(())
     }
-    if x.is_empty() {
-        return Err(DataError::Empty {
-            path,
-            what: "the CSV file has no data rows",
-        });
+
+    /// The table, refused if no row was read.
+    fn finish(self) -> Result<Table, DataError> {
+        if self.x.is_empty() {
+            return Err(DataError::Empty {
+                path: self.path.to_path_buf(),
+                what: "the CSV file has no data rows",
+            });
+        }
+        let labels = match self.shape.kind {
+            LabelKind::Classes(_) => Labels::Classes(self.classes),
+            LabelKind::Targets(width) => Labels::Targets {
+                width,
+                values: self.targets,
+            },
+        };
+        Ok(Table { x: self.x, labels })
     }
-    let labels = match kind {
-        LabelKind::Classes(_) => Labels::Classes(classes),
-        LabelKind::Targets(width) => Labels::Targets {
-            width,
-            values: targets,
-        },
-    };
-    Ok(Table { x, labels })
 }
 
 /// Parses one cell: a finite number, or for a class label a whole number in range.
 fn parse_cell(
-    path: &std::path::Path,
+    path: &Path,
     line: usize,
     column: usize,
     cell: &[u8],
@@ -203,13 +403,7 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// The line without its `\n` or `\r\n`.
-fn trim_line(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn too_much(path: &std::path::Path, have: usize) -> DataError {
+fn too_much(path: &Path, have: usize) -> DataError {
     DataError::TooLarge {
         path: path.to_path_buf(),
         what: format!("more than {have} values"),
@@ -221,7 +415,6 @@ fn too_much(path: &std::path::Path, have: usize) -> DataError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn parse(
         text: &'static str,
@@ -314,5 +507,104 @@ mod tests {
             .to_string();
         assert!(e.starts_with("t.csv:1: column 2: `"), "{e}");
         assert!(e.ends_with("is not valid UTF-8 text"), "{e}");
+    }
+
+    /// The rows of `text` (2 features, a class label below 3) as (x, labels).
+    fn rows(text: &'static str, header: bool) -> (Vec<f32>, Vec<u32>) {
+        let t = parse(text, header, 2, LabelKind::Classes(3)).unwrap();
+        let Labels::Classes(labels) = t.labels else {
+            panic!("class labels")
+        };
+        (t.x, labels)
+    }
+
+    #[test]
+    fn reads_what_pandas_writes() {
+        // `df.to_csv(index=False)`, and with `quoting=csv.QUOTE_NONNUMERIC`.
+        let want = (vec![0.5, 1.0, -2.0, 3.25], vec![1, 2]);
+        assert_eq!(rows("a,b,label\n0.5,1.0,1\n-2.0,3.25,2\n", true), want);
+        assert_eq!(
+            rows("\"a\",\"b\",\"label\"\n0.5,1.0,1\n-2.0,3.25,2\n", true),
+            want
+        );
+        // `df.to_csv()`: the index is a column of its own, under an empty name.
+        let t = parse(
+            ",a,b,label\n0,0.5,1.0,1\n1,-2.0,3.25,2\n",
+            true,
+            3,
+            LabelKind::Classes(3),
+        )
+        .unwrap();
+        assert_eq!(t.x, [0.0, 0.5, 1.0, 1.0, -2.0, 3.25]);
+        assert_eq!(t.labels, Labels::Classes(vec![1, 2]));
+    }
+
+    #[test]
+    fn reads_what_excel_and_libreoffice_write() {
+        let want = (vec![1.0, 2.0, 3.0, 4.5], vec![0, 1]);
+        // Excel's "CSV UTF-8": a byte order mark and CRLF line ends.
+        assert_eq!(rows("\u{feff}a,b,y\r\n1,2,0\r\n3,4.5,1\r\n", true), want);
+        assert_eq!(rows("\u{feff}1,2,0\r\n3,4.5,1\r\n", false), want);
+        // LibreOffice with "quote all text cells", then with every cell quoted.
+        assert_eq!(rows("\"a\",\"b\",\"y\"\n1,2,0\n3,4.5,1\n", true), want);
+        assert_eq!(
+            rows(
+                "\"a\",\"b\",\"y\"\r\n\"1\",\"2\",\"0\"\r\n\"3\",\" 4.5 \",\"1\"\r\n",
+                true
+            ),
+            want
+        );
+        // A header name holding a comma or a line break is one cell.
+        assert_eq!(rows("\"a, cm\",\"b\nin kg\",y\n1,2,0\n3,4.5,1", true), want);
+    }
+
+    #[test]
+    fn a_quoted_header_read_as_data_says_it_may_be_a_header() {
+        let e = parse(
+            "\"a\",\"b\",\"y\"\n1,2,0\n",
+            false,
+            2,
+            LabelKind::Classes(3),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, DataError::HeaderRow { column: 1, text, .. } if text == "a"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_a_record_starts_on() {
+        let k = LabelKind::Classes(3);
+        let e = |text| parse(text, false, 2, k).unwrap_err().to_string();
+        // Blank lines, CRLF, and line breaks inside quoted cells are counted.
+        assert_eq!(
+            e("1,2,0\r\n\r\n\n1,x,0\r\n"),
+            "t.csv:4: column 2: `x` is not a number"
+        );
+        assert_eq!(
+            e("\"1\n\n\",2,0\n1,2,0\n\n1,2,x"),
+            "t.csv:6: column 3: `x` is not a number"
+        );
+        // A quote left open would take the rest of the file into one cell.
+        assert_eq!(
+            e("1,2,0\n\n1,\"2,0\n3,4,1\n"),
+            "t.csv:3: a quote opened in this record is not closed before the end of the file"
+        );
+        assert_eq!(
+            e("1,2,\"0"),
+            "t.csv:1: a quote opened in this record is not closed before the end of the file"
+        );
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_is_refused_at_the_limit() {
+        let long: &'static str =
+            Box::leak(format!("1,2,0\n1,\"{}", "x\n".repeat(100_000)).into_boxed_str());
+        let e = parse(long, false, 2, LabelKind::Classes(2)).unwrap_err();
+        assert!(
+            matches!(e, DataError::LineTooLong { limit: 1216, .. }),
+            "{e:?}"
+        );
     }
 }

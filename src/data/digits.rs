@@ -3,9 +3,9 @@
 
 use super::csv::read_csv;
 use super::error::DataError;
+use super::samples::Split;
 use super::shuffle::held_out_split;
 use super::source::DataFile;
-use super::split::Split;
 use super::{Dataset, LabelKind};
 use std::path::Path;
 
@@ -17,6 +17,9 @@ const NAME: &str = "digits (embedded)";
 
 /// Pixels per image.
 pub const DIGITS_FEATURES: usize = 64;
+
+/// Images in the set (train and test).
+pub const DIGITS_SAMPLES: usize = 1797;
 
 /// The most a pixel counts (16 bits of a 4x4 block): pixels are scaled by 1/16.
 const DIGITS_MAX: f32 = 16.0;

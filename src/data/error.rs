@@ -180,6 +180,13 @@ pub enum DataError {
         why: String,
     },
 
+    /// A CSV record whose quote is still open at the end of the file.
+    #[error(
+        "{}:{line}: a quote opened in this record is not closed before the end of the file",
+        .path.display()
+    )]
+    OpenQuote { path: PathBuf, line: usize },
+
     /// A CSV line too long to be a row of the expected width.
     #[error(
         "{}:{line}: line is longer than {limit} bytes, too long for {columns} columns",

@@ -7,8 +7,8 @@ use super::LabelKind;
 use super::csv::read_csv;
 use super::error::DataError;
 use super::idx::{IdxImages, labels_from};
+use super::samples::Labels;
 use super::source::DataFile;
-use super::split::Labels;
 use std::io::Cursor;
 use std::path::Path;
 

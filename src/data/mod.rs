@@ -27,19 +27,19 @@ pub mod from_bytes;
 mod idx;
 mod idx_files;
 mod load;
+mod samples;
 mod shuffle;
 mod source;
-mod split;
 mod synthetic;
 
-pub use digits::DIGITS_FEATURES;
+pub use digits::{DIGITS_FEATURES, DIGITS_SAMPLES};
 pub use error::DataError;
 pub use idx::{IMAGES_MAGIC, LABELS_MAGIC};
 pub use idx_files::{IDX_NAMES, IdxFiles, SearchDir, find_set, idx_files_in};
 pub use load::load;
+pub use samples::{EVAL_BATCH, Labels, Normalization, Split};
 pub use shuffle::{SPLIT_SEED, held_out_split, shuffled_indices};
 pub use source::MAX_FILE_BYTES;
-pub use split::{Labels, Normalization, Split};
 
 use std::fmt;
 use std::path::PathBuf;

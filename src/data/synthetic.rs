@@ -2,8 +2,8 @@
 //! MLP trains on such inputs with every label the same class.
 
 use super::error::DataError;
+use super::samples::{Labels, Split};
 use super::source::{MAX_FILE_BYTES, try_buffer};
-use super::split::{Labels, Split};
 use super::{Dataset, LabelKind};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;

@@ -11,7 +11,8 @@
 //! ```
 
 use super::span::{LineIndex, Span, floor_char_boundary};
-use std::fmt::{self, Write as _};
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use std::fmt;
 
 /// How bad a diagnostic is: errors stop the run, warnings do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,12 +150,15 @@ impl Diagnostics {
     /// Every diagnostic, rendered, separated by blank lines.
     pub fn render(&self) -> String {
         let index = LineIndex::new(&self.source);
+        let renderer = Renderer::plain();
         let mut out = String::new();
         for (i, d) in self.items.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
             }
-            render_one(&mut out, d, &self.path, &self.source, &index);
+            let group = group(d, &self.path, &self.source, &index);
+            out.push_str(&renderer.render(&[group]));
+            out.push('\n');
         }
         out
     }
@@ -168,159 +172,47 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-const TAB: &str = "    ";
-
-/// The part of a source line between display columns `from` and `to`, made
-/// safe to print: tabs expanded, control characters replaced.
-fn display_slice(text: &str, from: usize, to: usize) -> String {
-    let mut out = String::new();
-    let mut col = 0;
-    for c in text.chars() {
-        if col >= to {
-            break;
-        }
-        let w = if c == '\t' { TAB.len() } else { 1 };
-        if col >= from {
-            match c {
-                '\t' => out.push_str(TAB),
-                c if c.is_control() => out.push('\u{FFFD}'),
-                c => out.push(c),
-            }
-        }
-        col += w;
-    }
-    out
-}
-
-/// Display width of `text` as [`display_line`] prints it.
-fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| if c == '\t' { TAB.len() } else { 1 })
-        .sum()
-}
-
-struct Mark<'a> {
-    span: Span,
-    text: &'a str,
-    primary: bool,
-}
-
-fn render_one(out: &mut String, d: &Diagnostic, path: &str, source: &str, index: &LineIndex) {
-    let kind = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+/// One diagnostic as annotate-snippets draws it: the title, the source
+/// lines its spans fall on, and the notes and help.
+fn group<'a>(d: &'a Diagnostic, path: &'a str, source: &'a str, index: &LineIndex) -> Group<'a> {
+    let level = match d.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
     };
-    let _ = writeln!(out, "{kind}: {}", d.message);
-
-    let mut marks: Vec<Mark> = vec![Mark {
-        span: d.primary.span,
-        text: &d.primary.text,
-        primary: true,
-    }];
-    marks.extend(d.secondary.iter().map(|l| Mark {
-        span: l.span,
-        text: &l.text,
-        primary: false,
-    }));
-    marks.sort_by_key(|m| (index.line_of(m.span.start), m.span.start));
-
-    let last_line = marks
-        .iter()
-        .map(|m| index.line_of(m.span.start) + 1)
-        .max()
-        .unwrap_or(1);
-    let width = last_line.to_string().len();
-    let pad = " ".repeat(width);
-    let at = index.line_col(source, d.primary.span.start);
-    let _ = writeln!(out, "{pad}--> {path}:{}:{}", at.line, at.col);
-    let _ = writeln!(out, "{pad} |");
-
-    let mut i = 0;
-    let mut prev_line: Option<usize> = None;
-    while i < marks.len() {
-        let line = index.line_of(marks[i].span.start);
-        let same = marks[i..]
-            .iter()
-            .take_while(|m| index.line_of(m.span.start) == line)
-            .count();
-        if let Some(p) = prev_line
-            && line > p + 1
-        {
-            let _ = writeln!(out, "...");
+    let labels = std::iter::once((&d.primary, AnnotationKind::Primary))
+        .chain(d.secondary.iter().map(|l| (l, AnnotationKind::Context)));
+    // Only the lines the spans are on are handed over (numbered from the
+    // first of them), not the whole file once per diagnostic.
+    let spans = || labels.clone().map(|(l, _)| clamp(source, l.span));
+    let first = spans().map(|s| index.line_of(s.start)).min().unwrap_or(0);
+    let last = spans().map(|s| index.line_of(s.end)).max().unwrap_or(0);
+    let from = index.line_range(source, first).0;
+    // The `\r` of a CRLF line end is left out, as `line_range` leaves it.
+    let to = index.line_range(source, last).1;
+    let mut snippet = Snippet::source(&source[from..to])
+        .path(path)
+        .line_start(first + 1);
+    for (label, kind) in labels {
+        let span = clamp(source, label.span);
+        let mut annotation = kind.span(span.start.min(to) - from..span.end.min(to) - from);
+        if !label.text.is_empty() {
+            annotation = annotation.label(&label.text);
         }
-        render_line(out, &marks[i..i + same], line, source, index, &pad, width);
-        prev_line = Some(line);
-        i += same;
+        snippet = snippet.annotation(annotation);
     }
-    if !d.help.is_empty() || !d.notes.is_empty() {
-        let _ = writeln!(out, "{pad} |");
-    }
-    for n in &d.notes {
-        let _ = writeln!(out, "{pad} = note: {n}");
-    }
-    for h in &d.help {
-        let _ = writeln!(out, "{pad} = help: {h}");
-    }
+    let notes = d.notes.iter().map(|n| Level::NOTE.message(n));
+    let help = d.help.iter().map(|h| Level::HELP.message(h));
+    level
+        .primary_title(&d.message)
+        .element(snippet)
+        .elements(notes)
+        .elements(help)
 }
 
-/// Lines longer than this are shown as a window around their marks.
-const MAX_SHOWN: usize = 120;
-const CONTEXT: usize = 40;
-
-/// One source line (cut to a window around the marks if it is long) and
-/// the underline of each mark on it.
-fn render_line(
-    out: &mut String,
-    marks: &[Mark],
-    line: usize,
-    source: &str,
-    index: &LineIndex,
-    pad: &str,
-    width: usize,
-) {
-    let (ls, le) = index.line_range(source, line);
-    // (display column, display length) of each mark, clipped to this line
-    let cols: Vec<(usize, usize)> = marks
-        .iter()
-        .map(|m| {
-            let start = floor_char_boundary(source, m.span.start.clamp(ls, le.max(ls)));
-            let end = floor_char_boundary(source, m.span.end.clamp(start, le.max(start)));
-            (
-                display_width(&source[ls..start]),
-                display_width(&source[start..end]).max(1),
-            )
-        })
-        .collect();
-    let raw = source[ls..le].trim_end();
-    let total = display_width(raw);
-    let (mut from, mut to) = (0, total);
-    if total > MAX_SHOWN {
-        let first = cols.iter().map(|c| c.0).min().unwrap_or(0);
-        let last = cols.iter().map(|c| c.0 + c.1).max().unwrap_or(0);
-        from = first.saturating_sub(CONTEXT);
-        to = (last.min(first + MAX_SHOWN) + CONTEXT).min(total);
-    }
-    let mut shown = display_slice(raw, from, to);
-    let mut shift = 0;
-    if from > 0 {
-        shown.insert_str(0, "...");
-        shift = 3;
-    }
-    if to < total {
-        shown.push_str("...");
-    }
-    let _ = writeln!(out, "{:>width$} | {}", line + 1, shown);
-    for (m, (lead, len)) in marks.iter().zip(cols) {
-        let lead = (lead + shift).saturating_sub(from);
-        let len = len.min(MAX_SHOWN + CONTEXT);
-        let ch = if m.primary { "^" } else { "-" };
-        let mut s = format!("{pad} | {}{}", " ".repeat(lead), ch.repeat(len));
-        if !m.text.is_empty() {
-            s.push(' ');
-            s.push_str(m.text);
-        }
-        let _ = writeln!(out, "{s}");
-    }
+/// `span` within `source` and on character boundaries.
+fn clamp(source: &str, span: Span) -> Span {
+    let start = floor_char_boundary(source, span.start);
+    Span::new(start, floor_char_boundary(source, span.end).max(start))
 }
 
 /// Makes user text safe and short enough to quote in a message.
@@ -362,8 +254,8 @@ mod tests {
         ds.push(Diagnostic::error(Span::new(at, at + 3), "x").label("here"));
         let r = ds.render();
         let lines: Vec<&str> = r.lines().collect();
-        assert!(lines[3].starts_with("1 | ...a + a + "), "{r}");
-        assert!(lines[3].ends_with("b + b..."), "{r}");
+        assert!(lines[3].starts_with("1 | ... a + a + "), "{r}");
+        assert!(lines[3].ends_with("b + b +..."), "{r}");
         let caret = lines[4].find('^').unwrap_or(0);
         assert_eq!(&lines[3][caret..caret + 3], "bad", "{r}");
     }
@@ -378,5 +270,28 @@ mod tests {
             "{}",
             ds.render()
         );
+    }
+
+    #[test]
+    fn columns_count_characters_and_control_characters_are_shown_safely() {
+        let src = "h = relu(linéar(x, 8)) # 日本語\r\nb = \u{7}x\r\n";
+        let at = src.find("x,").unwrap_or(0);
+        let bell = src.find('\u{7}').unwrap_or(0);
+        let mut ds = Diagnostics::new("t.net", src);
+        ds.push(Diagnostic::error(Span::new(at, at + 1), "x").label("here"));
+        ds.push(Diagnostic::warning(Span::new(bell, bell + 1), "y").label("bell"));
+        let want = "error: x\n --> t.net:1:17\n  |\n1 | h = relu(linéar(x, 8)) # 日本語\n  |                 ^ here\n\nwarning: y\n --> t.net:2:5\n  |\n2 | b = \u{2407}x\n  |     ^ bell\n";
+        assert_eq!(ds.render(), want);
+    }
+
+    #[test]
+    fn spans_past_the_end_or_inside_a_character_do_not_panic() {
+        let src = "é\r\n";
+        let mut ds = Diagnostics::new("t.net", src);
+        for (start, end) in [(1, 2), (3, 3), (4, 99), (99, 5)] {
+            ds.push(Diagnostic::error(Span::new(start, end), "x").label("l"));
+        }
+        let r = ds.render();
+        assert_eq!(r.matches("error: x").count(), 4, "{r}");
     }
 }

@@ -10,9 +10,7 @@ use crate::params::Params;
 use crate::tape::{Phase, Tape};
 use rand_pcg::Pcg64Mcg;
 
-/// Rows per evaluation batch: big enough for fast matmuls, small enough to keep
-/// the tape a few MB.
-pub const EVAL_BATCH: usize = 1000;
+pub use crate::data::EVAL_BATCH;
 
 /// Loss and accuracy of one deterministic pass over a split.
 #[derive(Clone, Copy, Debug, PartialEq)]

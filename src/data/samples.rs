@@ -1,4 +1,4 @@
-//! One split (train or test) of a data set, and batching from it.
+//! A split's samples as held in memory (train or test), and batching from them.
 //!
 //! Pixel data stays as bytes (MNIST's 60000 images are 47 MB as u8, 188 MB as
 //! f32) and is converted to f32 one batch at a time, by a 256-entry table that
@@ -8,6 +8,11 @@
 
 use super::error::DataError;
 use crate::real::first_non_finite;
+
+/// Rows per evaluation batch: big enough for fast matmuls, small enough to keep
+/// the tape a few MB. Here, below `train` and `lang`, for both: evaluation
+/// batches by it, and the memory estimate counts a tape of that many rows.
+pub const EVAL_BATCH: usize = 1000;
 
 /// How a split holds its inputs.
 #[derive(Clone, Debug, PartialEq)]
