@@ -434,6 +434,11 @@ fn a_stored_layer_checks_its_shapes() {
     );
     let other = Params::<f32>::new();
     assert!(tape.linear_param(&other, x, w, None).is_err());
+    // A parameter as the input takes another path; a foreign store is an
+    // error there too, not a panic.
+    let xp = tape.param(&params, b);
+    let err = tape.linear_param(&other, xp, w, None).unwrap_err();
+    assert_eq!(err.to_string(), "parameter #0 is not in this store");
 }
 
 /// Output, input gradient and parameter gradients of one linear layer behind

@@ -27,7 +27,7 @@ impl<T: Real> Tape<T> {
         let lhs = MatRef::from_row_major_slice(&before[na.range()], na.rows, na.cols);
         let rhs = MatRef::from_row_major_slice(&before[nb.range()], nb.rows, nb.cols);
         let dst = MatMut::from_row_major_slice_mut(out, na.rows, nb.cols);
-        self.products.faer(dst, Accum::Replace, lhs, rhs);
+        self.products.product(dst, Accum::Replace, lhs, rhs);
         Ok(id)
     }
 
@@ -52,13 +52,6 @@ impl<T: Real> Tape<T> {
         weight: ParamId,
         bias: Option<ParamId>,
     ) -> Result<NodeId> {
-        if matches!(self.node(x)?.op, Op::Param(_)) {
-            // A parameter as the input too: both would live in the store,
-            // which backward cannot read and write at once. The copying form.
-            let w = self.param(params, weight);
-            let b = bias.map(|b| self.param(params, b));
-            return self.linear(x, w, b);
-        }
         for id in std::iter::once(weight).chain(bias) {
             if id.index() >= params.len() {
                 return Err(Error::Invalid(format!(
@@ -66,6 +59,13 @@ impl<T: Real> Tape<T> {
                     id.index()
                 )));
             }
+        }
+        if matches!(self.node(x)?.op, Op::Param(_)) {
+            // A parameter as the input too: both would live in the store,
+            // which backward cannot read and write at once. The copying form.
+            let w = self.param(params, weight);
+            let b = bias.map(|b| self.param(params, b));
+            return self.linear(x, w, b);
         }
         self.record_linear(Some(params), x, Arg::Param(weight), bias.map(Arg::Param))
     }
@@ -120,17 +120,12 @@ impl<T: Real> Tape<T> {
         Ok(id)
     }
 
-    /// The shape of a node, or of a parameter in `params`.
+    /// The shape of a node, or of a parameter in `params` (checked to be there).
     fn arg_shape(&self, params: Option<&Params<T>>, a: Arg) -> Result<(usize, usize)> {
         match (a, params) {
             (Arg::Node(id), _) => self.shape(id),
-            (Arg::Param(p), Some(params)) if p.index() < params.len() => {
-                Ok(params.value(p).shape())
-            }
-            (Arg::Param(p), _) => Err(Error::Invalid(format!(
-                "parameter #{} is not in this store",
-                p.index()
-            ))),
+            (Arg::Param(p), Some(params)) => Ok(params.value(p).shape()),
+            (Arg::Param(_), None) => unreachable!("a stored weight comes with its store"),
         }
     }
 
@@ -158,11 +153,11 @@ pub(crate) fn matmul_backward<T: Real>(b: &mut Back<'_, T>, lhs: NodeId, rhs: No
     let c = MatRef::from_row_major_slice(b.value(rhs), nb.rows, nb.cols);
     if let Some(d) = b.grads.of(lhs) {
         let ga = MatMut::from_row_major_slice_mut(d.buf, na.rows, na.cols);
-        b.products.faer(ga, d.accum, gy, c.transpose());
+        b.products.product(ga, d.accum, gy, c.transpose());
     }
     if let Some(d) = b.grads.of(rhs) {
         let gc = MatMut::from_row_major_slice_mut(d.buf, nb.rows, nb.cols);
-        b.products.faer(gc, d.accum, a.transpose(), gy);
+        b.products.product(gc, d.accum, a.transpose(), gy);
     }
 }
 

@@ -59,7 +59,7 @@ impl<T: Real> Products<T> {
     }
 
     /// `dst (=|+=) lhs · rhs` on faer, any operand transposed (a view).
-    pub(crate) fn faer(
+    pub(crate) fn product(
         &self,
         dst: MatMut<'_, T>,
         accum: Accum,
@@ -97,7 +97,7 @@ impl<T: Real> Products<T> {
             _ => Accum::Replace,
         };
         let dst = MatMut::from_row_major_slice_mut(out, m, n);
-        self.faer(dst, accum, x, w.transpose());
+        self.product(dst, accum, x, w.transpose());
     }
 
     /// A linear layer's input gradient: `dx (=|+=) dy · w`, `dy` `[m, n]`,
@@ -115,7 +115,7 @@ impl<T: Real> Products<T> {
         }
         let dst = MatMut::from_row_major_slice_mut(dx, m, k);
         let dy = MatRef::from_row_major_slice(dy, m, n);
-        self.faer(dst, accum, dy, MatRef::from_row_major_slice(w, n, k));
+        self.product(dst, accum, dy, MatRef::from_row_major_slice(w, n, k));
     }
 
     /// A linear layer's weight gradient: `dw (=|+=) dyᵀ · x`, `dw` `[n, k]`,
@@ -138,7 +138,7 @@ impl<T: Real> Products<T> {
         } else {
             let dst = MatMut::from_row_major_slice_mut(dw, n, k);
             let dy = MatRef::from_row_major_slice(dy, m, n);
-            self.faer(
+            self.product(
                 dst,
                 accum,
                 dy.transpose(),
