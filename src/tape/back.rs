@@ -69,6 +69,7 @@ impl<T: Real> Grads<'_, T> {
     /// Where the gradient of `of` goes, or `None` when it needs none: its
     /// part of the tape's gradients, or for a parameter (node or read in
     /// place) its gradient in the store.
+    #[inline]
     pub fn of(&mut self, of: impl Into<Arg>) -> Option<Dst<'_, T>> {
         let p = match of.into() {
             Arg::Param(p) => p,
