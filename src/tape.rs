@@ -405,10 +405,9 @@ impl<T: Real> Tape<T> {
             _ => self.grads[last.off] = T::ONE,
         }
         for i in (0..=loss.index()).rev() {
-            let node = self.nodes[i];
             // A node backward never reached is off the loss path: nothing to pass on.
-            if node.needs_grad && self.reached[i] {
-                self.backward_node(i, &node, params);
+            if self.nodes[i].needs_grad && self.reached[i] {
+                self.backward_node(i, params);
             }
         }
         // Nodes off the path (or after the loss) read as zero gradients.
@@ -454,10 +453,11 @@ impl<T: Real> Tape<T> {
         Ok(())
     }
 
-    fn backward_node(&mut self, i: usize, node: &Node<T>, params: &mut Params<T>) {
+    fn backward_node(&mut self, i: usize, params: &mut Params<T>) {
+        let node = &self.nodes[i];
         let (lower, upper) = self.grads.split_at_mut(node.off);
         let b = &mut Back {
-            out: *node,
+            out: node,
             gy: &upper[..node.len()],
             nodes: &self.nodes,
             values: &self.values,

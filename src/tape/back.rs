@@ -11,7 +11,7 @@ use faer::Accum;
 /// What an op's backward sees: its node and that node's gradient `gy`, every
 /// value, the side buffers, where its inputs' gradients go, and the products.
 pub(crate) struct Back<'a, T> {
-    pub out: Node<T>,
+    pub out: &'a Node<T>,
     pub gy: &'a [T],
     pub nodes: &'a [Node<T>],
     pub values: &'a [T],
