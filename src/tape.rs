@@ -8,13 +8,22 @@
 //! beyond it is left from earlier passes. So recording a node writes its value
 //! once (every op overwrites its whole output) instead of zero-filling it first,
 //! and a gradient is zeroed only when backward first reaches its node.
+//!
+//! Backward is one `match` over [`Op`]: each arm calls its op's backward with a
+//! [`Back`] (the node, its gradient, every value) and the variant's fields.
+//! An op gets the gradient destination of an input from [`Grads::of`], the one
+//! way to write (first time) or add (after) a gradient, on the tape or in the
+//! parameter store alike.
+
+mod back;
 
 use crate::error::{Error, Result};
 use crate::ops;
+use crate::ops::matmul::Products;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
-use faer::{Accum, MatMut, MatRef, Par};
+pub(crate) use back::{Back, Grads};
 
 /// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept
 /// across [`Tape::clear`] is caught instead of silently reading another node).
@@ -48,6 +57,20 @@ pub enum Phase {
     Eval,
 }
 
+/// An op's input that may live on the tape or in the parameter store (read
+/// in place, its gradient written there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Node(NodeId),
+    Param(ParamId),
+}
+
+impl From<NodeId> for Arg {
+    fn from(id: NodeId) -> Self {
+        Arg::Node(id)
+    }
+}
+
 /// What produced a node; the inputs are earlier nodes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op<T> {
@@ -55,44 +78,29 @@ pub(crate) enum Op<T> {
     Param(ParamId),
     /// a · b
     MatMul(NodeId, NodeId),
-    /// a · bᵀ (a linear layer's x · Wᵀ without copying W)
-    MatMulNt(NodeId, NodeId),
-    /// x + b, b a `[1, cols]` row broadcast over x's rows
-    BiasAdd(NodeId, NodeId),
-    /// x · wᵀ (+ bias), one node for a linear layer
+    /// x · wᵀ (+ bias, a `[1, out]` row): a linear layer, and `matmul_nt`
     Linear {
         x: NodeId,
-        w: NodeId,
-        bias: Option<NodeId>,
+        w: Arg,
+        bias: Option<Arg>,
     },
-    /// The same with `w` and `bias` read from the parameter store, not copied
-    LinearParam {
-        x: NodeId,
-        w: ParamId,
-        bias: Option<ParamId>,
-    },
+    /// x + b, b a `[1, cols]` row broadcast over x's rows
+    BiasAdd(NodeId, NodeId),
     Add(NodeId, NodeId),
     Scale(NodeId, T),
     Relu(NodeId),
     Sigmoid(NodeId),
     Tanh(NodeId),
-    /// x ⊙ mask · scale; `mask` is the offset of its bits in `Tape::masks`
+    /// x ⊙ mask · scale; the mask's bits are in `Tape::masks` from the node's `masks`
     Dropout {
         x: NodeId,
         scale: T,
-        mask: usize,
     },
     Softmax(NodeId),
     LogSoftmax(NodeId),
-    /// `labels` is the offset of the batch's labels in `Tape::labels`
-    CrossEntropy {
-        x: NodeId,
-        labels: usize,
-    },
-    Nll {
-        x: NodeId,
-        labels: usize,
-    },
+    /// The batch's labels are in `Tape::labels` from the node's `labels`
+    CrossEntropy(NodeId),
+    Nll(NodeId),
     Mse(NodeId, NodeId),
     L1(NodeId),
     L2(NodeId),
@@ -111,6 +119,11 @@ pub(crate) struct Node<T> {
     /// False for inputs and for anything computed from inputs only:
     /// backward skips them (no dX for the data batch).
     pub needs_grad: bool,
+    /// Lengths of the side buffers `masks` and `labels` when the node was
+    /// recorded: where its own side data (if any) begins, and what
+    /// [`Tape::truncate`] keeps.
+    pub masks: usize,
+    pub labels: usize,
 }
 
 impl<T> Node<T> {
@@ -141,11 +154,11 @@ pub struct Tape<T> {
     pub(crate) labels: Vec<u32>,
     pass: u32,
     backward_done: bool,
-    par: Par,
-    /// The store version the ops reading parameters in place saw, if any.
-    pub(crate) params_version: Option<u64>,
-    /// The nonzeros of a layer's output gradient, for its weight gradient.
-    sparse: ops::sparse::Columns<T>,
+    /// The matrix products' threads and workspace.
+    pub(crate) products: Products<T>,
+    /// The store version seen by the ops that read parameters in place, and
+    /// the first such node, if any.
+    pub(crate) store_read: Option<(u64, usize)>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -153,11 +166,6 @@ impl<T: Real> Default for Tape<T> {
         Self::new()
     }
 }
-
-/// Below this many multiply-adds a matmul runs on one thread: threads cost more
-/// than they save on small products (see shared/bench/BASELINES.md). The MNIST
-/// net's 64x784x128 (6.4M) is above: on two threads its step ran 1.26x faster.
-pub(crate) const PAR_MIN_FLOPS: usize = 1 << 20;
 
 impl<T: Real> Tape<T> {
     /// An empty tape; matmuls run on one thread.
@@ -173,9 +181,8 @@ impl<T: Real> Tape<T> {
             labels: Vec::new(),
             pass: 0,
             backward_done: false,
-            par: Par::Seq,
-            params_version: None,
-            sparse: ops::sparse::Columns::default(),
+            products: Products::default(),
+            store_read: None,
         }
     }
 
@@ -183,20 +190,12 @@ impl<T: Real> Tape<T> {
     /// record and run the step inside a pool's `install` (as `netc train`
     /// does), so the recording thread takes its share of each product.
     pub fn set_threads(&mut self, threads: usize) {
-        self.par = if threads <= 1 {
-            Par::Seq
-        } else {
-            Par::rayon(threads)
-        };
+        self.products.set_threads(threads);
     }
 
     /// Forgets every node but keeps the buffers, for the next pass.
     pub fn clear(&mut self) {
-        self.nodes.clear();
-        self.top = 0;
-        self.masks.clear();
-        self.labels.clear();
-        self.params_version = None;
+        self.truncate(0);
         self.pass = self.pass.wrapping_add(1);
         self.backward_done = false;
     }
@@ -205,33 +204,15 @@ impl<T: Real> Tape<T> {
     /// a shared prefix (say, the batch) is recorded once and several passes
     /// replayed on top. Gradients of an earlier backward are forgotten.
     pub fn truncate(&mut self, len: usize) {
-        if len >= self.nodes.len() {
+        let Some(first) = self.nodes.get(len) else {
             return;
-        }
-        self.top = self.nodes[len].off;
+        };
+        self.top = first.off;
+        self.masks.truncate(first.masks);
+        self.labels.truncate(first.labels);
         self.nodes.truncate(len);
-        let masks = self
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Dropout { .. }))
-            .map(|n| n.len().div_ceil(64))
-            .sum();
-        self.masks.truncate(masks);
-        let labels = self
-            .nodes
-            .iter()
-            .filter_map(|n| match n.op {
-                Op::CrossEntropy { x, .. } | Op::Nll { x, .. } => Some(self.nodes[x.index()].rows),
-                _ => None,
-            })
-            .sum();
-        self.labels.truncate(labels);
-        if !self
-            .nodes
-            .iter()
-            .any(|n| matches!(n.op, Op::LinearParam { .. }))
-        {
-            self.params_version = None;
+        if self.store_read.is_some_and(|(_, at)| at >= len) {
+            self.store_read = None;
         }
         self.backward_done = false;
     }
@@ -362,6 +343,8 @@ impl<T: Real> Tape<T> {
             rows,
             cols,
             needs_grad,
+            masks: self.masks.len(),
+            labels: self.labels.len(),
         });
         NodeId {
             index: self.nodes.len() as u32 - 1,
@@ -375,10 +358,6 @@ impl<T: Real> Tape<T> {
         let n = self.nodes[out.index()];
         let (before, rest) = self.values.split_at_mut(n.off);
         (before, &mut rest[..n.len()])
-    }
-
-    pub(crate) fn par_for(&self, m: usize, k: usize, n: usize) -> Par {
-        ops::matmul::par_for(self.par, m, k, n)
     }
 
     /// Reverse pass from the scalar `loss`: fills every node's gradient and adds
@@ -426,10 +405,9 @@ impl<T: Real> Tape<T> {
             _ => self.grads[last.off] = T::ONE,
         }
         for i in (0..=loss.index()).rev() {
-            let node = self.nodes[i];
             // A node backward never reached is off the loss path: nothing to pass on.
-            if node.needs_grad && self.reached[i] {
-                self.backward_node(i, &node, params);
+            if self.nodes[i].needs_grad && self.reached[i] {
+                self.backward_node(i, params);
             }
         }
         // Nodes off the path (or after the loss) read as zero gradients.
@@ -450,7 +428,7 @@ impl<T: Real> Tape<T> {
     /// Every parameter node still matches its parameter in `params`, and the
     /// ops that read values in place see the values they saw.
     fn check_params(&self, params: &Params<T>) -> Result<()> {
-        if let Some(v) = self.params_version
+        if let Some((v, _)) = self.store_read
             && v != params.version()
         {
             return Err(Error::Invalid(
@@ -475,175 +453,54 @@ impl<T: Real> Tape<T> {
         Ok(())
     }
 
-    fn backward_node(&mut self, i: usize, node: &Node<T>, params: &mut Params<T>) {
+    fn backward_node(&mut self, i: usize, params: &mut Params<T>) {
+        let node = &self.nodes[i];
         let (lower, upper) = self.grads.split_at_mut(node.off);
-        let gy: &[T] = &upper[..node.len()];
-        let mut b = Back {
+        let b = &mut Back {
+            out: node,
+            gy: &upper[..node.len()],
             nodes: &self.nodes,
             values: &self.values,
-            grads: lower,
-            reached: &mut self.reached[..i],
-            param_fresh: &mut self.param_fresh,
-            params,
+            masks: &self.masks,
+            labels: &self.labels,
+            grads: Grads {
+                nodes: &self.nodes,
+                grads: lower,
+                reached: &mut self.reached[..i],
+                param_fresh: &mut self.param_fresh,
+                params,
+            },
+            products: &mut self.products,
         };
+        use ops::{activation as act, dropout, elementwise as ew, linear, loss, reduce};
         match node.op {
             // Their gradients went into the store as the ops that use them ran.
             Op::Input | Op::Param(_) => {}
-            Op::MatMul(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, false, self.par),
-            Op::MatMulNt(a, c) => ops::matmul::backward(&mut b, node, gy, a, c, true, self.par),
-            Op::Linear { x, w, bias } => {
-                ops::matmul::linear_backward(&mut b, node, gy, (x, w, bias), self.par)
-            }
-            Op::LinearParam { x, w, bias } => {
-                let cols = &mut self.sparse;
-                ops::matmul::linear_param_backward(&mut b, node, gy, (x, w, bias), self.par, cols)
-            }
-            Op::BiasAdd(x, bias) => ops::elementwise::bias_add_backward(b, gy, x, bias),
-            Op::Add(x, y) => ops::elementwise::add_backward(b, gy, x, y),
-            Op::Scale(x, c) => ops::elementwise::scale_backward(b, gy, x, c),
-            Op::Relu(x) => ops::activation::relu_backward(b, node, gy, x),
-            Op::Sigmoid(x) => ops::activation::sigmoid_backward(b, node, gy, x),
-            Op::Tanh(x) => ops::activation::tanh_backward(b, node, gy, x),
-            Op::Dropout { x, scale, mask } => {
-                ops::dropout::backward(b, gy, x, scale, &self.masks[mask..])
-            }
-            Op::Softmax(x) => ops::activation::softmax_backward(b, node, gy, x),
-            Op::LogSoftmax(x) => ops::activation::log_softmax_backward(b, node, gy, x),
-            Op::CrossEntropy { x, labels } => {
-                ops::loss::cross_entropy_backward(b, gy[0], x, &self.labels[labels..])
-            }
-            Op::Nll { x, labels } => ops::loss::nll_backward(b, gy[0], x, &self.labels[labels..]),
-            Op::Mse(x, t) => ops::loss::mse_backward(b, gy[0], x, t),
-            Op::L1(x) => ops::reduce::l1_backward(b, gy[0], x),
-            Op::L2(x) => ops::reduce::l2_backward(b, node, gy[0], x),
-            Op::SumSq(x) => ops::reduce::sumsq_backward(b, gy[0], x),
-            Op::Sum(x) => ops::reduce::sum_backward(b, gy[0], x, T::ONE),
-            Op::Mean(x) => {
-                let n = self.nodes[x.index()].len();
-                ops::reduce::sum_backward(b, gy[0], x, T::ONE / T::from_f64(n as f64))
-            }
-        }
-    }
-}
-
-/// What an op's backward sees: every node's value, and the gradients of the
-/// nodes before it (its inputs), to add into.
-pub(crate) struct Back<'a, T> {
-    pub nodes: &'a [Node<T>],
-    pub values: &'a [T],
-    grads: &'a mut [T],
-    /// `reached` of the nodes before this one.
-    reached: &'a mut [bool],
-    /// Per parameter: does its gradient in the store still await its first
-    /// (overwriting) write?
-    param_fresh: &'a mut [bool],
-    /// Where the gradients of parameter nodes go.
-    params: &'a mut Params<T>,
-}
-
-impl<T: Real> Back<'_, T> {
-    pub fn node(&self, id: NodeId) -> Node<T> {
-        self.nodes[id.index()]
-    }
-
-    /// Marks `id` reached; true if this is the first time, i.e. its gradient
-    /// buffer still holds stale numbers.
-    fn reach(&mut self, id: NodeId) -> bool {
-        !std::mem::replace(&mut self.reached[id.index()], true)
-    }
-
-    /// How to write the gradient of parameter `p` in the store: `Replace` the
-    /// first time in a [`Tape::backward_replacing`], else `Add`.
-    pub fn param_accum(&mut self, p: ParamId) -> Accum {
-        if std::mem::replace(&mut self.param_fresh[p.index()], false) {
-            Accum::Replace
-        } else {
-            Accum::Add
+            Op::MatMul(x, y) => linear::matmul_backward(b, x, y),
+            Op::Linear { x, w, bias } => linear::backward(b, x, w, bias),
+            Op::BiasAdd(x, bias) => ew::bias_add_backward(b, x, bias),
+            Op::Add(x, y) => ew::add_backward(b, x, y),
+            Op::Scale(x, c) => ew::scale_backward(b, x, c),
+            Op::Relu(x) => act::relu_backward(b, x),
+            Op::Sigmoid(x) => act::sigmoid_backward(b, x),
+            Op::Tanh(x) => act::tanh_backward(b, x),
+            Op::Dropout { x, scale } => dropout::backward(b, x, scale),
+            Op::Softmax(x) => act::softmax_backward(b, x),
+            Op::LogSoftmax(x) => act::log_softmax_backward(b, x),
+            Op::CrossEntropy(x) => loss::cross_entropy_backward(b, x),
+            Op::Nll(x) => loss::nll_backward(b, x),
+            Op::Mse(x, t) => loss::mse_backward(b, x, t),
+            Op::L1(x) => reduce::l1_backward(b, x),
+            Op::L2(x) => reduce::l2_backward(b, x),
+            Op::SumSq(x) => reduce::sumsq_backward(b, x),
+            Op::Sum(x) => reduce::sum_backward(b, x),
+            Op::Mean(x) => reduce::mean_backward(b, x),
         }
     }
 
-    /// The input's value and gradient buffer (zeroed on first use, so ops can
-    /// always add; a parameter's is its gradient in the store), or `None` when
-    /// it needs no gradient.
-    pub fn value_grad(&mut self, id: NodeId) -> Option<(&[T], &mut [T])> {
-        let (v, g, overwrite) = self.value_grad_dst(id)?;
-        if overwrite {
-            g.fill(T::ZERO);
-        }
-        Some((v, g))
-    }
-
-    /// The input's value and gradient buffer, and whether the op must
-    /// overwrite the buffer (`true` the first time: it holds stale numbers,
-    /// and writing saves zeroing it first) or add to it (`false`: later
-    /// contributions, and a parameter's gradient in the store). `None` when
-    /// the input needs no gradient.
-    pub fn value_grad_dst(&mut self, id: NodeId) -> Option<(&[T], &mut [T], bool)> {
-        let n = self.nodes[id.index()];
-        if !n.needs_grad {
-            return None;
-        }
-        if let Op::Param(p) = n.op {
-            let fresh = self.param_accum(p) == Accum::Replace;
-            let g = self.params.value_and_grad(p).1.as_mut_slice();
-            return Some((&self.values[n.range()], g, fresh));
-        }
-        let fresh = self.reach(id);
-        Some((&self.values[n.range()], &mut self.grads[n.range()], fresh))
-    }
-
-    /// The gradient of `id` as a faer matrix, the value of `other`, and how to
-    /// write: `Replace` on the first write (the buffer is stale, and skipping
-    /// the zero-fill saves a pass over it), `Add` after. `None` when `id` needs
-    /// no gradient.
-    pub fn grad_mat_with(
-        &mut self,
-        id: NodeId,
-        other: NodeId,
-    ) -> Option<(MatMut<'_, T>, MatRef<'_, T>, Accum)> {
-        let n = self.nodes[id.index()];
-        let o = self.nodes[other.index()];
-        if !n.needs_grad {
-            return None;
-        }
-        let (g, accum) = match n.op {
-            Op::Param(p) => {
-                let accum = self.param_accum(p);
-                (self.params.value_and_grad(p).1.as_mut_slice(), accum)
-            }
-            _ if self.reach(id) => (&mut self.grads[n.range()], Accum::Replace),
-            _ => (&mut self.grads[n.range()], Accum::Add),
-        };
-        Some((
-            MatMut::from_row_major_slice_mut(g, n.rows, n.cols),
-            MatRef::from_row_major_slice(&self.values[o.range()], o.rows, o.cols),
-            accum,
-        ))
-    }
-}
-
-impl<T: Real> Back<'_, T> {
-    /// For a product with a stored parameter: the gradient of `id` (not a
-    /// parameter node), row-major, and how to write it, as
-    /// [`Back::grad_mat_with`] gives it, next to the store.
-    pub fn grad_and_store(&mut self, id: NodeId) -> (Option<(&mut [T], Accum)>, &mut Params<T>) {
-        let n = self.nodes[id.index()];
-        if !n.needs_grad || matches!(n.op, Op::Param(_)) {
-            return (None, self.params);
-        }
-        let accum = if self.reach(id) {
-            Accum::Replace
-        } else {
-            Accum::Add
-        };
-        (Some((&mut self.grads[n.range()], accum)), self.params)
-    }
-}
-
-impl<T: Real> Tape<T> {
     /// Capacities of the internal buffers (nodes, values, gradients, masks,
-    /// labels, the sparse weight gradient's): a steady-state step must leave
-    /// them unchanged.
+    /// labels, the products' workspace): a steady-state step must leave them
+    /// unchanged.
     pub fn capacities(&self) -> [usize; 6] {
         [
             self.nodes.capacity(),
@@ -651,7 +508,7 @@ impl<T: Real> Tape<T> {
             self.grads.capacity(),
             self.masks.capacity(),
             self.labels.capacity(),
-            self.sparse.capacity(),
+            self.products.capacity(),
         ]
     }
 }

@@ -1,9 +1,8 @@
 //! Elementwise activations and the row-wise (soft)max family.
 
-use super::emit;
 use crate::error::Result;
 use crate::real::Real;
-use crate::tape::{Back, Node, NodeId, Op, Tape};
+use crate::tape::{Back, NodeId, Op, Tape};
 
 impl<T: Real> Tape<T> {
     /// `max(x, 0)`.
@@ -86,82 +85,51 @@ pub(crate) fn logsumexp<T: Real>(row: &[T]) -> T {
 }
 
 /// Each backward here needs only the output `y` (already on the tape) and `dy`.
-fn elementwise_backward<T: Real>(
-    mut b: Back<'_, T>,
-    node: &Node<T>,
-    gy: &[T],
-    x: NodeId,
-    local: impl Fn(T) -> T,
-) {
-    let values = b.values;
-    let y = &values[node.range()];
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
-        let vals = gy.iter().zip(y).map(|(&d, &yv)| d * local(yv));
-        emit(g, overwrite, vals);
+fn elementwise_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, local: impl Fn(T) -> T) {
+    let (gy, y) = (b.gy, b.y());
+    if let Some(d) = b.grads.of(x) {
+        d.emit(gy.iter().zip(y).map(|(&d, &yv)| d * local(yv)));
     }
 }
 
-pub(crate) fn relu_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
-    elementwise_backward(
-        b,
-        node,
-        gy,
-        x,
-        |y| if y <= T::ZERO { T::ZERO } else { T::ONE },
-    );
+pub(crate) fn relu_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    elementwise_backward(b, x, |y| if y <= T::ZERO { T::ZERO } else { T::ONE });
 }
 
-pub(crate) fn sigmoid_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
-    elementwise_backward(b, node, gy, x, |y| y * (T::ONE - y));
+pub(crate) fn sigmoid_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    elementwise_backward(b, x, |y| y * (T::ONE - y));
 }
 
-pub(crate) fn tanh_backward<T: Real>(b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
-    elementwise_backward(b, node, gy, x, |y| T::ONE - y * y);
+pub(crate) fn tanh_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    elementwise_backward(b, x, |y| T::ONE - y * y);
 }
 
 /// dx = y ⊙ (dy − Σ dy⊙y), row by row.
-pub(crate) fn softmax_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: &[T], x: NodeId) {
-    let values = b.values;
-    let y = &values[node.range()];
-    let cols = node.cols;
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x)
-        && cols > 0
-    {
-        for ((g, d), y) in g
-            .chunks_exact_mut(cols)
+pub(crate) fn softmax_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (gy, y, cols) = (b.gy, b.y(), b.out.cols.max(1));
+    if let Some(d) = b.grads.of(x) {
+        for ((g, d), y) in d
+            .rows(cols)
             .zip(gy.chunks_exact(cols))
             .zip(y.chunks_exact(cols))
         {
             let dot = d.iter().zip(y).fold(T::ZERO, |s, (&d, &y)| s + d * y);
-            emit(g, overwrite, d.iter().zip(y).map(|(&d, &y)| y * (d - dot)));
+            g.emit(d.iter().zip(y).map(|(&d, &y)| y * (d - dot)));
         }
     }
 }
 
 /// dx = dy − softmax(x) · Σ dy, row by row (softmax(x) = e^y).
-pub(crate) fn log_softmax_backward<T: Real>(
-    mut b: Back<'_, T>,
-    node: &Node<T>,
-    gy: &[T],
-    x: NodeId,
-) {
-    let values = b.values;
-    let y = &values[node.range()];
-    let cols = node.cols;
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x)
-        && cols > 0
-    {
-        for ((g, d), y) in g
-            .chunks_exact_mut(cols)
+pub(crate) fn log_softmax_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (gy, y, cols) = (b.gy, b.y(), b.out.cols.max(1));
+    if let Some(d) = b.grads.of(x) {
+        for ((g, d), y) in d
+            .rows(cols)
             .zip(gy.chunks_exact(cols))
             .zip(y.chunks_exact(cols))
         {
             let total = d.iter().fold(T::ZERO, |s, &d| s + d);
-            emit(
-                g,
-                overwrite,
-                d.iter().zip(y).map(|(&d, &y)| d - y.exp() * total),
-            );
+            g.emit(d.iter().zip(y).map(|(&d, &y)| d - y.exp() * total));
         }
     }
 }

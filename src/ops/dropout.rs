@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, DropoutMode, NodeId, Op, Phase, Tape};
+use faer::Accum;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
@@ -29,11 +30,7 @@ impl<T: Real> Tape<T> {
         if phase == Phase::Eval {
             return self.dropout_eval(x, p, mode);
         }
-        let len = self.node(x)?.len();
-        let off = self.masks.len();
-        self.masks.resize(off + len.div_ceil(64), 0);
-        fill_mask(&mut self.masks[off..], threshold(p), rng);
-        self.apply_mask(x, p, mode, off)
+        self.apply_mask(x, p, mode, |words| fill_mask(words, threshold(p), rng))
     }
 
     /// Training-mode dropout with a given keep-mask (`true` = kept), e.g. one
@@ -54,21 +51,22 @@ impl<T: Real> Tape<T> {
                 rhs: (1, keep.len()),
             });
         }
-        let off = self.masks.len();
-        self.masks.resize(off + n.len().div_ceil(64), 0);
-        for (i, &k) in keep.iter().enumerate() {
-            self.masks[off + i / 64] |= (k as u64) << (i % 64);
-        }
-        self.apply_mask(x, p, mode, off)
+        self.apply_mask(x, p, mode, |words| {
+            for (i, &k) in keep.iter().enumerate() {
+                words[i / 64] |= (k as u64) << (i % 64);
+            }
+        })
     }
 
     /// The keep-mask of a dropout node recorded in training mode.
     pub fn dropout_mask(&self, id: NodeId) -> Result<Option<Vec<bool>>> {
         let n = self.node(id)?;
         Ok(match n.op {
-            Op::Dropout { mask, .. } => {
-                Some((0..n.len()).map(|i| bit(&self.masks[mask..], i)).collect())
-            }
+            Op::Dropout { .. } => Some(
+                (0..n.len())
+                    .map(|i| bit(&self.masks[n.masks..], i))
+                    .collect(),
+            ),
             _ => None,
         })
     }
@@ -83,19 +81,28 @@ impl<T: Real> Tape<T> {
         }
     }
 
-    fn apply_mask(&mut self, x: NodeId, p: f64, mode: DropoutMode, mask: usize) -> Result<NodeId> {
+    /// Records `x` with the mask `fill` writes into zeroed words.
+    fn apply_mask(
+        &mut self,
+        x: NodeId,
+        p: f64,
+        mode: DropoutMode,
+        fill: impl FnOnce(&mut [u64]),
+    ) -> Result<NodeId> {
         let n = *self.node(x)?;
         let scale = match mode {
             DropoutMode::Inverted => T::from_f64(1.0 / (1.0 - p)),
             DropoutMode::Classic => T::ONE,
         };
-        let id = self.push_uninit(Op::Dropout { x, scale, mask }, n.rows, n.cols, n.needs_grad);
-        let n_out = self.nodes[id.index()];
-        let (before, rest) = self.values.split_at_mut(n_out.off);
+        let id = self.push_uninit(Op::Dropout { x, scale }, n.rows, n.cols, n.needs_grad);
+        let off = self.masks.len();
+        self.masks.resize(off + n.len().div_ceil(64), 0);
+        fill(&mut self.masks[off..]);
+        let (before, out) = self.values.split_at_mut(self.nodes[id.index()].off);
         apply(
-            &mut rest[..n.len()],
+            &mut out[..n.len()],
             &before[n.range()],
-            &self.masks[mask..],
+            &self.masks[off..],
             scale,
         );
         Ok(id)
@@ -237,13 +244,14 @@ pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
     }
 }
 
-pub(crate) fn backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, scale: T, mask: &[u64]) {
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
-        if overwrite {
+pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, scale: T) {
+    let (gy, mask) = (b.gy, b.mask());
+    if let Some(d) = b.grads.of(x) {
+        if d.accum == Accum::Replace {
             // the forward kernel is exactly "write gy · scale where kept, else 0"
-            apply(g, gy, mask, scale);
+            apply(d.buf, gy, mask, scale);
         } else {
-            apply_backward(g, gy, mask, scale);
+            apply_backward(d.buf, gy, mask, scale);
         }
     }
 }

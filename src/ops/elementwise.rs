@@ -1,6 +1,5 @@
 //! Sums and scaling: add, bias add (row broadcast), scale.
 
-use super::emit;
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, NodeId, Op, Tape};
@@ -64,36 +63,30 @@ impl<T: Real> Tape<T> {
     }
 }
 
-pub(crate) fn add_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, y: NodeId) {
+pub(crate) fn add_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, y: NodeId) {
     for id in [x, y] {
-        if let Some((_, g, overwrite)) = b.value_grad_dst(id) {
-            emit(g, overwrite, gy.iter().copied());
+        if let Some(d) = b.grads.of(id) {
+            d.emit(b.gy.iter().copied());
         }
     }
 }
 
-pub(crate) fn bias_add_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, bias: NodeId) {
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
-        emit(g, overwrite, gy.iter().copied());
+/// dx = dy, and the row-broadcast bias gets the column sums of dy.
+pub(crate) fn bias_add_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, bias: NodeId) {
+    if let Some(d) = b.grads.of(x) {
+        d.emit(b.gy.iter().copied());
     }
-    bias_grad(&mut b, gy, bias);
-}
-
-/// A row-broadcast bias gets the column sums of `gy`.
-pub(crate) fn bias_grad<T: Real>(b: &mut Back<'_, T>, gy: &[T], bias: NodeId) {
-    if let Some((_, g)) = b.value_grad(bias) {
-        let cols = g.len();
-        if cols > 0 {
-            for row in gy.chunks_exact(cols) {
-                add_into(g, row);
-            }
+    if let Some(d) = b.grads.of(bias) {
+        let g = d.zeroed();
+        for row in b.gy.chunks_exact(g.len().max(1)) {
+            add_into(g, row);
         }
     }
 }
 
-pub(crate) fn scale_backward<T: Real>(mut b: Back<'_, T>, gy: &[T], x: NodeId, c: T) {
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
-        emit(g, overwrite, gy.iter().map(|&d| c * d));
+pub(crate) fn scale_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, c: T) {
+    if let Some(d) = b.grads.of(x) {
+        d.emit(b.gy.iter().map(|&d| c * d));
     }
 }
 

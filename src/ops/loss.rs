@@ -2,26 +2,17 @@
 //! Each is the mean over the batch, as in PyTorch's defaults.
 
 use super::activation::logsumexp;
-use super::emit;
 use crate::error::{Error, Result};
 use crate::real::Real;
-use crate::tape::{Back, NodeId, Op, Tape};
+use crate::tape::{Back, Node, NodeId, Op, Tape};
 
 impl<T: Real> Tape<T> {
     /// Mean over rows of `logsumexp(x) − x[label]`: softmax and NLL fused, stable
     /// for logits of any magnitude.
     pub fn cross_entropy(&mut self, logits: NodeId, labels: &[u32]) -> Result<NodeId> {
-        let off = self.push_labels("cross_entropy", logits, labels)?;
-        let n = *self.node(logits)?;
-        let id = self.push_uninit(
-            Op::CrossEntropy {
-                x: logits,
-                labels: off,
-            },
-            1,
-            1,
-            n.needs_grad,
-        );
+        let n = self.check_labels("cross_entropy", logits, labels)?;
+        let id = self.push_uninit(Op::CrossEntropy(logits), 1, 1, n.needs_grad);
+        self.labels.extend_from_slice(labels);
         let (before, out) = self.io(id);
         let mut total = T::ZERO;
         for (row, &l) in before[n.range()].chunks_exact(n.cols).zip(labels) {
@@ -33,17 +24,9 @@ impl<T: Real> Tape<T> {
 
     /// Mean over rows of `−logp[label]`, for log-probabilities (after `log_softmax`).
     pub fn nll(&mut self, logp: NodeId, labels: &[u32]) -> Result<NodeId> {
-        let off = self.push_labels("nll", logp, labels)?;
-        let n = *self.node(logp)?;
-        let id = self.push_uninit(
-            Op::Nll {
-                x: logp,
-                labels: off,
-            },
-            1,
-            1,
-            n.needs_grad,
-        );
+        let n = self.check_labels("nll", logp, labels)?;
+        let id = self.push_uninit(Op::Nll(logp), 1, 1, n.needs_grad);
+        self.labels.extend_from_slice(labels);
         let (before, out) = self.io(id);
         let mut total = T::ZERO;
         for (row, &l) in before[n.range()].chunks_exact(n.cols).zip(labels) {
@@ -77,8 +60,9 @@ impl<T: Real> Tape<T> {
         Ok(id)
     }
 
-    /// Checks one label per row, each a valid class, and stores them for backward.
-    fn push_labels(&mut self, op: &'static str, x: NodeId, labels: &[u32]) -> Result<usize> {
+    /// Checks one label per row, each a valid class; returns x's node. The
+    /// op stores them for backward right after its node.
+    fn check_labels(&self, op: &'static str, x: NodeId, labels: &[u32]) -> Result<Node<T>> {
         let n = *self.node(x)?;
         if labels.len() != n.rows || n.rows == 0 {
             return Err(Error::LabelCount {
@@ -94,59 +78,41 @@ impl<T: Real> Tape<T> {
                 classes: n.cols,
             });
         }
-        let off = self.labels.len();
-        self.labels.extend_from_slice(labels);
-        Ok(off)
+        Ok(n)
     }
 }
 
 /// dx = gy/N · (softmax(x) − onehot(label)).
-pub(crate) fn cross_entropy_backward<T: Real>(
-    mut b: Back<'_, T>,
-    gy: T,
-    x: NodeId,
-    labels: &[u32],
-) {
-    let n = b.node(x);
-    let k = gy / T::from_f64(n.rows as f64);
-    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
-        for ((row, grow), &l) in v
-            .chunks_exact(n.cols)
-            .zip(g.chunks_exact_mut(n.cols))
-            .zip(labels)
-        {
+pub(crate) fn cross_entropy_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (n, v, labels) = (b.node(x), b.value(x), b.labels());
+    let k = b.gy0() / T::from_f64(n.rows as f64);
+    if let Some(d) = b.grads.of(x) {
+        for ((row, g), &l) in v.chunks_exact(n.cols).zip(d.rows(n.cols)).zip(labels) {
             let lse = logsumexp(row);
-            emit(grow, overwrite, row.iter().map(|&xv| k * (xv - lse).exp()));
-            grow[l as usize] -= k;
+            g.emit(row.iter().map(|&xv| k * (xv - lse).exp()))[l as usize] -= k;
         }
     }
 }
 
 /// dx[label] = −gy/N.
-pub(crate) fn nll_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId, labels: &[u32]) {
-    let n = b.node(x);
-    let k = gy / T::from_f64(n.rows as f64);
-    if let Some((_, g)) = b.value_grad(x) {
-        for (grow, &l) in g.chunks_exact_mut(n.cols).zip(labels) {
-            grow[l as usize] -= k;
+pub(crate) fn nll_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (n, labels) = (b.node(x), b.labels());
+    let k = b.gy0() / T::from_f64(n.rows as f64);
+    if let Some(d) = b.grads.of(x) {
+        for (g, &l) in d.zeroed().chunks_exact_mut(n.cols).zip(labels) {
+            g[l as usize] -= k;
         }
     }
 }
 
 /// d pred = 2·gy/n · (pred − target), d target = its negative.
-pub(crate) fn mse_backward<T: Real>(mut b: Back<'_, T>, gy: T, pred: NodeId, target: NodeId) {
+pub(crate) fn mse_backward<T: Real>(b: &mut Back<'_, T>, pred: NodeId, target: NodeId) {
     let len = b.node(pred).len();
-    let k = (gy + gy) / T::from_f64(len as f64);
-    let values = b.values;
-    let p = &values[b.node(pred).range()];
-    let t = &values[b.node(target).range()];
+    let k = (b.gy0() + b.gy0()) / T::from_f64(len as f64);
+    let (p, t) = (b.value(pred), b.value(target));
     for (id, sign) in [(pred, T::ONE), (target, -T::ONE)] {
-        if let Some((_, g, overwrite)) = b.value_grad_dst(id) {
-            emit(
-                g,
-                overwrite,
-                p.iter().zip(t).map(|(&p, &t)| sign * k * (p - t)),
-            );
+        if let Some(d) = b.grads.of(id) {
+            d.emit(p.iter().zip(t).map(|(&p, &t)| sign * k * (p - t)));
         }
     }
 }

@@ -1,32 +1,22 @@
 //! The ops: each family records its forward on the [`Tape`] and knows its backward.
 //!
 //! Every op is a method of `Tape` returning the new node (or a typed error for
-//! bad shapes or labels); its backward adds into the gradients of its inputs.
+//! bad shapes or labels); its backward, `fn(&mut Back, the variant's fields)`,
+//! writes or adds into the gradients of its inputs. Adding an op is a variant
+//! of `Op`, its file here and one arm in `Tape::backward_node`. Matrix products
+//! go through [`matmul`], which picks the kernel.
 
 pub mod activation;
 pub mod dropout;
 pub mod elementwise;
+pub mod linear;
 pub mod loss;
-pub mod matmul;
+pub(crate) mod matmul;
 pub mod reduce;
-mod simd;
-pub(crate) mod small;
-pub(crate) mod sparse;
 
 use crate::error::Result;
 use crate::real::Real;
 use crate::tape::{NodeId, Op, Tape};
-
-/// Writes `vals` into `g` (`overwrite`, for a gradient buffer's first
-/// contribution) or adds them, element by element.
-#[inline(always)]
-pub(crate) fn emit<T: Real>(g: &mut [T], overwrite: bool, vals: impl Iterator<Item = T>) {
-    if overwrite {
-        g.iter_mut().zip(vals).for_each(|(g, v)| *g = v);
-    } else {
-        g.iter_mut().zip(vals).for_each(|(g, v)| *g += v);
-    }
-}
 
 impl<T: Real> Tape<T> {
     /// Records `f` applied to every element of `x`.

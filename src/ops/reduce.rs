@@ -1,9 +1,8 @@
 //! Reductions to a scalar: the penalties `l1`, `l2`, `sumsq`, and `sum`, `mean`.
 
-use super::emit;
 use crate::error::Result;
 use crate::real::Real;
-use crate::tape::{Back, Node, NodeId, Op, Tape};
+use crate::tape::{Back, NodeId, Op, Tape};
 
 impl<T: Real> Tape<T> {
     /// `Σ|x|` over every element (the L1 penalty). Its gradient at 0 is 0.
@@ -80,33 +79,46 @@ fn sign<T: Real>(v: T) -> T {
     }
 }
 
-pub(crate) fn l1_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId) {
-    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
-        emit(g, overwrite, v.iter().map(|&v| gy * sign(v)));
+pub(crate) fn l1_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (gy, v) = (b.gy0(), b.value(x));
+    if let Some(d) = b.grads.of(x) {
+        d.emit(v.iter().map(|&v| gy * sign(v)));
     }
 }
 
-pub(crate) fn l2_backward<T: Real>(mut b: Back<'_, T>, node: &Node<T>, gy: T, x: NodeId) {
-    let norm = b.values[node.off];
+pub(crate) fn l2_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (gy, norm, v) = (b.gy0(), b.y()[0], b.value(x));
     // The kink at 0 gets a zero gradient (as in PyTorch).
     let k = if norm == T::ZERO { T::ZERO } else { gy / norm };
-    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
-        emit(g, overwrite, v.iter().map(|&v| k * v));
+    if let Some(d) = b.grads.of(x) {
+        d.emit(v.iter().map(|&v| k * v));
     }
 }
 
-pub(crate) fn sumsq_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId) {
+pub(crate) fn sumsq_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let (gy, v) = (b.gy0(), b.value(x));
     let k = gy + gy;
-    if let Some((v, g, overwrite)) = b.value_grad_dst(x) {
-        emit(g, overwrite, v.iter().map(|&v| k * v));
+    if let Some(d) = b.grads.of(x) {
+        d.emit(v.iter().map(|&v| k * v));
     }
 }
 
-/// Sum and mean: every element gets `gy · k`.
-pub(crate) fn sum_backward<T: Real>(mut b: Back<'_, T>, gy: T, x: NodeId, k: T) {
-    if let Some((_, g, overwrite)) = b.value_grad_dst(x) {
-        let d = gy * k;
-        emit(g, overwrite, std::iter::repeat(d));
+/// Every element gets `gy`.
+pub(crate) fn sum_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    spread(b, x, T::ONE);
+}
+
+/// Every element gets `gy / n`.
+pub(crate) fn mean_backward<T: Real>(b: &mut Back<'_, T>, x: NodeId) {
+    let n = b.node(x).len();
+    spread(b, x, T::ONE / T::from_f64(n as f64));
+}
+
+/// Every element of x gets `gy · k`.
+fn spread<T: Real>(b: &mut Back<'_, T>, x: NodeId, k: T) {
+    let d = b.gy0() * k;
+    if let Some(dst) = b.grads.of(x) {
+        dst.emit(std::iter::repeat(d));
     }
 }
 

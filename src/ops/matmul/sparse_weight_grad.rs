@@ -162,7 +162,7 @@ fn rows_portable<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::Columns;
-    use crate::ops::simd::sum_rows;
+    use crate::ops::matmul::avx_rows::sum_rows;
 
     /// [`super::weight_grad`] for f32, in column chunks of 64 (eight
     /// registers: eight independent sums hide the multiply-add's latency),

@@ -138,7 +138,7 @@ fn axpy_portable<T: Real>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    use crate::ops::simd::sum_rows;
+    use crate::ops::matmul::avx_rows::sum_rows;
     use std::arch::x86_64::*;
 
     /// [`super::nt`] for f32: blocks of 4 rows of `x` by 2 rows of `w`, eight

@@ -1,4 +1,4 @@
-//! The AVX piece the f32 kernels of `small` and `sparse` share.
+//! The AVX row sum that the f32 kernels of `small_loops` and `sparse_weight_grad` share.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
