@@ -233,14 +233,7 @@ impl<T: Real> Tape<T> {
 
     /// Records `rows x cols` row-major data as a leaf.
     pub fn input_slice(&mut self, rows: usize, cols: usize, data: &[T]) -> Result<NodeId> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(Error::BadLength {
-                rows,
-                cols,
-                expected: rows.saturating_mul(cols),
-                got: data.len(),
-            });
-        }
+        crate::tensor::check_len(rows, cols, data.len())?;
         let id = self.push_uninit(Op::Input, rows, cols, false);
         let r = self.nodes[id.index()].range();
         self.values[r].copy_from_slice(data);

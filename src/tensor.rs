@@ -24,14 +24,7 @@ impl<T: Real> Tensor<T> {
 
     /// Wraps row-major `data`; its length must be `rows * cols`.
     pub fn from_vec(rows: usize, cols: usize, data: Vec<T>) -> Result<Self> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(Error::BadLength {
-                rows,
-                cols,
-                expected: rows.saturating_mul(cols),
-                got: data.len(),
-            });
-        }
+        check_len(rows, cols, data.len())?;
         Ok(Tensor { rows, cols, data })
     }
 
@@ -78,4 +71,17 @@ impl<T: Real> Tensor<T> {
     pub fn view_mut(&mut self) -> MatMut<'_, T> {
         MatMut::from_row_major_slice_mut(&mut self.data, self.rows, self.cols)
     }
+}
+
+/// `Ok` when `len` values fill a `rows x cols` matrix exactly.
+pub(crate) fn check_len(rows: usize, cols: usize, len: usize) -> Result<()> {
+    if rows.checked_mul(cols) == Some(len) {
+        return Ok(());
+    }
+    Err(Error::BadLength {
+        rows,
+        cols,
+        expected: rows.saturating_mul(cols),
+        got: len,
+    })
 }
