@@ -99,7 +99,7 @@ fn unknown_key(key: &str, value: &str, hint: Option<&KeyHint>, known: &[String])
     if !known.is_empty() {
         s.push_str(&format!(
             "\n  = note: this file's keys are {} (`netc check FILE --keys` lists them with their values)",
-            ticked(known)
+            ticked(known, ", ")
         ));
     }
     s

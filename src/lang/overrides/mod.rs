@@ -131,7 +131,11 @@ impl fmt::Display for KeyHint {
             ),
             KeyHint::DidYouMean(s) => write!(f, "did you mean `{s}`?"),
             KeyHint::NoSuchSetting { head, arg, keys } => {
-                write!(f, "`{head}` has no `{arg}`; its keys are {}", ticked(keys))
+                write!(
+                    f,
+                    "`{head}` has no `{arg}`; its keys are {}",
+                    ticked(keys, ", ")
+                )
             }
             KeyHint::OtherOptimizer {
                 setting,
@@ -139,11 +143,7 @@ impl fmt::Display for KeyHint {
             } => write!(
                 f,
                 "`{setting}` is a setting of {}, not of this file's optimizer",
-                optimizers
-                    .iter()
-                    .map(|o| format!("`{o}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                ticked(optimizers, " and ")
             ),
         }
     }
@@ -174,22 +174,19 @@ impl fmt::Display for Ambiguity {
             Ambiguity::Several { keys } => write!(
                 f,
                 "it could be {}; write one of these",
-                keys.iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
+                ticked(keys, " or ")
             ),
         }
     }
 }
 
-/// `` `a`, `b` ``
-pub fn ticked(items: &[String]) -> String {
+/// Each item in backticks, joined by `sep`: `` `a`, `b` ``.
+pub fn ticked(items: &[String], sep: &str) -> String {
     items
         .iter()
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(sep)
 }
 
 /// Overrides that could not be applied, or the file's diagnostics once they were.
