@@ -780,6 +780,24 @@ fn eval_applies_the_overrides_stored_with_the_weights() {
         "{}",
         r.stderr
     );
+    // A file they do not apply to says which and why, as the `--set` it was.
+    let text = fs::read_to_string(TINY).unwrap();
+    let renamed = write_net(
+        dir.path(),
+        "renamed.net",
+        &text
+            .replace("d = dropout", "e = dropout")
+            .replace("linear(d, 10)", "linear(e, 10)"),
+    );
+    let r = eval(&renamed, &w, &[]);
+    assert!(
+        r.stderr.contains(
+            "\n  the overrides it was trained with (d.p=0.1 h.units=8) do not apply to the \
+             file: unknown key `d.p` in `--set d.p=0.1`\n"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn the_summary_the_keys_and_resume_see_the_option() {
     );
     let plain = NET.replace("digits(normalize: true)", "digits");
     let set = [Override::parse("normalize=true").unwrap()];
-    let (m2, canonical) = parse_and_check_with("d.net", &plain, &set).unwrap();
+    let (m2, canonical) = parse_and_check_with("d.net", &plain, &set, &|s| s.to_string()).unwrap();
     assert!(m2.train.normalize);
     assert_eq!(canonical, ["normalize=true"]);
     assert!(

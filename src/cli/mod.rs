@@ -189,7 +189,7 @@ impl Reporter {
             match Override::parse(s) {
                 Ok(o) => overrides.push(o),
                 Err(e) => {
-                    self.error(e.to_string());
+                    self.error(wording::override_error(&e));
                     bad = true;
                 }
             }
@@ -198,7 +198,7 @@ impl Reporter {
             return None;
         }
         let shown = path.display().to_string();
-        match parse_and_check_with(&shown, src, &overrides) {
+        match parse_and_check_with(&shown, src, &overrides, &wording::set_arg) {
             Ok((m, applied)) => {
                 self.diagnostics(&m.warnings, "check");
                 Some((m, applied))
@@ -208,7 +208,7 @@ impl Reporter {
                 None
             }
             Err(SetError::Override(e)) => {
-                self.error(e.to_string());
+                self.error(wording::override_error(&e));
                 None
             }
         }

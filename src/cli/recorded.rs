@@ -2,6 +2,7 @@
 //! weights or checkpoint file, when the `.net` file given is not that net or
 //! the overrides differ.
 
+use super::wording;
 use netc::lang::overrides::keys;
 use netc::run::{CHECKPOINT, MODEL};
 use netc::train::provenance::{Comparison, Recorded, to_map};
@@ -27,7 +28,7 @@ pub fn differences(
         s.push_str(&format!(
             "\n  the overrides it was trained with ({}) do not apply to the file: {}",
             rec.overrides.join(" "),
-            first_line(why)
+            first_line(&wording::override_error(why))
         ));
     }
     for d in &c.differences {

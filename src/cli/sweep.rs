@@ -224,7 +224,7 @@ fn make_plan(file: &Path, args: &SweepArgs, r: &mut Reporter) -> Option<Plan> {
                 }
             }
             Err(e) => {
-                r.error(e.to_string());
+                r.error(wording::override_error(&e));
                 return None;
             }
         }
@@ -315,10 +315,14 @@ fn check_trials(file: &Path, source: &str, trials: &[Trial], r: &mut Reporter) -
             .iter()
             .filter_map(|o| Override::parse(o).ok())
             .collect();
-        match parse_and_check_with(&shown, source, &overrides) {
+        match parse_and_check_with(&shown, source, &overrides, &wording::set_arg) {
             Ok(_) => {}
             Err(SetError::Override(e)) => {
-                r.error(format!("trial `{}`: {e}", t.label()));
+                r.error(format!(
+                    "trial `{}`: {}",
+                    t.label(),
+                    wording::override_error(&e)
+                ));
                 return false;
             }
             Err(SetError::Check(d)) => {

@@ -5,7 +5,7 @@
 
 use crate::data::DataSpec;
 use crate::lang::compare::{Aspect, Difference, differences};
-use crate::lang::overrides::{Override, apply};
+use crate::lang::overrides::{Override, OverrideError, apply};
 use crate::lang::parse_and_check;
 use crate::run::metadata;
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ pub struct Comparison {
     /// the weights with. The file's own text when they do not apply.
     pub source: String,
     /// Why the recorded overrides do not apply to the file, if they do not.
-    pub unapplied: Option<String>,
+    pub unapplied: Option<OverrideError>,
     /// How the file (with the overrides) differs from the recorded net.
     pub differences: Vec<Difference>,
 }
@@ -131,18 +131,15 @@ pub fn compare(path: &str, source: &str, rec: &Recorded) -> Comparison {
 }
 
 /// `source` with `overrides` applied, or why they do not apply.
-fn with_overrides(source: &str, overrides: &[String]) -> Result<String, String> {
+fn with_overrides(source: &str, overrides: &[String]) -> Result<String, OverrideError> {
     if overrides.is_empty() {
         return Ok(source.to_string());
     }
     let parsed = overrides
         .iter()
         .map(|o| Override::parse(o))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    apply(source, &parsed)
-        .map(|a| a.source)
-        .map_err(|e| e.to_string())
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(source, &parsed).map(|a| a.source)
 }
 
 #[cfg(test)]
@@ -196,7 +193,11 @@ mod tests {
         let rec = record(NET, "h9.units=4");
         let c = compare("t.net", NET, &rec);
         assert!(c.net_differs());
-        assert!(c.unapplied.unwrap().contains("h9.units"));
+        assert!(
+            matches!(&c.unapplied, Some(OverrideError::UnknownKey { key, .. }) if key == "h9.units"),
+            "{:?}",
+            c.unapplied
+        );
         assert_eq!(c.source, NET);
     }
 }

@@ -221,7 +221,7 @@ pub fn set(data: &[u8]) {
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
-    match parse_and_check_with("t.net", source, &sets) {
+    match parse_and_check_with("t.net", source, &sets, &|s| s.to_string()) {
         Ok((model, applied)) => {
             assert_eq!(applied.len(), sets.len());
             // Each override is recorded as it was applied, in canonical form.

@@ -10,7 +10,8 @@
 //!            out = linear(h, 2)\nloss = cross_entropy(out, y)\n\
 //!            train { data: synthetic(samples: 8) }\n";
 //! let sets = [Override::parse("h.p=0.2")?, Override::parse("out.units=2")?];
-//! let (model, applied) = parse_and_check_with("t.net", src, &sets).unwrap();
+//! let given = |set: &str| format!("--set {set}");
+//! let (model, applied) = parse_and_check_with("t.net", src, &sets, &given).unwrap();
 //! assert!(model.source.contains("dropout(x, 0.2)"));
 //! assert_eq!(applied, ["h.p=0.2", "out.units=2"]);
 //! # Ok::<(), netc::lang::overrides::OverrideError>(())
@@ -58,56 +59,134 @@ impl fmt::Display for Override {
 }
 
 /// Why overrides could not be applied (before the file is checked again).
-#[derive(Clone, Debug, Error, PartialEq)]
+/// Each holds the override as given (`key=value`); the caller, who knows
+/// where the user wrote it, words it for them (the CLI: `--set key=value`).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum OverrideError {
-    #[error("`--set {arg}`: expected KEY=VALUE, e.g. `--set d.p=0.2`")]
+    #[error("override `{arg}`: expected KEY=VALUE, e.g. `d.p=0.2`")]
     Syntax { arg: String },
-    #[error("{}", unknown_key(key, value, hint, known))]
+    #[error(
+        "unknown key `{}` in override `{}={}`",
+        quote(key),
+        quote(key),
+        quote(value)
+    )]
     UnknownKey {
         key: String,
         value: String,
-        /// "did you mean ...", or what the key would need.
-        hint: Option<String>,
+        /// "did you mean ...", or what the key would need (boxed: it is
+        /// the largest part, and the error travels in every `Result`).
+        hint: Option<Box<KeyHint>>,
         /// The file's keys, for the note.
         known: Vec<String>,
     },
-    #[error("`--set {key}={value}`: `{key}` takes {expected}, not `{value}`")]
+    #[error("override `{key}={value}`: `{key}` takes {expected}, not `{value}`")]
     BadValue {
         key: String,
         value: String,
         expected: String,
     },
-    #[error("`{key}` is set twice (`--set {first}` and `--set {second}`)")]
+    /// `first` and `second` are the two overrides as given (`d.p=0.1`).
+    #[error("`{key}` is set twice (`{first}` and `{second}`)")]
     Twice {
         key: String,
         first: String,
         second: String,
     },
-    #[error("`--set {key}=...` is ambiguous: {why}")]
-    Ambiguous { key: String, why: String },
+    #[error("override `{key}=...` is ambiguous: {why}")]
+    Ambiguous { key: String, why: Ambiguity },
 }
 
-fn unknown_key(key: &str, value: &str, hint: &Option<String>, known: &[String]) -> String {
-    let mut s = format!(
-        "unknown key `{}` in `--set {}={}`",
-        quote(key),
-        quote(key),
-        quote(value)
-    );
-    if let Some(h) = hint {
-        s.push_str(&format!("\n  = help: {h}"));
+/// What to say about a key no slot answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyHint {
+    /// A whole construct (`optimizer=adam`): `what` it is, and an `example`
+    /// of writing it in the file instead.
+    Construct {
+        what: &'static str,
+        example: &'static str,
+    },
+    /// A key of the file spelt nearly so.
+    DidYouMean(String),
+    /// `head.arg` where the binding `head` has other keys (`keys`).
+    NoSuchSetting {
+        head: String,
+        arg: String,
+        keys: Vec<String>,
+    },
+    /// A setting of the `optimizers` named, not of the file's.
+    OtherOptimizer {
+        setting: String,
+        optimizers: Vec<String>,
+    },
+}
+
+impl fmt::Display for KeyHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyHint::Construct { what, example } => write!(
+                f,
+                "overrides change the numbers and options of a file, not its {what}: \
+                 edit the file (`{example}`), or keep one file per {what}"
+            ),
+            KeyHint::DidYouMean(s) => write!(f, "did you mean `{s}`?"),
+            KeyHint::NoSuchSetting { head, arg, keys } => {
+                write!(
+                    f,
+                    "`{head}` has no `{arg}`; its keys are {}",
+                    ticked(keys, ", ")
+                )
+            }
+            KeyHint::OtherOptimizer {
+                setting,
+                optimizers,
+            } => write!(
+                f,
+                "`{setting}` is a setting of {}, not of this file's optimizer",
+                ticked(optimizers, " and ")
+            ),
+        }
     }
-    if !known.is_empty() {
-        s.push_str(&format!(
-            "\n  = note: this file's keys are {} (`netc check FILE --keys` lists them with their values)",
-            known
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+}
+
+/// Why one override could reach more than one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ambiguity {
+    /// `epochs` and `steps` both set; `first` is the one given first, as given.
+    Length { first: String },
+    /// One binding holds `count` settings of this name.
+    Repeated { count: usize },
+    /// The key could name each of these.
+    Several { keys: Vec<String> },
+}
+
+impl fmt::Display for Ambiguity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ambiguity::Length { first } => write!(
+                f,
+                "`{first}` is given too, and a run is counted in epochs or in steps"
+            ),
+            Ambiguity::Repeated { count } => write!(
+                f,
+                "the binding has {count} such settings; give each its own line to set them apart"
+            ),
+            Ambiguity::Several { keys } => write!(
+                f,
+                "it could be {}; write one of these",
+                ticked(keys, " or ")
+            ),
+        }
     }
-    s
+}
+
+/// Each item in backticks, joined by `sep`: `` `a`, `b` ``.
+pub fn ticked(items: &[String], sep: &str) -> String {
+    items
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// Overrides that could not be applied, or the file's diagnostics once they were.
@@ -183,9 +262,9 @@ pub fn apply(source: &str, overrides: &[Override]) -> Result<Applied, OverrideEr
         {
             return Err(OverrideError::Ambiguous {
                 key: slot.key.clone(),
-                why: format!(
-                    "`--set {first}` is given too, and a run is counted in epochs or in steps"
-                ),
+                why: Ambiguity::Length {
+                    first: first.clone(),
+                },
             });
         }
         if !slot.kind.admits(&o.value) {
@@ -230,17 +309,15 @@ fn resolve(src: &str, file: &super::ast::File, o: &Override) -> Result<Slot, Ove
         [first, ..] if found.iter().all(|s| s.key == first.key) => {
             return Err(OverrideError::Ambiguous {
                 key: o.key.clone(),
-                why: format!(
-                    "the binding has {} such settings; give each its own line to set them apart",
-                    found.len()
-                ),
+                why: Ambiguity::Repeated { count: found.len() },
             });
         }
         [_, ..] => {
-            let keys: Vec<String> = found.iter().map(|s| format!("`{}`", s.key)).collect();
             return Err(OverrideError::Ambiguous {
                 key: o.key.clone(),
-                why: format!("it could be {}; write one of these", keys.join(" or ")),
+                why: Ambiguity::Several {
+                    keys: found.iter().map(|s| s.key.clone()).collect(),
+                },
             });
         }
         [] => {}
@@ -253,7 +330,7 @@ fn resolve(src: &str, file: &super::ast::File, o: &Override) -> Result<Slot, Ove
     Err(OverrideError::UnknownKey {
         key: o.key.clone(),
         value: o.value.clone(),
-        hint: hint(&all, &o.key),
+        hint: hint(&all, &o.key).map(Box::new),
         known: {
             let mut k: Vec<String> = Vec::new();
             for s in &all {
@@ -267,8 +344,8 @@ fn resolve(src: &str, file: &super::ast::File, o: &Override) -> Result<Slot, Ove
 }
 
 /// What to say about a key no slot answers.
-fn hint(all: &[Slot], key: &str) -> Option<String> {
-    // `--set optimizer=adam`, `--set data=mnist`: a whole construct, not a
+fn hint(all: &[Slot], key: &str) -> Option<KeyHint> {
+    // `optimizer=adam`, `data=mnist`: a whole construct, not a
     // number or an option of one; "did you mean `optimizer.lr`" would mislead.
     let whole = match key {
         "optimizer" => Some(("optimizer", "optimizer: adam(lr: 1e-3)")),
@@ -278,53 +355,57 @@ fn hint(all: &[Slot], key: &str) -> Option<String> {
         _ => None,
     };
     if let Some((what, example)) = whole {
-        return Some(format!(
-            "`--set` changes the numbers and options of a file, not its {what}: \
-             edit the file (`{example}`), or keep one file per {what}"
-        ));
+        return Some(KeyHint::Construct { what, example });
     }
     let names = all
         .iter()
         .flat_map(|s| std::iter::once(s.key.as_str()).chain(s.aliases.iter().map(String::as_str)));
     if let Some(s) = did_you_mean(key, names) {
-        return Some(format!("did you mean `{s}`?"));
+        return Some(KeyHint::DidYouMean(s.to_string()));
     }
     // `h1.p` where h1 has no dropout: say what h1 does have.
     if let Some((head, arg)) = key.split_once('.') {
         let own: Vec<String> = all
             .iter()
             .filter(|s| s.key.split_once('.').is_some_and(|(h, _)| h == head))
-            .map(|s| format!("`{}`", s.key))
+            .map(|s| s.key.clone())
             .collect();
         if !own.is_empty() && head != "data" && head != "optimizer" && head != "eval" {
-            return Some(format!(
-                "`{head}` has no `{arg}`; its keys are {}",
-                own.join(", ")
-            ));
+            return Some(KeyHint::NoSuchSetting {
+                head: head.to_string(),
+                arg: arg.to_string(),
+                keys: own,
+            });
         }
     }
     // A setting of another optimizer than the file's.
     let bare = key.strip_prefix("optimizer.").unwrap_or(key);
     let has = builtins::names(Role::Optimizer)
         .filter(|o| slots::takes(o, bare))
-        .map(|o| format!("`{o}`"))
+        .map(str::to_string)
         .collect::<Vec<_>>();
     if !has.is_empty() {
-        return Some(format!(
-            "`{bare}` is a setting of {}, not of this file's optimizer",
-            has.join(" and ")
-        ));
+        return Some(KeyHint::OtherOptimizer {
+            setting: bare.to_string(),
+            optimizers: has,
+        });
     }
     None
 }
 
+/// How the user gave one override, from its `key=value`: the notes on
+/// diagnostics name it so (the CLI's is `--set key=value`).
+pub type Given<'a> = &'a dyn Fn(&str) -> String;
+
 /// Parses and checks `source` with `overrides` applied. On success, the
 /// model (whose `source` is the text as overridden) and each override in
-/// canonical `key=value` form, to record with the run.
+/// canonical `key=value` form, to record with the run. A diagnostic notes
+/// the overrides it concerns as `given` words them.
 pub fn parse_and_check_with(
     path: &str,
     source: &str,
     overrides: &[Override],
+    given: Given,
 ) -> Result<(Model, Vec<String>), SetError> {
     if overrides.is_empty() {
         return parse_and_check(path, source)
@@ -344,11 +425,11 @@ pub fn parse_and_check_with(
     let applied = apply(source, overrides)?;
     match parse_and_check(path, &applied.source) {
         Ok(mut m) => {
-            annotate(&mut m.warnings, &applied);
+            annotate(&mut m.warnings, &applied, given);
             Ok((m, applied.canonical))
         }
         Err(mut d) => {
-            annotate(&mut d, &applied);
+            annotate(&mut d, &applied, given);
             Err(SetError::Check(d))
         }
     }
@@ -356,12 +437,8 @@ pub fn parse_and_check_with(
 
 /// Notes on each diagnostic: the override whose value it points at, or, for
 /// the others, the overrides the file was checked with.
-fn annotate(d: &mut Diagnostics, applied: &Applied) {
-    let all: Vec<String> = applied
-        .canonical
-        .iter()
-        .map(|c| format!("--set {c}"))
-        .collect();
+fn annotate(d: &mut Diagnostics, applied: &Applied, given: Given) {
+    let all: Vec<String> = applied.canonical.iter().map(|c| given(c)).collect();
     for item in &mut d.items {
         let p = item.primary.span;
         let hit = applied
@@ -369,7 +446,7 @@ fn annotate(d: &mut Diagnostics, applied: &Applied) {
             .iter()
             .find(|(r, _)| p.start < r.end.max(r.start + 1) && r.start < p.end.max(p.start + 1));
         let note = match hit {
-            Some((_, set)) => format!("this value comes from `--set {set}`"),
+            Some((_, set)) => format!("this value comes from `{}`", given(set)),
             None => format!("checked with `{}`", all.join(" ")),
         };
         item.notes.push(note);

@@ -23,8 +23,13 @@ fn sets(args: &[&str]) -> Vec<Override> {
     args.iter().map(|a| Override::parse(a).unwrap()).collect()
 }
 
+/// How these tests' overrides were given: the library words them only so.
+fn given(set: &str) -> String {
+    format!("given {set}")
+}
+
 fn with(src: &str, args: &[&str]) -> Result<(Model, Vec<String>), SetError> {
-    parse_and_check_with("t.net", src, &sets(args))
+    parse_and_check_with("t.net", src, &sets(args), &given)
 }
 
 fn model(src: &str, args: &[&str]) -> Model {
@@ -81,7 +86,7 @@ fn a_width_change_is_checked_through_every_shape() {
     // The output width must still match the label's classes.
     let e = err(NET, &["out.units=7"]);
     assert!(e.contains("shape [7]"), "{e}");
-    assert!(e.contains("note: checked with `--set out.units=7`"), "{e}");
+    assert!(e.contains("note: checked with `given out.units=7`"), "{e}");
     // A shape error away from the edited number still names the override.
     let src = NET.replace(
         "d = dropout(h1, 0.5)",
@@ -89,7 +94,7 @@ fn a_width_change_is_checked_through_every_shape() {
     );
     let e = err(&src, &["h2.units=16"]);
     assert!(e.contains("[32]") && e.contains("[16]"), "{e}");
-    assert!(e.contains("--set h2.units=16"), "{e}");
+    assert!(e.contains("given h2.units=16"), "{e}");
 }
 
 #[test]
@@ -109,7 +114,7 @@ fn penalty_coefficients_have_a_key_in_both_spellings() {
     assert_eq!(applied, ["sumsq(out.weight)=1e-4"]);
     // ... and checked like one written in the file.
     let e = err(NET, &["l2(h9)=0.1"]);
-    assert!(e.contains("h9") && e.contains("--set l2(h9)=0.1"), "{e}");
+    assert!(e.contains("h9") && e.contains("given l2(h9)=0.1"), "{e}");
 }
 
 #[test]
@@ -173,48 +178,82 @@ fn data_source_and_monte_carlo_settings() {
     assert_eq!(m.train.eval.mc_passes, Some(5));
 }
 
+/// The hint and the file's keys of an unknown key's error.
+fn unknown(src: &str, arg: &str) -> (Option<KeyHint>, Vec<String>) {
+    match with(src, &[arg]) {
+        Err(SetError::Override(OverrideError::UnknownKey {
+            hint, known, key, ..
+        })) => {
+            assert_eq!(Override::parse(arg).unwrap().key, key);
+            (hint.map(|h| *h), known)
+        }
+        other => panic!("{arg}: {other:?}"),
+    }
+}
+
 #[test]
 fn an_unknown_key_is_an_error_with_a_suggestion() {
     let e = err(NET, &["d.pp=0.2"]);
-    assert!(
-        e.starts_with("unknown key `d.pp` in `--set d.pp=0.2`"),
-        "{e}"
-    );
-    assert!(e.contains("help: did you mean `d.p`?"), "{e}");
-    assert!(e.contains("`h1.units`") && e.contains("`lr`"), "{e}");
-    let e = err(NET, &["bacth=3"]);
-    assert!(e.contains("did you mean `batch`?"), "{e}");
+    assert_eq!(e, "unknown key `d.pp` in override `d.pp=0.2`");
+    let (hint, known) = unknown(NET, "d.pp=0.2");
+    assert_eq!(hint, Some(KeyHint::DidYouMean("d.p".into())));
+    assert!(known.contains(&"h1.units".into()) && known.contains(&"lr".into()));
+    let (hint, _) = unknown(NET, "bacth=3");
+    assert_eq!(hint.unwrap().to_string(), "did you mean `batch`?");
     // A binding without that setting says what it has.
-    let e = err(NET, &["h1.p=0.2"]);
-    assert!(
-        e.contains("`h1` has no `p`; its keys are `h1.units`, `h1.bias`"),
-        "{e}"
+    let (hint, _) = unknown(NET, "h1.p=0.2");
+    assert_eq!(
+        hint.unwrap().to_string(),
+        "`h1` has no `p`; its keys are `h1.units`, `h1.bias`"
     );
     // A setting of another optimizer.
-    let e = err(NET, &["momentum=0.9"]);
-    assert!(
-        e.contains("`momentum` is a setting of `sgd`, not of this file's optimizer"),
-        "{e}"
+    let (hint, _) = unknown(NET, "momentum=0.9");
+    assert_eq!(
+        hint.unwrap().to_string(),
+        "`momentum` is a setting of `sgd`, not of this file's optimizer"
     );
 }
 
 #[test]
 fn a_whole_construct_is_not_a_key() {
     for (set, what) in [
-        ("optimizer=adam", "not its optimizer"),
-        ("data=mnist", "not its data source"),
-        ("loss=mse", "not its loss"),
+        ("optimizer=adam", "optimizer"),
+        ("data=mnist", "data source"),
+        ("loss=mse", "loss"),
     ] {
-        let e = err(NET, &[set]);
-        assert!(e.contains(what), "{set}: {e}");
-        assert!(!e.contains("did you mean"), "{set}: {e}");
+        match unknown(NET, set).0 {
+            Some(KeyHint::Construct { what: w, .. }) => assert_eq!(w, what, "{set}"),
+            h => panic!("{set}: {h:?}"),
+        }
     }
+}
+
+#[test]
+fn no_override_error_names_a_flag() {
+    let cases: [&[&str]; 5] = [
+        &["d.pp=0.2"],
+        &["optimizer=adam"],
+        &["d.p=half"],
+        &["d.p=0.1", "d.p=0.2"],
+        &["epochs=2", "steps=9"],
+    ];
+    for args in cases {
+        match with(NET, args) {
+            Err(SetError::Override(e)) => {
+                let text = format!("{e} {:?}", e);
+                assert!(!text.contains("--"), "{args:?}: {text}");
+            }
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+    let e = Override::parse("d.p").unwrap_err().to_string();
+    assert_eq!(e, "override `d.p`: expected KEY=VALUE, e.g. `d.p=0.2`");
 }
 
 #[test]
 fn a_bad_value_is_an_error_naming_the_key() {
     let e = err(NET, &["d.p=half"]);
-    assert_eq!(e, "`--set d.p=half`: `d.p` takes a number, not `half`");
+    assert_eq!(e, "override `d.p=half`: `d.p` takes a number, not `half`");
     let e = err(NET, &["h1.bias=1"]);
     assert!(e.contains("`h1.bias` takes `true` or `false`"), "{e}");
     let e = err(NET, &["d.mode=scaled"]);
@@ -223,12 +262,12 @@ fn a_bad_value_is_an_error_naming_the_key() {
     let e = err(NET, &["d.p=1.5"]);
     assert!(e.contains("d = dropout(h1, 1.5)"), "{e}");
     assert!(
-        e.contains("note: this value comes from `--set d.p=1.5`"),
+        e.contains("note: this value comes from `given d.p=1.5`"),
         "{e}"
     );
     let e = err(NET, &["batch=0"]);
     assert!(
-        e.contains("note: this value comes from `--set batch=0`"),
+        e.contains("note: this value comes from `given batch=0`"),
         "{e}"
     );
     assert!(matches!(
@@ -259,7 +298,7 @@ fn a_file_with_syntax_errors_reports_them_unchanged() {
     let src = NET.replace("d = dropout", "d dropout");
     let e = err(&src, &["d.p=0.2"]);
     assert!(e.contains("expected `=`"), "{e}");
-    assert!(!e.contains("--set"), "{e}");
+    assert!(!e.contains("given"), "{e}");
 }
 
 #[test]
