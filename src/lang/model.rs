@@ -9,6 +9,7 @@ pub use crate::data::LabelKind;
 pub use crate::optim::OptimizerConfig;
 pub use crate::tape::DropoutMode;
 use std::fmt;
+use std::path::Path;
 
 /// A number as a `.net` file would write it: `0.5`, `1e-8`.
 pub fn num(v: f64) -> String {
@@ -306,6 +307,94 @@ pub struct TrainSpec {
     pub eval: EvalSpec,
 }
 
+/// A builtin parameter's value in a checked model, as a file writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Whole(u64),
+    Real(f64),
+    Bool(bool),
+    /// A path, written quoted.
+    Str(String),
+    Pair(f64, f64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Whole(n) => write!(f, "{n}"),
+            Value::Real(v) => write!(f, "{}", num(*v)),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Pair(a, b) => write!(f, "[{}, {}]", num(*a), num(*b)),
+        }
+    }
+}
+
+fn path_value(p: &Path) -> Value {
+    Value::Str(p.display().to_string())
+}
+
+/// The data source builtin `d` is.
+pub fn data_name(d: &DataSpec) -> &'static str {
+    match d {
+        DataSpec::Synthetic { .. } => "synthetic",
+        DataSpec::Digits { .. } => "digits",
+        DataSpec::Mnist => "mnist",
+        DataSpec::FashionMnist => "fashion_mnist",
+        DataSpec::Idx { .. } => "idx",
+        DataSpec::Csv { .. } => "csv",
+    }
+}
+
+/// The value of `d`'s parameter `name` (with the source's `normalize`
+/// option), or `None` where a file would leave it out: `normalize` when off,
+/// as every model writes it; an absent `target` or `test`; `csv`'s
+/// `test_fraction` when a `test` file makes it unused.
+pub fn data_arg(d: &DataSpec, normalize: bool, name: &str) -> Option<Value> {
+    if name == "normalize" {
+        return normalize.then_some(Value::Bool(true));
+    }
+    match (d, name) {
+        (DataSpec::Synthetic { samples, .. }, "samples") => Some(Value::Whole(*samples as u64)),
+        (DataSpec::Synthetic { test_samples, .. }, "test_samples") => {
+            Some(Value::Whole(*test_samples as u64))
+        }
+        (DataSpec::Synthetic { target, .. }, "target") => target.map(|t| Value::Whole(t.into())),
+        (DataSpec::Synthetic { seed, .. }, "seed") => Some(Value::Whole(*seed)),
+        (DataSpec::Digits { test_fraction }, "test_fraction") => Some(Value::Real(*test_fraction)),
+        (DataSpec::Idx { dir }, "dir") => Some(path_value(dir)),
+        (DataSpec::Csv { path, .. }, "path") => Some(path_value(path)),
+        (DataSpec::Csv { test, .. }, "test") => test.as_deref().map(path_value),
+        (
+            DataSpec::Csv {
+                test: None,
+                test_fraction,
+                ..
+            },
+            "test_fraction",
+        ) => Some(Value::Real(*test_fraction)),
+        (DataSpec::Csv { header, .. }, "header") => Some(Value::Bool(*header)),
+        _ => None,
+    }
+}
+
+/// The value of optimizer parameter `name` in `c` (every one is filled in).
+pub fn optimizer_arg(c: &OptimizerConfig, name: &str) -> Option<Value> {
+    let real = |v: f64| Some(Value::Real(v));
+    match (c, name) {
+        (OptimizerConfig::Sgd(s), "lr") => real(s.lr),
+        (OptimizerConfig::Sgd(s), "momentum") => real(s.momentum),
+        (OptimizerConfig::Sgd(s), "dampening") => real(s.dampening),
+        (OptimizerConfig::Sgd(s), "nesterov") => Some(Value::Bool(s.nesterov)),
+        (OptimizerConfig::Sgd(s), "weight_decay") => real(s.weight_decay),
+        (OptimizerConfig::Adam(a), "lr") => real(a.lr),
+        (OptimizerConfig::Adam(a), "betas") => Some(Value::Pair(a.beta1, a.beta2)),
+        (OptimizerConfig::Adam(a), "eps") => real(a.eps),
+        (OptimizerConfig::Adam(a), "weight_decay") => real(a.weight_decay),
+        _ => None,
+    }
+}
+
 /// How long to train.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Length {
@@ -326,6 +415,25 @@ pub struct EvalSpec {
     /// For a run counted in steps: also evaluate every this many steps (besides
     /// after every epoch and at the end).
     pub every: Option<usize>,
+}
+
+impl EvalSpec {
+    /// Whether it evaluates with the evaluation mode called `mode`.
+    pub fn uses(&self, mode: &str) -> bool {
+        match mode {
+            "scaling" => self.scaling,
+            "mc" => self.mc_passes.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The value of the parameter `name` of the evaluation mode `mode`.
+    pub fn arg(&self, mode: &str, name: &str) -> Option<Value> {
+        match (mode, name) {
+            ("mc", "passes") => self.mc_passes.map(|n| Value::Whole(n as u64)),
+            _ => None,
+        }
+    }
 }
 
 /// One parameter of the model, as `netc` names and stores it.

@@ -1,9 +1,11 @@
 //! The summary `netc check` prints: activations and their shapes,
 //! parameters and their counts, the loss terms, the training settings.
 
-use super::builtins::label_text;
+use super::builtins::{self, Role, label_text};
 use super::check::{MEMORY_LIMIT, estimate_memory, human_bytes};
-use super::model::{DataTerm, EvalSpec, Length, Model, TrainSpec, num};
+use super::model::{
+    DataTerm, EvalSpec, Length, Model, TrainSpec, Value, data_arg, data_name, optimizer_arg,
+};
 use crate::data::DataSpec;
 use crate::optim::OptimizerConfig;
 use std::fmt::Write as _;
@@ -39,74 +41,51 @@ fn shape(dims: &[usize]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// `name(a, k: v, ...)`: a call to the builtin of `role` called `name`, as a
+/// file would write it: its parameters in the table's order, the required
+/// ones by position, each with the value `arg` gives; a parameter `arg`
+/// leaves out is not written, and a call with none is the bare name.
+fn call_text(role: Role, name: &str, arg: impl Fn(&str) -> Option<Value>) -> String {
+    let Some(b) = builtins::lookup(role, name) else {
+        debug_assert!(false, "`{name}` is not in the builtins table");
+        return name.to_string();
+    };
+    let args: Vec<String> = b
+        .params
+        .iter()
+        .filter_map(|p| {
+            let v = arg(p.name)?;
+            Some(if p.required() {
+                v.to_string()
+            } else {
+                format!("{}: {v}", p.name)
+            })
+        })
+        .collect();
+    if args.is_empty() {
+        b.name.to_string()
+    } else {
+        format!("{}({})", b.name, args.join(", "))
+    }
+}
+
 /// A data source as a `.net` file would write it, with its defaults filled in.
 pub fn data_text(d: &DataSpec) -> String {
-    match d {
-        DataSpec::Synthetic {
-            samples,
-            test_samples,
-            target,
-            seed,
-        } => {
-            let t = target.map_or(String::new(), |t| format!(", target: {t}"));
-            format!("synthetic(samples: {samples}, test_samples: {test_samples}{t}, seed: {seed})")
-        }
-        DataSpec::Digits { test_fraction } => format!("digits(test_fraction: {test_fraction})"),
-        DataSpec::Mnist => "mnist".to_string(),
-        DataSpec::FashionMnist => "fashion_mnist".to_string(),
-        DataSpec::Idx { dir } => format!("idx({:?})", dir.display().to_string()),
-        DataSpec::Csv {
-            path,
-            test,
-            test_fraction,
-            header,
-        } => {
-            let held = match test {
-                Some(t) => format!("test: {:?}", t.display().to_string()),
-                None => format!("test_fraction: {test_fraction}"),
-            };
-            format!(
-                "csv({:?}, {held}, header: {header})",
-                path.display().to_string()
-            )
-        }
-    }
+    call_text(Role::DataSource, data_name(d), |p| data_arg(d, false, p))
 }
 
 /// The `data:` setting as a file would write it: [`data_text`] with the
 /// `normalize` option when it is on.
 pub fn source_text(t: &TrainSpec) -> String {
-    let text = data_text(&t.data);
-    if !t.normalize {
-        return text;
-    }
-    match text.strip_suffix(')') {
-        Some(call) => format!("{call}, normalize: true)"),
-        None => format!("{text}(normalize: true)"),
-    }
+    let d = &t.data;
+    call_text(Role::DataSource, data_name(d), |p| {
+        data_arg(d, t.normalize, p)
+    })
 }
 
 /// An optimizer as a `.net` file would write it, with every setting filled in.
 pub fn optimizer_text(c: &OptimizerConfig) -> String {
-    match c {
-        OptimizerConfig::Sgd(s) => format!(
-            "sgd(lr: {}, momentum: {}, dampening: {}, nesterov: {}, weight_decay: {})",
-            num(s.lr),
-            num(s.momentum),
-            num(s.dampening),
-            s.nesterov,
-            num(s.weight_decay)
-        ),
-        OptimizerConfig::Adam(a) => format!(
-            "{}(lr: {}, betas: [{}, {}], eps: {}, weight_decay: {})",
-            a.name(),
-            num(a.lr),
-            num(a.beta1),
-            num(a.beta2),
-            num(a.eps),
-            num(a.weight_decay)
-        ),
-    }
+    call_text(Role::Optimizer, c.name(), |p| optimizer_arg(c, p))
 }
 
 /// `3 epochs` or `1000 steps`.
@@ -117,15 +96,13 @@ pub fn length_text(l: Length) -> String {
     }
 }
 
-/// `scaling + mc(passes: 20), every 100 steps`: how a file evaluates.
+/// `scaling + mc(passes: 20), every 100 steps`: how a file evaluates, its
+/// modes in the table's order.
 pub fn eval_text(e: &EvalSpec) -> String {
-    let mut parts = Vec::new();
-    if e.scaling {
-        parts.push("scaling".to_string());
-    }
-    if let Some(n) = e.mc_passes {
-        parts.push(format!("mc(passes: {n})"));
-    }
+    let parts: Vec<String> = builtins::names(Role::EvalMode)
+        .filter(|mode| e.uses(mode))
+        .map(|mode| call_text(Role::EvalMode, mode, |p| e.arg(mode, p)))
+        .collect();
     let mut text = parts.join(" + ");
     if let Some(n) = e.every {
         let _ = write!(text, ", every {n} steps");
@@ -224,4 +201,158 @@ pub fn summary(m: &Model) -> String {
         ],
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{AdamConfig, SgdConfig};
+    use std::path::PathBuf;
+
+    /// Every data source, each option set, with and without `normalize`.
+    fn sources() -> Vec<(DataSpec, bool)> {
+        let csv = |test: Option<&str>| DataSpec::Csv {
+            path: PathBuf::from("train.csv"),
+            test: test.map(PathBuf::from),
+            test_fraction: 0.25,
+            header: true,
+        };
+        let specs = [
+            DataSpec::Synthetic {
+                samples: 40,
+                test_samples: 10,
+                target: Some(1),
+                seed: 7,
+            },
+            DataSpec::Digits { test_fraction: 0.3 },
+            DataSpec::Mnist,
+            DataSpec::FashionMnist,
+            DataSpec::Idx {
+                dir: PathBuf::from("data/set"),
+            },
+            csv(None),
+            csv(Some("test.csv")),
+        ];
+        let both = specs
+            .iter()
+            .flat_map(|d| [(d.clone(), false), (d.clone(), true)]);
+        both.collect()
+    }
+
+    fn optimizers() -> Vec<OptimizerConfig> {
+        vec![
+            OptimizerConfig::Sgd(SgdConfig::DEFAULT),
+            OptimizerConfig::Adam(AdamConfig::ADAM),
+            OptimizerConfig::Adam(AdamConfig::ADAMW),
+        ]
+    }
+
+    fn train(data: DataSpec, normalize: bool) -> TrainSpec {
+        TrainSpec {
+            data,
+            normalize,
+            batch: 8,
+            length: Length::Epochs(1),
+            optimizer: OptimizerConfig::Sgd(SgdConfig::DEFAULT),
+            seed: 0,
+            eval: EvalSpec {
+                scaling: true,
+                mc_passes: None,
+                every: None,
+            },
+        }
+    }
+
+    /// Whether `text` writes parameter `p`: by name, or, for a required one,
+    /// by position (its value follows the call's opening parenthesis).
+    fn writes(text: &str, p: &builtins::Param) -> bool {
+        text.contains(&format!("{}: ", p.name)) || (p.required() && text.contains('('))
+    }
+
+    #[test]
+    fn every_parameter_of_every_data_source_shows_in_its_text() {
+        let texts: Vec<String> = sources()
+            .into_iter()
+            .map(|(d, n)| source_text(&train(d, n)))
+            .collect();
+        for b in builtins::of(Role::DataSource) {
+            let own: Vec<&String> = texts
+                .iter()
+                .filter(|t| t.split('(').next() == Some(b.name))
+                .collect();
+            assert!(!own.is_empty(), "no source is `{}`", b.name);
+            for p in b.params {
+                assert!(
+                    own.iter().any(|t| writes(t, p)),
+                    "`{}` never shows `{}`: {own:?}",
+                    b.name,
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_parameter_of_every_optimizer_shows_in_its_text() {
+        let texts: Vec<String> = optimizers().iter().map(optimizer_text).collect();
+        for b in builtins::of(Role::Optimizer) {
+            let text = texts
+                .iter()
+                .find(|t| t.split('(').next() == Some(b.name))
+                .unwrap_or_else(|| panic!("no optimizer is `{}`", b.name));
+            for p in b.params {
+                assert!(writes(text, p), "`{text}` lacks `{}`", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_evaluation_mode_and_its_parameters_show() {
+        let e = EvalSpec {
+            scaling: true,
+            mc_passes: Some(20),
+            every: Some(100),
+        };
+        let text = eval_text(&e);
+        assert_eq!(text, "scaling + mc(passes: 20), every 100 steps");
+        for b in builtins::of(Role::EvalMode) {
+            assert!(text.contains(b.name), "{}", b.name);
+            for p in b.params {
+                assert!(text.contains(&format!("{}: ", p.name)), "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn calls_read_as_a_file_writes_them() {
+        let text = |d: DataSpec, n| source_text(&train(d, n));
+        let specs: Vec<DataSpec> = sources().into_iter().step_by(2).map(|(d, _)| d).collect();
+        let [synthetic, digits, mnist, _, idx, csv, csv_test]: [DataSpec; 7] =
+            specs.try_into().unwrap();
+        assert_eq!(
+            text(synthetic, false),
+            "synthetic(samples: 40, test_samples: 10, target: 1, seed: 7)"
+        );
+        assert_eq!(text(digits.clone(), false), "digits(test_fraction: 0.3)");
+        assert_eq!(
+            text(digits, true),
+            "digits(test_fraction: 0.3, normalize: true)"
+        );
+        assert_eq!(text(mnist.clone(), false), "mnist");
+        assert_eq!(text(mnist, true), "mnist(normalize: true)");
+        assert_eq!(text(idx, false), "idx(\"data/set\")");
+        assert_eq!(
+            text(csv, true),
+            "csv(\"train.csv\", test_fraction: 0.25, header: true, normalize: true)"
+        );
+        // `test_fraction` is unused when a `test` file holds the split out.
+        assert_eq!(
+            data_text(&csv_test),
+            "csv(\"train.csv\", test: \"test.csv\", header: true)"
+        );
+        assert_eq!(
+            optimizer_text(&OptimizerConfig::Adam(AdamConfig::ADAMW)),
+            "adamw(lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.01)"
+        );
+    }
 }

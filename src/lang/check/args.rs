@@ -58,6 +58,12 @@ pub fn plain_name(e: &Expr) -> Option<&Ident> {
     }
 }
 
+/// `[beta1, beta2]` for `betas`: a pair written with its items' names.
+fn pair_shape(name: &str) -> String {
+    let item = name.strip_suffix('s').unwrap_or(name);
+    format!("[{item}1, {item}2]")
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
@@ -124,7 +130,9 @@ impl Checker<'_> {
                     if i >= sig.params.len() {
                         let most = sig.params.len();
                         let all_required = sig.params.iter().all(Param::required);
-                        let takes = if all_required {
+                        let takes = if most == 0 {
+                            "no arguments".to_string()
+                        } else if all_required {
                             plural(most, "argument")
                         } else {
                             format!("at most {}", plural(most, "argument"))
@@ -241,13 +249,54 @@ impl Checker<'_> {
     /// The whole-number parameter `name`, checked against its bounds, or its
     /// default (`None` also when it has none, e.g. a derived one).
     pub fn whole_param(&mut self, b: &Bound, name: &str) -> Option<u64> {
+        self.whole_param_with(b, name, None)
+    }
+
+    /// [`Checker::whole_param`], with `note` added to a "too large" error.
+    pub fn whole_param_with(&mut self, b: &Bound, name: &str, note: Option<String>) -> Option<u64> {
         let p = b.param(name)?;
         let Kind::Whole { min, max } = p.kind else {
             return None;
         };
         match b.arg(name) {
-            Some(e) => self.whole(e, name, min, max),
+            Some(e) => self.whole_with(e, name, min, max, note),
             None => p.default.num().map(|v| v as u64),
+        }
+    }
+
+    /// The pair parameter `name` (`betas: [0.9, 0.999]`), each number checked
+    /// against its range, or its default.
+    pub fn pair_param(&mut self, b: &Bound, name: &str) -> Option<(f64, f64)> {
+        let p = b.param(name)?;
+        let Kind::Pair(range) = p.kind else {
+            return None;
+        };
+        let Some(e) = b.arg(name) else {
+            return match p.default {
+                Default::Pair(x, y) => Some((x, y)),
+                _ => None,
+            };
+        };
+        match &e.kind {
+            ExprKind::List(items) if items.len() == 2 => {
+                let x = self.real(&items[0], name, range);
+                let y = self.real(&items[1], name, range);
+                Some((x?, y?))
+            }
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        e.span,
+                        format!(
+                            "`{name}` must be a list of two numbers, found {}",
+                            describe(e)
+                        ),
+                    )
+                    .label(format!("expected `{}`", pair_shape(name)))
+                    .help(format!("for example: `{name}: {}`", p.default)),
+                );
+                None
+            }
         }
     }
 

@@ -470,10 +470,8 @@ impl Checker<'_> {
                 let inputs = x
                     .as_ref()
                     .and_then(|(_, shape)| self.flat(x_expr, shape, "linear"));
-                let units = bound.arg("units").and_then(|u| {
-                    let note = layer_note(u, inputs);
-                    self.whole_with(u, "units", 1, MAX_SIZE, note)
-                });
+                let note = bound.arg("units").and_then(|u| layer_note(u, inputs));
+                let units = self.whole_param_with(&bound, "units", note);
                 let bias = self.bool_param(&bound, "bias");
                 let (x, _) = x?;
                 let (inputs, units, bias) = (inputs?, units? as usize, bias?);

@@ -6,7 +6,7 @@ use crate::data::DataSpec;
 use crate::lang::ast::{self, Entry, Expr, ExprKind, StmtKind};
 use crate::lang::builtins::{self, Kind, Role, TRAIN_SETTINGS, label_text, train_setting};
 use crate::lang::diag::{Diagnostic, quote};
-use crate::lang::model::{EvalSpec, LabelKind, Length, TrainSpec};
+use crate::lang::model::{EvalSpec, LabelKind, Length, TrainSpec, data_name};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
 use crate::optim::{AdamConfig, OptimError, OptimizerConfig, SgdConfig};
@@ -16,6 +16,26 @@ use std::path::PathBuf;
 fn all_of(role: Role, what: &str) -> String {
     let names: Vec<&str> = builtins::names(role).collect();
     format!("the {what} are `{}`", names.join("`, `"))
+}
+
+/// How to write an evaluation, for help lines.
+const EVAL_HELP: &str = "write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`";
+
+/// The default of the `train` setting `name` as a file would write it
+/// (`sgd`), placed at `at`; `None` when its default is no word.
+fn default_word(name: &str, at: Span) -> Option<Expr> {
+    let builtins::Default::Word(word) = train_setting(name)?.default else {
+        debug_assert!(false, "`{name}` has no word as its default");
+        return None;
+    };
+    let ident = ast::Ident {
+        text: word.to_string(),
+        span: at,
+    };
+    Some(Expr {
+        kind: ExprKind::Path(vec![ident]),
+        span: at,
+    })
 }
 
 /// A word or a call: `digits` and `digits()` are the same.
@@ -119,18 +139,14 @@ impl Checker<'_> {
                 .whole_setting(st, "steps")
                 .map(|n| Length::Steps(n as usize)),
         };
-        let optimizer = match get("optimizer") {
-            Some(e) => self.optimizer(&e.value),
-            None => Some(OptimizerConfig::Sgd(SgdConfig::DEFAULT)),
+        // A setting left out reads as if the file wrote the table's default.
+        let setting = |name: &str| {
+            get(name)
+                .map(|e| e.value.clone())
+                .or_else(|| default_word(name, keyword))
         };
-        let mut eval = match get("eval") {
-            Some(e) => self.eval(&e.value),
-            None => Some(EvalSpec {
-                scaling: true,
-                mc_passes: None,
-                every: None,
-            }),
-        };
+        let optimizer = setting("optimizer").and_then(|e| self.optimizer(&e));
+        let mut eval = setting("eval").and_then(|e| self.eval(&e));
         if let Some(ev) = get("eval_every") {
             let every = self.whole_setting(Some(ev), "eval_every");
             if let Some(Length::Epochs(_)) = length {
@@ -297,10 +313,9 @@ impl Checker<'_> {
 
     /// Whether a known data set's samples and labels match the input and label.
     fn data_fits(&mut self, span: Span, spec: &DataSpec) {
-        let (name, features, dims) = match spec {
-            DataSpec::Digits { .. } => ("digits", 64, "8x8"),
-            DataSpec::Mnist => ("mnist", 784, "28x28"),
-            DataSpec::FashionMnist => ("fashion_mnist", 784, "28x28"),
+        let (features, dims) = match spec {
+            DataSpec::Digits { .. } => (64, "8x8"),
+            DataSpec::Mnist | DataSpec::FashionMnist => (784, "28x28"),
             DataSpec::Synthetic { .. } | DataSpec::Idx { .. } => {
                 if let Some((l, ls)) = self.label.clone()
                     && let LabelKind::Targets(_) = l.kind
@@ -316,6 +331,7 @@ impl Checker<'_> {
             }
             DataSpec::Csv { .. } => return,
         };
+        let name = data_name(spec);
         if let Some((input, is)) = self.input.clone()
             && input.features != features
         {
@@ -387,7 +403,7 @@ impl Checker<'_> {
                 weight_decay: wd?,
             })
         } else {
-            let betas = self.betas(&b);
+            let betas = self.pair_param(&b, "betas");
             let eps = self.real_param(&b, "eps");
             let wd = self.real_param(&b, "weight_decay");
             let (beta1, beta2) = betas?;
@@ -423,39 +439,6 @@ impl Checker<'_> {
         }
     }
 
-    /// `betas: [0.9, 0.999]`, or the default.
-    fn betas(&mut self, b: &Bound) -> Option<(f64, f64)> {
-        let (_, param) = builtins::lookup(Role::Optimizer, "adam")?.param("betas")?;
-        let (Kind::Pair(range), builtins::Default::Pair(b1, b2)) = (param.kind, param.default)
-        else {
-            return None;
-        };
-        let Some(e) = b.arg("betas") else {
-            return Some((b1, b2));
-        };
-        match &e.kind {
-            ExprKind::List(items) if items.len() == 2 => {
-                let b1 = self.real(&items[0], "betas", range);
-                let b2 = self.real(&items[1], "betas", range);
-                Some((b1?, b2?))
-            }
-            _ => {
-                self.push(
-                    Diagnostic::error(
-                        e.span,
-                        format!(
-                            "`betas` must be a list of two numbers, found {}",
-                            describe(e)
-                        ),
-                    )
-                    .label("expected `[beta1, beta2]`")
-                    .help("for example: `betas: [0.9, 0.999]`"),
-                );
-                None
-            }
-        }
-    }
-
     /// `scaling`, `mc(passes: 30)`, or `scaling + mc(passes: 30)`.
     fn eval(&mut self, e: &Expr) -> Option<EvalSpec> {
         let parts: &[Expr] = match &e.kind {
@@ -476,56 +459,47 @@ impl Checker<'_> {
                         format!("expected an evaluation mode, found {}", describe(p)),
                     )
                     .label("not an evaluation mode")
-                    .help("write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`"),
+                    .help(EVAL_HELP),
                 );
                 ok = false;
                 continue;
             };
-            let twice = |c: &mut Self| {
-                c.push(
-                    Diagnostic::error(p.span, format!("`{}` is given twice", func.text))
-                        .label("again here"),
-                );
-            };
-            match func.text.as_str() {
-                "scaling" if args.is_empty() => {
-                    if spec.scaling {
-                        twice(self);
-                        ok = false;
-                    }
-                    spec.scaling = true;
-                }
-                "mc" => {
-                    if spec.mc_passes.is_some() {
-                        twice(self);
-                        ok = false;
-                    }
-                    let mc = builtins::lookup(Role::EvalMode, "mc")?;
-                    let Some(b) = self.bind(args, p.span, mc) else {
-                        ok = false;
-                        continue;
-                    };
-                    match self.whole_param(&b, "passes") {
-                        Some(n) => spec.mc_passes = Some(n as usize),
-                        None => ok = false,
-                    }
-                }
-                "scaling" => {
-                    self.push(
-                        Diagnostic::error(p.span, "`scaling` takes no arguments")
-                            .label("remove the arguments"),
-                    );
-                    ok = false;
-                }
-                _ => {
-                    let help =
-                        "write `scaling`, `mc(passes: 30)`, or both: `scaling + mc(passes: 30)`";
-                    let what = ("evaluation mode", "an evaluation mode");
-                    self.unknown(func, Role::EvalMode, what, help.to_string());
-                    ok = false;
-                }
-            }
+            ok &= self.eval_mode(&mut spec, func, args, p.span);
         }
         ok.then_some(spec)
+    }
+
+    /// Adds the evaluation mode `func(args)` to `spec`; `false` on an error.
+    fn eval_mode(
+        &mut self,
+        spec: &mut EvalSpec,
+        func: &ast::Ident,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> bool {
+        let Some(sig) = builtins::lookup(Role::EvalMode, &func.text) else {
+            let what = ("evaluation mode", "an evaluation mode");
+            self.unknown(func, Role::EvalMode, what, EVAL_HELP.to_string());
+            return false;
+        };
+        let twice = spec.uses(sig.name);
+        if twice {
+            self.push(
+                Diagnostic::error(span, format!("`{}` is given twice", func.text))
+                    .label("again here"),
+            );
+        }
+        let Some(b) = self.bind(args, span, sig) else {
+            return false;
+        };
+        match sig.name {
+            "mc" => match self.whole_param(&b, "passes") {
+                Some(n) => spec.mc_passes = Some(n as usize),
+                None => return false,
+            },
+            // `scaling`, the mode without parameters.
+            _ => spec.scaling = true,
+        }
+        !twice
     }
 }
