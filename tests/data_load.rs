@@ -269,6 +269,17 @@ fn synthetic_is_seeded() {
     );
 }
 
+/// A two-feature CSV with a header line and its own test file, loaded.
+fn load_csv_with_header(train: PathBuf, test: PathBuf) -> Dataset {
+    let spec = DataSpec::Csv {
+        path: train,
+        test: Some(test),
+        test_fraction: 0.2,
+        header: true,
+    };
+    load(&spec, 2, classes(2), &[]).unwrap()
+}
+
 #[test]
 fn csv_with_header_test_file_and_gzip() {
     let tmp = tempfile::tempdir().unwrap();
@@ -276,13 +287,7 @@ fn csv_with_header_test_file_and_gzip() {
     let test = tmp.path().join("toy-test.csv.gz");
     fs::write(&train, "a,b,label\n0.5,1,0\n2,3,1\n4,5,1\n").unwrap();
     fs::write(&test, gzip(b"x,y,l\r\n6,7,0\r\n")).unwrap();
-    let spec = DataSpec::Csv {
-        path: train,
-        test: Some(test),
-        test_fraction: 0.2,
-        header: true,
-    };
-    let d = load(&spec, 2, classes(2), &[]).unwrap();
+    let d = load_csv_with_header(train, test);
     assert_eq!(d.name, "toy");
     assert_eq!(
         (d.train.len(), d.test.len(), d.dims.clone()),
@@ -310,13 +315,7 @@ fn csv_from_spreadsheets_and_pandas() {
     )
     .unwrap();
     fs::write(&test, gzip(b"width,height,label\n6.0,7.0,1\n")).unwrap();
-    let spec = DataSpec::Csv {
-        path: train,
-        test: Some(test),
-        test_fraction: 0.2,
-        header: true,
-    };
-    let d = load(&spec, 2, classes(2), &[]).unwrap();
+    let d = load_csv_with_header(train, test);
     assert_eq!((d.train.len(), d.test.len()), (2, 1));
     let mut x = [0.0f32; 4];
     let mut y = [0u32; 2];
