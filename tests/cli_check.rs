@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::cli::netc;
+use common::cli::{netc, says};
 use std::fs;
 use std::path::Path;
 
@@ -52,21 +52,9 @@ fn check_reports_every_error_and_exits_1() {
     let r = netc(&["check", &f]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.is_empty());
-    assert!(
-        r.stderr.contains("error: unknown function `rleu`"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("= help: did you mean `relu`?"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("error: unknown data source `mnsit`"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "error: unknown function `rleu`");
+    says(&r, "= help: did you mean `relu`?");
+    says(&r, "error: unknown data source `mnsit`");
     assert!(r.stderr.contains(&format!("--> {f}:4:6")), "{}", r.stderr);
     assert!(
         r.stderr
@@ -95,11 +83,7 @@ fn warnings_do_not_fail_the_check() {
     let f = temp_file(dir.path(), "warn.net", src.as_bytes());
     let r = netc(&["check", &f]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("warning: unused activation `unused`"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "warning: unused activation `unused`");
     assert!(r.stderr.contains("generated 1 warning"), "{}", r.stderr);
     assert!(r.stdout.contains("unused      [8]"), "{}", r.stdout);
 }

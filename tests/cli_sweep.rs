@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{DATA, Run, TINY, fails, netc, ok};
+use common::cli::{DATA, Run, TINY, fails, netc, ok, says};
 use netc::checkpoint::read_tensors;
 use std::fs;
 use std::path::Path;
@@ -184,18 +184,10 @@ fn a_bad_key_or_value_stops_before_anything_runs() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("help: did you mean `d.p`?"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "help: did you mean `d.p`?");
     let r = train("h.units=ten");
     fails(&r);
-    assert!(
-        r.stderr.contains("`h.units` takes a number, not `ten`"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "`h.units` takes a number, not `ten`");
     let r = train("d.p=2");
     fails(&r);
     assert!(r.stderr.contains("d = dropout(h, 2)"), "{}", r.stderr);
@@ -377,11 +369,7 @@ fn plan_then_collect_gives_the_sweep_own_summary() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("missing: d.p=0.5 epochs=1 seed=1"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "missing: d.p=0.5 epochs=1 seed=1");
     assert!(r.stderr.contains("2 of 4 trials finished"), "{}", r.stderr);
     let csv = fs::read_to_string(planned.join("summary.csv")).unwrap();
     assert_eq!(
@@ -434,16 +422,8 @@ fn a_failing_trial_is_reported_and_the_others_finish() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("[2/2] lr=0.05 epochs=1 seed=1  test acc"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("incomplete: lr=1e30 epochs=1 seed=1"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "[2/2] lr=0.05 epochs=1 seed=1  test acc");
+    says(&r, "incomplete: lr=1e30 epochs=1 seed=1");
     assert!(r.stderr.contains("1 of 2 trials failed"), "{}", r.stderr);
     let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(csv.contains("\n1e30,1,1,incomplete,"), "{csv}");
@@ -457,11 +437,7 @@ fn a_sweep_with_a_bad_value_runs_nothing() {
     let out = dir.path().join("sweep");
     let r = sweep(&out, &["--set", "d.p=0,2"]);
     fails(&r);
-    assert!(
-        r.stderr.contains("this value comes from `--set d.p=2`"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "this value comes from `--set d.p=2`");
     assert!(
         r.stderr
             .contains("trial `d.p=2 seed=1` does not check; nothing was run"),
@@ -492,11 +468,7 @@ fn a_sweep_with_a_bad_value_runs_nothing() {
         ],
     );
     fails(&r);
-    assert!(
-        r.stderr.contains("200 × 200 × 1 trials, more than 10000"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "200 × 200 × 1 trials, more than 10000");
     assert!(!out.exists());
     // Usage errors are clap's.
     assert_eq!(netc(&["sweep", TINY, "--collect", "x"]).code, 2);
@@ -587,11 +559,7 @@ fn a_sweep_into_a_directory_holding_one_is_refused_unless_forced() {
     // Another sweep is refused.
     let again = sweep(&out, &["--set", "d.p=0,0.25", "--set", "epochs=1"]);
     fails(&again);
-    assert!(
-        again.stderr.contains("already holds another sweep"),
-        "{}",
-        again.stderr
-    );
+    says(&again, "already holds another sweep");
     assert!(again.stderr.contains("--collect"), "{}", again.stderr);
     assert_eq!(
         fs::read_to_string(out.join("summary.csv")).unwrap(),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cli::{DATA, Run, TINY, netc, ok, train_tiny};
+use common::cli::{DATA, Run, TINY, netc, ok, says, train_tiny};
 
 use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
 use std::collections::BTreeMap;
@@ -145,11 +145,7 @@ fn resuming_a_different_net_lists_what_does_not_match() {
         ckpt.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("does not hold the expected tensors"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "does not hold the expected tensors");
     assert!(r.stderr.contains("h.weight"), "{}", r.stderr);
 }
 
@@ -183,11 +179,7 @@ fn a_diverging_run_stops_at_the_step_and_keeps_the_last_good_checkpoint() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr.contains("the last good checkpoint is"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "the last good checkpoint is");
     assert_eq!(
         fs::read(dir.path().join("checkpoint.safetensors")).unwrap(),
         good
@@ -253,11 +245,7 @@ fn an_unwritable_run_directory_is_a_clear_error() {
     fs::write(&file, "x").unwrap();
     let r = train_tiny(&file.join("run"), &[]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("cannot create the run directory"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "cannot create the run directory");
 }
 
 #[test]
@@ -480,11 +468,7 @@ fn grad_refuses_a_batch_of_the_wrong_shape() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("`x` is [3, 5]: expected [N, 128]"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "`x` is [3, 5]: expected [N, 128]");
     assert!(!out.exists());
 }
 
@@ -842,11 +826,7 @@ fn resuming_another_net_of_the_same_shapes_is_refused_unless_forced() {
     assert_eq!(fs::read(&ckpt).unwrap(), before, "a refused resume wrote");
     let r = resume(&["--force"]);
     ok(&r);
-    assert!(
-        r.stderr.contains("resuming anyway (--force)"),
-        "{}",
-        r.stderr
-    );
+    says(&r, "resuming anyway (--force)");
 }
 
 #[test]

@@ -37,6 +37,11 @@ pub fn fails(r: &Run) {
     assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }
 
+/// The run's standard error holds `text` (shown whole if not).
+pub fn says(r: &Run, text: &str) {
+    assert!(r.stderr.contains(text), "{}", r.stderr);
+}
+
 /// `netc train` of the tiny net on the fixture, quietly, into `out`, with
 /// `extra` arguments.
 pub fn train_tiny(out: &std::path::Path, extra: &[&str]) -> Run {
