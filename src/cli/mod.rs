@@ -8,6 +8,7 @@ mod data_places;
 mod eval;
 mod fmt;
 mod grad;
+mod lsp;
 mod plot;
 mod progress;
 mod recorded;
@@ -49,6 +50,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Overlay the learning curves of several runs in one SVG.
     Plot(plot::PlotArgs),
+    /// A language server for editors, on stdin and stdout.
+    Lsp(lsp::LspArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Grad(a) => grad::run(&a, &mut r),
         Command::Sweep(a) => sweep::run(&a, &mut r),
         Command::Plot(a) => plot::run(&a, &mut r),
+        Command::Lsp(a) => lsp::run(&a, &mut r),
     }
     r.exit_code()
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod lsp;
 
 use safetensors::{Dtype, SafeTensors};
 use std::io::Write as _;

@@ -152,6 +152,29 @@ pub fn check(
     file: &ast::File,
     parse_errors: Vec<Diagnostic>,
 ) -> Result<Model, Diagnostics> {
+    check_in_part(path, src, file, parse_errors).result
+}
+
+/// What a check found, also in a file with errors: an editor shows the
+/// shapes of the bindings that checked while the user mends the rest.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The model, or every diagnostic.
+    pub result: Result<Model, Diagnostics>,
+    /// The input, if its statement checked.
+    pub input: Option<model::Input>,
+    /// The bindings that checked, in file order (the model's own when it
+    /// checked).
+    pub bindings: Vec<model::Binding>,
+}
+
+/// [`check`], keeping what checked when the file as a whole does not.
+pub fn check_in_part(
+    path: &str,
+    src: &str,
+    file: &ast::File,
+    parse_errors: Vec<Diagnostic>,
+) -> Outcome {
     let mut c = Checker::new(src);
     // Errors and nothing parsed: a file over a size limit (see `parse`), of
     // which nothing more is said.
@@ -162,7 +185,11 @@ pub fn check(
     if refused {
         let mut diags = Diagnostics::new(path, src);
         diags.extend(c.diags);
-        return Err(diags);
+        return Outcome {
+            result: Err(diags),
+            input: None,
+            bindings: Vec::new(),
+        };
     }
 
     let header = c.header(file);
@@ -203,7 +230,9 @@ pub fn check(
     c.unused(file);
     c.missing(file, header.as_ref().map(|h| h.1));
 
+    let input = c.input.as_ref().map(|(i, _)| i.clone());
     let mut model = None;
+    let mut partial = Vec::new();
     if c.errors() == 0
         && let (
             Some((name, _)),
@@ -226,18 +255,30 @@ pub fn check(
         };
         c.memory(&m, train_span);
         model = Some(m);
+    } else {
+        partial = bindings;
     }
 
     c.report_dropped();
     let mut diags = Diagnostics::new(path, src);
     diags.extend(c.diags);
     diags.sort();
-    match model {
+    let result = match model {
         Some(mut m) if !diags.has_errors() => {
             m.warnings = diags;
+            partial = m.bindings.clone();
             Ok(m)
         }
-        _ => Err(diags),
+        Some(m) => {
+            partial = m.bindings;
+            Err(diags)
+        }
+        None => Err(diags),
+    };
+    Outcome {
+        result,
+        input,
+        bindings: partial,
     }
 }
 

@@ -1,0 +1,98 @@
+//! The open documents: each one's text, parsed and checked again on every
+//! change (a few hundred microseconds for the models in `models/`), so every
+//! request reads a fresh analysis.
+
+use lsp_types::Uri;
+use netc::lang::ast::{File, StmtKind};
+use netc::lang::check::{Outcome, check_in_part};
+use netc::lang::parse::parse;
+use netc::lang::span::Span;
+use netc::lang::{Binding, Diagnostics, Input};
+use std::collections::HashMap;
+
+/// One open document and what the language makes of it.
+pub struct Document {
+    pub text: String,
+    /// The syntax tree (the statements that parsed).
+    pub file: File,
+    /// The check: the model or the diagnostics, and what checked.
+    pub outcome: Outcome,
+}
+
+impl Document {
+    /// Parses and checks `text`; `path` names it in messages. A text over
+    /// the language's size limit is refused by the parser with a diagnostic,
+    /// as `netc check` refuses such a file.
+    pub fn new(path: &str, text: String) -> Self {
+        let (file, errors) = parse(&text);
+        let outcome = check_in_part(path, &text, &file, errors);
+        Document {
+            text,
+            file,
+            outcome,
+        }
+    }
+
+    /// Every error and warning, as `netc check` reports them.
+    pub fn diagnostics(&self) -> &Diagnostics {
+        match &self.outcome.result {
+            Ok(m) => &m.warnings,
+            Err(d) => d,
+        }
+    }
+
+    /// The binding called `name`, if it checked.
+    pub fn binding(&self, name: &str) -> Option<&Binding> {
+        self.outcome.bindings.iter().find(|b| b.name == name)
+    }
+
+    /// The input, if it checked.
+    pub fn input(&self) -> Option<&Input> {
+        self.outcome.input.as_ref()
+    }
+
+    /// Where `name` is defined: the name in its `input`, `label` or binding
+    /// statement, with the start of that statement.
+    pub fn definition(&self, name: &str) -> Option<(Span, usize)> {
+        self.file.statements.iter().find_map(|s| {
+            let defined = match &s.kind {
+                StmtKind::Input { name, .. }
+                | StmtKind::Label { name, .. }
+                | StmtKind::Binding { name, .. } => name,
+                _ => return None,
+            };
+            (defined.text == name).then_some((defined.span, s.span.start))
+        })
+    }
+}
+
+/// The documents the client has opened, by URI.
+#[derive(Default)]
+pub struct Documents {
+    open: HashMap<Uri, Document>,
+}
+
+impl Documents {
+    /// Opens or replaces the document at `uri` with `text`.
+    pub fn set(&mut self, uri: &Uri, text: String) -> &Document {
+        let doc = Document::new(&shown(uri), text);
+        self.open.insert(uri.clone(), doc);
+        &self.open[uri]
+    }
+
+    /// Forgets a closed document.
+    pub fn close(&mut self, uri: &Uri) {
+        self.open.remove(uri);
+    }
+
+    /// The open document at `uri`.
+    pub fn get(&self, uri: &Uri) -> Option<&Document> {
+        self.open.get(uri)
+    }
+}
+
+/// The document's name in messages: its file name, as `netc check` shows it.
+fn shown(uri: &Uri) -> String {
+    let path = uri.path().as_str();
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}

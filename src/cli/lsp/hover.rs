@@ -1,0 +1,142 @@
+//! Hover: what the word under the cursor is. A name shows its statement and
+//! shape (a layer's parameters too), a parameter its shape and count, a
+//! builtin its signature, help and parameters from the builtins table.
+
+use super::document::Document;
+use super::symbols::{self, Target};
+use netc::lang::Binding;
+use netc::lang::ast::StmtKind;
+use netc::lang::builtins::{Builtin, Default, Param};
+use netc::lang::fmt::expr_text;
+use netc::lang::span::Span;
+
+/// The hover text (Markdown) at byte `offset`, and the span it is about.
+pub fn hover(doc: &Document, offset: usize) -> Option<(String, Span)> {
+    let o = symbols::at(&doc.file, offset)?;
+    let text = match o.target {
+        Target::Name(n) => name(doc, n)?,
+        Target::Param { layer, param } => parameter(doc, layer, param)?,
+        Target::Builtin(b) => builtin(b),
+        Target::Arg(b, p) => format!("`{}` of `{}`: {}", p.name, b.name, param_line(p)),
+        Target::Setting(p) => format!("`train {{ {}: ... }}`: {}", p.name, param_line(p)),
+    };
+    Some((text, o.span))
+}
+
+/// A name's statement as written, and its shape when it checked.
+fn name(doc: &Document, n: &str) -> Option<String> {
+    let stmt = doc.file.statements.iter().find(|s| match &s.kind {
+        StmtKind::Input { name, .. }
+        | StmtKind::Label { name, .. }
+        | StmtKind::Binding { name, .. } => name.text == n,
+        _ => false,
+    })?;
+    let written = doc.text.get(stmt.span.start..stmt.span.end).unwrap_or("");
+    let mut out = format!("```netc\n{}\n```\n", one_line(written));
+    match &stmt.kind {
+        StmtKind::Input { .. } => {
+            if let Some(i) = doc.input() {
+                out.push_str(&format!(
+                    "input: `{}` per sample ({} features)",
+                    shape(&i.dims),
+                    i.features
+                ));
+            }
+        }
+        StmtKind::Label { .. } => out.push_str("the label of each sample"),
+        StmtKind::Binding { value, .. } if n == "loss" => {
+            out.push_str(&format!(
+                "the loss: `{}`, averaged over the batch",
+                expr_text(value)
+            ));
+        }
+        _ => match doc.binding(n) {
+            Some(b) => out.push_str(&activation(b)),
+            None => out.push_str("shape unknown: this binding or one it uses has an error"),
+        },
+    }
+    Some(out)
+}
+
+/// A statement spread over lines, on one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn activation(b: &Binding) -> String {
+    let mut out = format!(
+        "activation: `{}` per sample ({} features)",
+        shape(&b.shape),
+        b.features()
+    );
+    if let Some(l) = b.layer {
+        let count = l.units * l.inputs + if l.bias { l.units } else { 0 };
+        out.push_str(&format!(
+            "\n\nparameters: `{}.weight` `{}`",
+            b.name,
+            shape(&[l.units, l.inputs])
+        ));
+        if l.bias {
+            out.push_str(&format!(", `{}.bias` `{}`", b.name, shape(&[l.units])));
+        }
+        out.push_str(&format!(" ({count} values)"));
+    }
+    out
+}
+
+/// `h1.weight`: its shape and count, from its layer.
+fn parameter(doc: &Document, layer: &str, param: &str) -> Option<String> {
+    let l = doc.binding(layer)?.layer?;
+    let dims = match param {
+        "weight" => vec![l.units, l.inputs],
+        "bias" if l.bias => vec![l.units],
+        _ => return None,
+    };
+    let count: usize = dims.iter().product();
+    Some(format!(
+        "parameter `{layer}.{param}`: `{}` ({count} values)",
+        shape(&dims)
+    ))
+}
+
+/// A builtin's signature, what it is, its parameters and an example.
+fn builtin(b: &Builtin) -> String {
+    let mut out = format!(
+        "```netc\n{}\n```\n{}\n\n`{}` {}",
+        b.signature(),
+        b.help,
+        b.name,
+        b.role.place()
+    );
+    if !b.params.is_empty() {
+        out.push('\n');
+    }
+    for p in b.params {
+        out.push_str(&format!("\n- `{}`: {}", p.name, param_line(p)));
+    }
+    out.push_str(&format!("\n\nexample: `{}`", b.example));
+    out
+}
+
+/// What a parameter is, and its default.
+fn param_line(p: &Param) -> String {
+    match p.default {
+        Default::Required => format!("{} (required)", p.help),
+        d => format!("{} (default: {d})", p.help),
+    }
+}
+
+fn shape(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(usize::to_string).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// For completion's details: a builtin's signature and help.
+pub fn builtin_detail(b: &Builtin) -> (String, String) {
+    (b.signature(), builtin(b))
+}
+
+/// For completion's details: a parameter's help and default.
+pub fn param_detail(p: &Param) -> String {
+    param_line(p)
+}

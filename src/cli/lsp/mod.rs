@@ -1,0 +1,229 @@
+//! `netc lsp`: a Language Server Protocol server on stdin and stdout, for
+//! editors. Diagnostics on every change (those of `netc check`), hover,
+//! completion, go to definition and formatting (that of `netc fmt`).
+//!
+//! One synchronous loop (rust-analyzer's `lsp-server`): each message is
+//! handled in turn, and each open document is parsed and checked again when
+//! it changes, so every request reads a fresh analysis.
+
+mod completion;
+mod definition;
+mod diagnostics;
+mod document;
+mod formatting;
+mod hover;
+mod position;
+mod symbols;
+
+use super::Reporter;
+use clap::Args;
+use document::Documents;
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::request::{Completion, Formatting, GotoDefinition, HoverRequest, Request as _};
+use lsp_types::{
+    CompletionOptions, CompletionParams, DocumentFormattingParams, GotoDefinitionParams, Hover,
+    HoverContents, HoverParams, HoverProviderCapability, MarkupContent, MarkupKind, OneOf,
+    PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
+    Uri,
+};
+use position::Positions;
+use serde::de::DeserializeOwned;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+#[derive(Args, Debug)]
+pub struct LspArgs {
+    /// Talk over stdin and stdout (the only transport; editors pass it).
+    #[arg(long)]
+    stdio: bool,
+}
+
+/// Serves one client until it asks the server to exit.
+pub fn run(_: &LspArgs, r: &mut Reporter) {
+    let (connection, io_threads) = Connection::stdio();
+    let served = serve(&connection);
+    drop(connection);
+    match served {
+        Ok(()) => {
+            if let Err(e) = io_threads.join() {
+                r.error(format!("the editor's connection failed: {e}"));
+            }
+        }
+        // The reader may still wait on stdin: the threads end with the process.
+        Err(e) => r.error(e),
+    }
+}
+
+/// What the server offers.
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), ":".into(), "(".into(), " ".into()]),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    }
+}
+
+fn serve(conn: &Connection) -> Result<(), String> {
+    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+    let (id, _params) = conn.initialize_start().map_err(|e| e.to_string())?;
+    let init = serde_json::json!({
+        "capabilities": caps,
+        "serverInfo": { "name": "netc", "version": env!("CARGO_PKG_VERSION") },
+    });
+    conn.initialize_finish(id, init)
+        .map_err(|e| e.to_string())?;
+    let mut docs = Documents::default();
+    for msg in &conn.receiver {
+        match msg {
+            Message::Request(req) => {
+                if conn.handle_shutdown(&req).map_err(|e| e.to_string())? {
+                    return Ok(());
+                }
+                let resp =
+                    guarded(|| answer(&docs, req.clone())).unwrap_or_else(|| internal_error(&req));
+                send(conn, resp.into());
+            }
+            Message::Notification(n) if n.method == "exit" => {
+                return Err("the editor asked netc lsp to exit before shutting it down".into());
+            }
+            Message::Notification(n) => {
+                if let Some(Some(note)) = guarded(|| notified(&mut docs, n)) {
+                    send(conn, note.into());
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    Err("the editor closed the connection without shutting netc lsp down".into())
+}
+
+/// Runs a handler; a panic (a bug) costs that one answer, not the
+/// server and the user's session.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+fn internal_error(req: &Request) -> Response {
+    Response::new_err(
+        req.id.clone(),
+        ErrorCode::InternalError as i32,
+        format!("netc lsp failed on {}: please report it", req.method),
+    )
+}
+
+fn send(conn: &Connection, msg: Message) {
+    // A closed writer means the editor is gone; the loop ends on its own.
+    let _ = conn.sender.send(msg);
+}
+
+/// The answer to one request.
+fn answer(docs: &Documents, req: Request) -> Response {
+    let id = req.id.clone();
+    let result = match req.method.as_str() {
+        HoverRequest::METHOD => params::<HoverParams>(req).map(|p| {
+            let at = &p.text_document_position_params;
+            json(docs.get(&at.text_document.uri).and_then(|d| {
+                let pos = Positions::new(&d.text);
+                let (value, span) = hover::hover(d, pos.offset(at.position))?;
+                Some(Hover {
+                    contents: HoverContents::Markup(MarkupContent {
+                        kind: MarkupKind::Markdown,
+                        value,
+                    }),
+                    range: Some(pos.range(span)),
+                })
+            }))
+        }),
+        Completion::METHOD => params::<CompletionParams>(req).map(|p| {
+            let at = &p.text_document_position;
+            json(docs.get(&at.text_document.uri).map(|d| {
+                let offset = Positions::new(&d.text).offset(at.position);
+                completion::complete(d, offset)
+            }))
+        }),
+        GotoDefinition::METHOD => params::<GotoDefinitionParams>(req).map(|p| {
+            let at = &p.text_document_position_params;
+            let uri = &at.text_document.uri;
+            json(
+                docs.get(uri)
+                    .and_then(|d| definition::definition(uri, d, at.position)),
+            )
+        }),
+        Formatting::METHOD => params::<DocumentFormattingParams>(req)
+            .map(|p| json(docs.get(&p.text_document.uri).and_then(formatting::format))),
+        _ => Err((
+            ErrorCode::MethodNotFound,
+            format!("netc lsp does not answer {}", req.method),
+        )),
+    };
+    match result {
+        Ok(v) => Response::new_ok(id, v),
+        Err((code, msg)) => Response::new_err(id, code as i32, msg),
+    }
+}
+
+fn params<P: DeserializeOwned>(req: Request) -> Result<P, (ErrorCode, String)> {
+    serde_json::from_value(req.params)
+        .map_err(|e| (ErrorCode::InvalidParams, format!("{}: {e}", req.method)))
+}
+
+fn json<T: serde::Serialize>(v: T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// Keeps the documents up to date; a change is answered with the
+/// document's diagnostics.
+fn notified(docs: &mut Documents, n: Notification) -> Option<Notification> {
+    match n.method.as_str() {
+        DidOpenTextDocument::METHOD => {
+            let p: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(n.params).ok()?;
+            let doc = p.text_document;
+            Some(publish(docs, doc.uri, doc.version, doc.text))
+        }
+        DidChangeTextDocument::METHOD => {
+            let p: lsp_types::DidChangeTextDocumentParams =
+                serde_json::from_value(n.params).ok()?;
+            // Full synchronisation: the last change holds the whole text.
+            let text = p.content_changes.into_iter().last()?.text;
+            let doc = p.text_document;
+            Some(publish(docs, doc.uri, doc.version, text))
+        }
+        DidCloseTextDocument::METHOD => {
+            let p: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(n.params).ok()?;
+            docs.close(&p.text_document.uri);
+            Some(diagnostics_note(p.text_document.uri, Vec::new(), None))
+        }
+        _ => None,
+    }
+}
+
+/// Stores the new text and publishes its diagnostics.
+fn publish(docs: &mut Documents, uri: Uri, version: i32, text: String) -> Notification {
+    let doc = docs.set(&uri, text);
+    let ds = diagnostics::to_lsp(&uri, &doc.text, doc.diagnostics());
+    diagnostics_note(uri, ds, Some(version))
+}
+
+fn diagnostics_note(
+    uri: Uri,
+    diagnostics: Vec<lsp_types::Diagnostic>,
+    version: Option<i32>,
+) -> Notification {
+    Notification::new(
+        PublishDiagnostics::METHOD.to_string(),
+        PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version,
+        },
+    )
+}
