@@ -331,6 +331,10 @@ fn huge_binary_and_broken_buffers_get_diagnostics_not_a_crash() {
         at("file:///huge.net", &huge, "a v1", 0),
     );
     assert_eq!(h, Value::Null);
+    let end = json!({ "textDocument": { "uri": "file:///huge.net" }, "position": position(&huge, huge.len()) });
+    let (items, took) = c.request("textDocument/completion", end);
+    assert_eq!(items, Value::Null);
+    assert!(took < Duration::from_millis(50), "{took:?}");
     // Control characters, NULs and stray bytes as text.
     let binary: String = (0u32..2000)
         .filter_map(|i| char::from_u32((i * 7919) % 0x3000))

@@ -36,7 +36,8 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
-fn shape(dims: &[usize]) -> String {
+/// `[28, 28]`: a shape as the summary and the editor show it.
+pub fn shape(dims: &[usize]) -> String {
     let parts: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
     format!("[{}]", parts.join(", "))
 }

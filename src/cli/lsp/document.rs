@@ -2,11 +2,13 @@
 //! change (a few hundred microseconds for the models in `models/`), so every
 //! request reads a fresh analysis.
 
+use super::symbols;
 use lsp_types::Uri;
-use netc::lang::ast::{File, StmtKind};
+use netc::lang::ast::File;
 use netc::lang::check::{Outcome, check_in_part};
 use netc::lang::parse::parse;
 use netc::lang::span::Span;
+use netc::lang::statements::MAX_SOURCE;
 use netc::lang::{Binding, Diagnostics, Input};
 use std::collections::HashMap;
 
@@ -54,15 +56,13 @@ impl Document {
     /// Where `name` is defined: the name in its `input`, `label` or binding
     /// statement, with the start of that statement.
     pub fn definition(&self, name: &str) -> Option<(Span, usize)> {
-        self.file.statements.iter().find_map(|s| {
-            let defined = match &s.kind {
-                StmtKind::Input { name, .. }
-                | StmtKind::Label { name, .. }
-                | StmtKind::Binding { name, .. } => name,
-                _ => return None,
-            };
-            (defined.text == name).then_some((defined.span, s.span.start))
-        })
+        symbols::defining(&self.file, name).map(|(s, n)| (n.span, s.span.start))
+    }
+
+    /// Whether the text is small enough to analyse: a larger one has only
+    /// the diagnostic saying so, and requests on it get empty answers.
+    pub fn analysed(&self) -> bool {
+        self.text.len() <= MAX_SOURCE
     }
 }
 
@@ -85,9 +85,9 @@ impl Documents {
         self.open.remove(uri);
     }
 
-    /// The open document at `uri`.
+    /// The open document at `uri`, if it is small enough to analyse.
     pub fn get(&self, uri: &Uri) -> Option<&Document> {
-        self.open.get(uri)
+        self.open.get(uri).filter(|d| d.analysed())
     }
 }
 

@@ -8,6 +8,7 @@ use netc::lang::Binding;
 use netc::lang::ast::StmtKind;
 use netc::lang::builtins::{Builtin, Default, Param};
 use netc::lang::fmt::expr_text;
+use netc::lang::model_summary::shape;
 use netc::lang::span::Span;
 
 /// The hover text (Markdown) at byte `offset`, and the span it is about.
@@ -25,12 +26,7 @@ pub fn hover(doc: &Document, offset: usize) -> Option<(String, Span)> {
 
 /// A name's statement as written, and its shape when it checked.
 fn name(doc: &Document, n: &str) -> Option<String> {
-    let stmt = doc.file.statements.iter().find(|s| match &s.kind {
-        StmtKind::Input { name, .. }
-        | StmtKind::Label { name, .. }
-        | StmtKind::Binding { name, .. } => name.text == n,
-        _ => false,
-    })?;
+    let (stmt, _) = symbols::defining(&doc.file, n)?;
     let written = doc.text.get(stmt.span.start..stmt.span.end).unwrap_or("");
     let mut out = format!("```netc\n{}\n```\n", one_line(written));
     match &stmt.kind {
@@ -124,11 +120,6 @@ fn param_line(p: &Param) -> String {
         Default::Required => format!("{} (required)", p.help),
         d => format!("{} (default: {d})", p.help),
     }
-}
-
-fn shape(dims: &[usize]) -> String {
-    let parts: Vec<String> = dims.iter().map(usize::to_string).collect();
-    format!("[{}]", parts.join(", "))
 }
 
 /// For completion's details: a builtin's signature and help.

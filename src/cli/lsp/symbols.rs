@@ -3,7 +3,7 @@
 //! Hover and go-to-definition both start here; everything is read from the
 //! syntax tree and the builtins table.
 
-use netc::lang::ast::{Expr, ExprKind, File, StmtKind};
+use netc::lang::ast::{Expr, ExprKind, File, Ident, Statement, StmtKind};
 use netc::lang::builtins::{self, Builtin, Param};
 use netc::lang::span::Span;
 
@@ -126,7 +126,7 @@ fn expr<'a>(file: &'a File, e: &'a Expr, found: &mut Vec<Occurrence<'a>>) {
 /// A bare word: a name the file defines, else a builtin written without
 /// parentheses (`data: mnist`), else a name (undefined, but a name).
 fn word<'a>(file: &File, text: &'a str) -> Target<'a> {
-    if defines(file, text) {
+    if defining(file, text).is_some() {
         return Target::Name(text);
     }
     match builtins::find(text) {
@@ -135,13 +135,13 @@ fn word<'a>(file: &File, text: &'a str) -> Target<'a> {
     }
 }
 
-/// Whether a statement of `file` defines `name`.
-fn defines(file: &File, name: &str) -> bool {
-    file.statements.iter().any(|s| match &s.kind {
+/// The statement of `file` that defines `name`, and the name in it.
+pub fn defining<'a>(file: &'a File, name: &str) -> Option<(&'a Statement, &'a Ident)> {
+    file.statements.iter().find_map(|s| match &s.kind {
         StmtKind::Input { name: n, .. }
         | StmtKind::Label { name: n, .. }
-        | StmtKind::Binding { name: n, .. } => n.text == name,
-        _ => false,
+        | StmtKind::Binding { name: n, .. } => (n.text == name).then_some((s, n)),
+        _ => None,
     })
 }
 
