@@ -71,22 +71,22 @@ fn statement_start(text: &str, offset: usize) -> usize {
 /// Whether a statement's text goes on past its end: it ends with an
 /// operator, or a bracket is open.
 fn continues(s: &str) -> bool {
-    s.trim_end().ends_with(['+', '*', '=', ',', ':']) || !open_brackets(s).is_empty()
+    s.trim_end().ends_with(['+', '*', '=', ',', ':']) || !scan(s).open.is_empty()
 }
 
-/// The unclosed brackets of `s` (outside strings and comments), with their
-/// byte offsets.
-fn open_brackets(s: &str) -> Vec<(char, usize)> {
+/// A text read up to its end, outside strings and comments.
+struct Scan {
+    /// The unclosed brackets, with their byte offsets.
+    open: Vec<(char, usize)>,
+    /// The text ends inside a string or a comment.
+    in_literal: bool,
+}
+
+fn scan(s: &str) -> Scan {
+    let (code, in_literal) = code_chars(s);
     let mut open = Vec::new();
-    let mut in_str = false;
-    let mut in_comment = false;
-    for (i, c) in s.char_indices() {
+    for (i, c) in code {
         match c {
-            '\n' => in_comment = false,
-            _ if in_comment => {}
-            '"' => in_str = !in_str,
-            _ if in_str => {}
-            '#' => in_comment = true,
             '(' | '[' | '{' => open.push((c, i)),
             ')' | ']' | '}' => {
                 open.pop();
@@ -94,7 +94,27 @@ fn open_brackets(s: &str) -> Vec<(char, usize)> {
             _ => {}
         }
     }
-    open
+    Scan { open, in_literal }
+}
+
+/// The characters of `s` outside strings and comments, with their byte
+/// offsets; and whether `s` ends inside a string or a comment.
+fn code_chars(s: &str) -> (Vec<(usize, char)>, bool) {
+    let mut code = Vec::new();
+    let (mut in_str, mut in_comment, mut escaped) = (false, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            '\n' => (in_comment, in_str) = (false, false),
+            _ if in_comment => {}
+            _ if in_str && escaped => escaped = false,
+            '\\' if in_str => escaped = true,
+            '"' => in_str = !in_str,
+            _ if in_str => {}
+            '#' => in_comment = true,
+            _ => code.push((i, c)),
+        }
+    }
+    (code, in_str || in_comment)
 }
 
 /// What the cursor is about to write.
@@ -144,8 +164,11 @@ fn context(before: &str) -> Context<'_> {
             name: &name[start..],
         };
     }
-    let open = open_brackets(head);
-    match open.last() {
+    let scanned = scan(head);
+    if scanned.in_literal {
+        return Context::Nothing;
+    }
+    match scanned.open.last() {
         Some(('{', at)) => in_block(&head[at + 1..]),
         Some(('(', at)) => in_call(head, *at),
         Some(_) => Context::Nothing,
@@ -210,11 +233,9 @@ fn arg_name(arg: &str) -> Option<&str> {
 /// The arguments of a call so far, split at its top-level commas.
 fn split_args(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut depth, mut start, mut in_str) = (0i32, 0, false);
-    for (i, c) in s.char_indices() {
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in code_chars(s).0 {
         match c {
-            '"' => in_str = !in_str,
-            _ if in_str => {}
             '(' | '[' => depth += 1,
             ')' | ']' => depth -= 1,
             ',' if depth == 0 => {
@@ -462,9 +483,15 @@ mod tests {
             Context::Value(Kind::Choice(_))
         ));
         assert_eq!(context("loss = l1(h1."), Context::Field { name: "h1" });
+        assert_eq!(context("h = relu(x) # a (comment"), Context::Nothing);
+        assert_eq!(context("train {\n  data: csv(\"da"), Context::Nothing);
         assert_eq!(
-            context("h = relu(x) # a (comment"),
-            Context::Binding { name: "h" }
+            context("train {\n  data: csv(\"a\\\"b\", te"),
+            Context::Arg {
+                func: "csv",
+                index: 1,
+                given: vec![]
+            }
         );
     }
 
