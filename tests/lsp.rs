@@ -112,6 +112,13 @@ fn a_session_diagnostics_hover_completion_definition_formatting_shutdown() {
         h["range"]["start"],
         position(GOOD, GOOD.find("h1, 10").unwrap_or(0))
     );
+    // On the label: its kind's help, from the table.
+    let (h, _) = c.request("textDocument/hover", at(URI, GOOD, "y: classes", 0));
+    let classes = builtins::lookup(Role::LabelKind, "classes").map_or("", |b| b.help);
+    assert!(
+        markdown(&h).contains(&format!("the label of each sample: {classes}")),
+        "{h}"
+    );
     // On a parameter: its shape and count.
     let (h, _) = c.request("textDocument/hover", at(URI, GOOD, "weight)", 1));
     assert!(
@@ -308,6 +315,36 @@ fn in_a_file_with_errors_hover_shows_the_shapes_of_what_checked() {
     assert!(markdown(&h).contains("`[8]` per sample"), "{h}");
     let (h, _) = c.request("textDocument/hover", at(URI, &text, "bad", 0));
     assert!(markdown(&h).contains("shape unknown"), "{h}");
+    let (code, err) = c.shutdown();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn warnings_are_warnings_and_secondary_spans_are_related_information() {
+    let (mut c, _) = Client::start();
+    let line = "h1 = relu(linear(flatten(x), 8))\n";
+    let text = GOOD.replacen(line, &format!("{line}{line}spare = relu(h1)\n"), 1);
+    let d = c.open(URI, &text);
+    assert_eq!(d.len(), 2, "{d:?}");
+    let first = text.find("h1 =").unwrap_or(0);
+    let again = first + line.len();
+    assert_eq!(d[0]["severity"], 1);
+    assert_eq!(d[0]["range"]["start"], position(&text, again));
+    let related = &d[0]["relatedInformation"][0];
+    assert_eq!(related["location"]["uri"], URI);
+    assert_eq!(
+        related["location"]["range"]["start"],
+        position(&text, first)
+    );
+    assert_eq!(related["message"], "first defined here");
+    assert_eq!(d[1]["severity"], 2);
+    assert!(
+        d[1]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("unused activation `spare`\nnever used\nhelp: "),
+        "{d:?}"
+    );
     let (code, err) = c.shutdown();
     assert_eq!(code, 0, "{err}");
 }

@@ -5,8 +5,8 @@
 use super::document::Document;
 use super::symbols::{self, Target};
 use netc::lang::Binding;
-use netc::lang::ast::StmtKind;
-use netc::lang::builtins::{Builtin, Default, Param};
+use netc::lang::ast::{ExprKind, StmtKind};
+use netc::lang::builtins::{self, Builtin, Default, Param, Role};
 use netc::lang::fmt::expr_text;
 use netc::lang::model_summary::shape;
 use netc::lang::span::Span;
@@ -39,7 +39,14 @@ fn name(doc: &Document, n: &str) -> Option<String> {
                 ));
             }
         }
-        StmtKind::Label { .. } => out.push_str("the label of each sample"),
+        StmtKind::Label { kind, .. } => {
+            out.push_str("the label of each sample");
+            if let ExprKind::Call { func, .. } = &kind.kind
+                && let Some(b) = builtins::lookup(Role::LabelKind, &func.text)
+            {
+                out.push_str(&format!(": {}", b.help));
+            }
+        }
         StmtKind::Binding { value, .. } if n == "loss" => {
             out.push_str(&format!(
                 "the loss: `{}`, averaged over the batch",
