@@ -6,6 +6,7 @@
 
 use regex::Regex;
 use serde_json::Value;
+use std::io::Write as _;
 use std::path::Path;
 
 fn json(path: &str) -> Value {
@@ -156,4 +157,135 @@ fn the_vscode_manifest_points_at_the_grammar_and_starts_netc_lsp() {
     let main = dir.join(m["main"].as_str().unwrap_or(""));
     let js = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{}: {e}", main.display()));
     assert!(js.contains(r#"args: ["lsp"]"#), "{js}");
+}
+
+#[test]
+fn the_extension_script_is_valid_javascript() {
+    let run = std::process::Command::new("node")
+        .args(["--check", "editors/vscode/extension.js"])
+        .output();
+    match run {
+        Err(_) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: the_extension_script_is_valid_javascript skipped: `node` is not installed"
+            );
+        }
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// The scopes VS Code's own engine (vscode-textmate on Oniguruma) gives the
+/// models' words: `editors/test/tokenize.js`, with the packages `.ci/run`
+/// installs there (`npm ci`). Skipped with a note without node or them.
+#[test]
+fn vs_code_s_engine_scopes_the_models() {
+    let test = "vs_code_s_engine_scopes_the_models";
+    if !Path::new("editors/test/node_modules/vscode-textmate").exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {test} skipped: editors/test/node_modules is absent (`npm ci` there)"
+        );
+        return;
+    }
+    // The models, and a file with what they do not show.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let extra = dir.path().join("extra.net");
+    let extra_text = "loss = mse(out, y) + 1e-4 * sumsq(h1.weight)\n\
+                      train {\n    data: csv(\"a \\\"b\\\".csv\", header: true)\n}\n";
+    std::fs::write(&extra, extra_text).expect("write extra.net");
+    let extra = extra.to_str().unwrap_or("").to_string();
+    let models = [
+        "models/mlp.net",
+        "models/mnist.net",
+        "models/digits.net",
+        extra.as_str(),
+    ];
+    let out = std::process::Command::new("node")
+        .arg("editors/test/tokenize.js")
+        .args(models)
+        .output();
+    let Ok(out) = out else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {test} skipped: `node` is not installed"
+        );
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    // (a word, where it stands, the innermost scope it must have)
+    let want = [
+        ("net", "net mnist v1", "keyword.other.net.netc"),
+        ("mnist", "net mnist v1", "entity.name.type.netc"),
+        ("input", "input x", "keyword.other.declaration.netc"),
+        ("28x28", "input x", "constant.numeric.dimensions.netc"),
+        (
+            "# pixels scaled to [0, 1]",
+            "input x",
+            "comment.line.number-sign.netc",
+        ),
+        ("h", "h = relu", "variable.other.definition.netc"),
+        ("relu", "h = relu", "entity.name.function.call.netc"),
+        ("x", "flatten(x)", "variable.other.netc"),
+        ("0.5", "d = dropout", "constant.numeric.netc"),
+        ("loss", "loss = nll", "variable.language.loss.netc"),
+        ("train", "train {", "keyword.other.train.netc"),
+        (
+            "batch",
+            "batch: 64",
+            "support.type.property-name.setting.netc",
+        ),
+        ("lr", "optimizer:", "variable.parameter.netc"),
+        ("1e-4", "optimizer:", "constant.numeric.netc"),
+        ("1e-4", "sumsq", "constant.numeric.netc"),
+        ("weight", "h1.weight", "variable.other.property.netc"),
+        ("sumsq", "h1.weight", "entity.name.function.call.netc"),
+        ("\\\"", "csv(", "constant.character.escape.netc"),
+        ("true", "csv(", "constant.language.boolean.netc"),
+        ("header", "csv(", "variable.parameter.netc"),
+    ];
+    for (word, line_has, scope) in want {
+        let found = models.iter().any(|m| {
+            let lines = tokens[m].as_array().cloned().unwrap_or_default();
+            lines.iter().filter_map(Value::as_array).any(|line| {
+                let text: String = line.iter().filter_map(|t| t[0].as_str()).collect();
+                text.contains(line_has)
+                    && line.iter().any(|t| {
+                        t[0] == word
+                            && t[1]
+                                .as_array()
+                                .and_then(|s| s.last())
+                                .is_some_and(|s| s == scope)
+                    })
+            })
+        });
+        assert!(found, "`{word}` on a line with `{line_has}` is not {scope}");
+    }
+    // Every word outside comments has a scope of its own, not the file's alone.
+    for m in models {
+        for line in tokens[m]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+        {
+            for t in line {
+                let bare = t[1].as_array().is_some_and(|s| s.len() == 1);
+                let text = t[0].as_str().unwrap_or("");
+                assert!(
+                    !bare || text.trim().is_empty(),
+                    "{m}: `{text}` has no scope"
+                );
+            }
+        }
+    }
 }
