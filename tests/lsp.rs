@@ -450,6 +450,16 @@ fn malformed_requests_are_answered_with_errors_and_the_server_goes_on() {
 }
 
 #[test]
+fn the_stdio_flag_editors_pass_is_accepted_and_others_are_usage_errors() {
+    let (mut c, _) = Client::start_with(&["lsp", "--stdio"]);
+    assert!(c.open(URI, GOOD).is_empty());
+    let (code, err) = c.shutdown();
+    assert_eq!(code, 0, "{err}");
+    let r = common::cli::netc(&["lsp", "--tcp"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
 fn an_editor_that_leaves_without_shutdown_is_a_user_error_not_a_crash() {
     let (c, _) = Client::start();
     let (code, err) = c.finish();

@@ -22,8 +22,13 @@ pub struct Client {
 impl Client {
     /// Starts `netc lsp` and initialises it; the server's capabilities.
     pub fn start() -> (Client, Value) {
+        Client::start_with(&["lsp"])
+    }
+
+    /// [`Client::start`] with these arguments to `netc`.
+    pub fn start_with(args: &[&str]) -> (Client, Value) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_netc"))
-            .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
