@@ -112,6 +112,23 @@ fn a_session_diagnostics_hover_completion_definition_formatting_shutdown() {
         h["range"]["start"],
         position(GOOD, GOOD.find("h1, 10").unwrap_or(0))
     );
+    // A statement spread over lines, with a comment: shown on one line, without it.
+    let spread = GOOD.replace(
+        "h1 = relu(linear(flatten(x), 8))",
+        "h1 = relu(  # hidden\n    linear(flatten(x), 8))",
+    );
+    c.change(URI, 4, &spread);
+    let (h, _) = c.request("textDocument/hover", at(URI, &spread, "h1 =", 0));
+    assert!(
+        markdown(&h).starts_with("```netc\nh1 = relu(linear(flatten(x), 8))\n```"),
+        "{h}"
+    );
+    c.change(URI, 5, GOOD);
+    let (h, _) = c.request("textDocument/hover", at(URI, GOOD, "loss =", 0));
+    assert!(
+        markdown(&h).contains("loss = cross_entropy(out, y) + 0.1 * l1(h1.weight)"),
+        "{h}"
+    );
     // On the label: its kind's help, from the table.
     let (h, _) = c.request("textDocument/hover", at(URI, GOOD, "y: classes", 0));
     let classes = builtins::lookup(Role::LabelKind, "classes").map_or("", |b| b.help);
@@ -166,14 +183,14 @@ fn a_session_diagnostics_hover_completion_definition_formatting_shutdown() {
 
     // Completion: the names in scope and the functions...
     let typing = GOOD.replace("out = linear(h1, 10)", "out = linear(h1, 10)\nh2 = re");
-    c.change(URI, 4, &typing);
+    c.change(URI, 6, &typing);
     let (items, _) = c.request("textDocument/completion", at(URI, &typing, "h2 = re", 7));
     let got = labels(&items);
     for want in ["x", "h1", "out", "relu", "linear", "dropout"] {
         assert!(got.iter().any(|g| g == want), "{want} not in {got:?}");
     }
     assert!(!got.iter().any(|g| g == "loss" || g == "y"), "{got:?}");
-    c.change(URI, 5, GOOD);
+    c.change(URI, 7, GOOD);
     // ... the data sources, from the table ...
     let (items, _) = c.request("textDocument/completion", at(URI, GOOD, "data: ", 6));
     assert_eq!(
@@ -207,7 +224,7 @@ fn a_session_diagnostics_hover_completion_definition_formatting_shutdown() {
         "h1 = relu(linear(flatten(x), 8))",
         "h1=relu( linear(flatten(x),8) )",
     );
-    c.change(URI, 6, &messy);
+    c.change(URI, 8, &messy);
     let (edits, _) = c.request(
         "textDocument/formatting",
         json!({ "textDocument": { "uri": URI }, "options": { "tabSize": 4, "insertSpaces": true } }),

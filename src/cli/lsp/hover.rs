@@ -27,8 +27,7 @@ pub fn hover(doc: &Document, offset: usize) -> Option<(String, Span)> {
 /// A name's statement as written, and its shape when it checked.
 fn name(doc: &Document, n: &str) -> Option<String> {
     let (stmt, _) = symbols::defining(&doc.file, n)?;
-    let written = doc.text.get(stmt.span.start..stmt.span.end).unwrap_or("");
-    let mut out = format!("```netc\n{}\n```\n", one_line(written));
+    let mut out = format!("```netc\n{}\n```\n", statement_text(&stmt.kind, n));
     match &stmt.kind {
         StmtKind::Input { .. } => {
             if let Some(i) = doc.input() {
@@ -47,12 +46,10 @@ fn name(doc: &Document, n: &str) -> Option<String> {
                 out.push_str(&format!(": {}", b.help));
             }
         }
-        StmtKind::Binding { value, .. } if n == "loss" => {
-            out.push_str(&format!(
-                "the loss: `{}`, averaged over the batch",
-                expr_text(value)
-            ));
-        }
+        StmtKind::Binding { .. } if n == "loss" => out.push_str(
+            "the loss training minimises: its data term is a mean over the batch, \
+             its penalties sums over the whole batch",
+        ),
         _ => match doc.binding(n) {
             Some(b) => out.push_str(&activation(b)),
             None => out.push_str("shape unknown: this binding or one it uses has an error"),
@@ -61,9 +58,18 @@ fn name(doc: &Document, n: &str) -> Option<String> {
     Some(out)
 }
 
-/// A statement spread over lines, on one line.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// A defining statement in `netc fmt`'s layout, on one line, without the
+/// comments a statement spread over lines may hold.
+fn statement_text(kind: &StmtKind, name: &str) -> String {
+    match kind {
+        StmtKind::Input { dims, .. } => {
+            let dims: Vec<&str> = dims.iter().map(|d| d.text.as_str()).collect();
+            format!("input {name}: {}", dims.join("x"))
+        }
+        StmtKind::Label { kind, .. } => format!("label {name}: {}", expr_text(kind)),
+        StmtKind::Binding { value, .. } => format!("{name} = {}", expr_text(value)),
+        _ => name.to_string(),
+    }
 }
 
 fn activation(b: &Binding) -> String {
