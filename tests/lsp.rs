@@ -386,6 +386,63 @@ fn warnings_are_warnings_and_secondary_spans_are_related_information() {
 }
 
 #[test]
+fn the_data_files_a_document_names_are_read_on_open_and_on_save() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let csv = dir.path().join("train.csv");
+    let text = format!(
+        "net a v1\ninput x: 2\nlabel y: classes(2)\nout = linear(x, 2)\n\
+         loss = cross_entropy(out, y)\ntrain {{\n    data: csv(\"{}\")\n}}\n",
+        csv.display()
+    );
+    let data_at = position(&text, text.find("csv(").unwrap_or(0));
+    let (mut c, _) = Client::start();
+    let saved = json!({ "textDocument": { "uri": URI } });
+    // Opened: the language finds nothing; reading the data, a missing file.
+    assert!(c.open(URI, &text).is_empty());
+    let d = c.diagnostics(URI);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot read"),
+        "{d:?}"
+    );
+    assert_eq!(d[0]["range"]["start"], data_at);
+    // Still so as the text changes but names the same file.
+    let edited = text.replace("out = linear", "out  = linear");
+    assert_eq!(c.change(URI, 2, &edited).len(), 1);
+    // The file written, and the document saved: read again, all well.
+    std::fs::write(
+        &csv,
+        "0.1,0.2,1\n0.3,0.4,0\n0.5,0.5,1\n0.1,0.9,0\n0.2,0.2,1\n",
+    )
+    .expect("write");
+    c.notify("textDocument/didSave", saved.clone());
+    assert!(c.diagnostics(URI).is_empty());
+    // Rows one column too wide: `netc check`'s error.
+    std::fs::write(&csv, "0.1,0.2,0.3,1\n0.3,0.4,0.5,0\n").expect("write");
+    c.notify("textDocument/didSave", saved);
+    let d = c.diagnostics(URI);
+    assert_eq!(d.len(), 1, "{d:?}");
+    // The message `netc check` prints for the file.
+    let net = dir.path().join("a.net");
+    std::fs::write(&net, &edited).expect("write a.net");
+    let checked = common::cli::netc(&["check", net.to_str().unwrap_or("")]);
+    let first = checked.stderr.lines().next().unwrap_or("").to_string();
+    let message = d[0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(format!("error: {message}"), first, "{}", checked.stderr);
+    let (code, err) = c.shutdown();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn huge_binary_and_broken_buffers_get_diagnostics_not_a_crash() {
     let (mut c, _) = Client::start();
     // Over the size limit `netc check` applies: one diagnostic saying so.

@@ -50,8 +50,8 @@ pub fn run(args: &CheckArgs, r: &mut Reporter) {
 /// it: a missing file, a width that does not fit the input, or a label
 /// outside the classes is an error at the `data:` line now, not at the start
 /// of training. (The built-in sets' shapes are checked by the language.)
-fn data_problem(m: &Model) -> Option<Diagnostics> {
-    if !matches!(m.train.data, DataSpec::Csv { .. } | DataSpec::Idx { .. }) {
+pub(super) fn data_problem(m: &Model) -> Option<Diagnostics> {
+    if !reads_user_files(m) {
         return None;
     }
     // A file's own source names its path: no places to look.
@@ -71,6 +71,12 @@ fn data_problem(m: &Model) -> Option<Diagnostics> {
     let mut d = Diagnostics::new(&m.path, &m.source);
     d.extend([Diagnostic::error(at, e.to_string()).label("read as `netc train` would read it")]);
     Some(d)
+}
+
+/// Whether the model's data source is the user's own files, which
+/// [`data_problem`] reads.
+pub(super) fn reads_user_files(m: &Model) -> bool {
+    matches!(m.train.data, DataSpec::Csv { .. } | DataSpec::Idx { .. })
 }
 
 /// One line per key: the key, its value (or default), its other spellings.

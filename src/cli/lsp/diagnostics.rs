@@ -5,12 +5,16 @@
 
 use super::position::Positions;
 use lsp_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Uri};
-use netc::lang::{self, Diagnostics, Severity};
+use netc::lang::{self, Severity};
 
-/// Every diagnostic about the document at `uri`.
-pub fn to_lsp(uri: &Uri, text: &str, diags: &Diagnostics) -> Vec<Diagnostic> {
+/// The diagnostics about the document at `uri`, whose text is `text`.
+pub fn to_lsp<'a>(
+    uri: &Uri,
+    text: &str,
+    diags: impl Iterator<Item = &'a lang::Diagnostic>,
+) -> Vec<Diagnostic> {
     let pos = Positions::new(text);
-    diags.items.iter().map(|d| one(uri, &pos, d)).collect()
+    diags.map(|d| one(uri, &pos, d)).collect()
 }
 
 fn one(uri: &Uri, pos: &Positions, d: &lang::Diagnostic) -> Diagnostic {

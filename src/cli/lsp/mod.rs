@@ -7,6 +7,7 @@
 //! it changes, so every request reads a fresh analysis.
 
 mod completion;
+mod data_check;
 mod definition;
 mod diagnostics;
 mod document;
@@ -17,18 +18,19 @@ mod symbols;
 
 use super::Reporter;
 use clap::Args;
-use document::Documents;
+use data_check::DataChecks;
+use document::{Document, Documents};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{Completion, Formatting, GotoDefinition, HoverRequest, Request as _};
 use lsp_types::{
     CompletionOptions, CompletionParams, DocumentFormattingParams, GotoDefinitionParams, Hover,
     HoverContents, HoverParams, HoverProviderCapability, MarkupContent, MarkupKind, OneOf,
     PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
-    Uri,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 use position::Positions;
 use serde::de::DeserializeOwned;
@@ -60,7 +62,14 @@ pub fn run(_: &LspArgs, r: &mut Reporter) {
 /// What the server offers.
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![".".into(), ":".into(), "(".into()]),
@@ -82,28 +91,42 @@ fn serve(conn: &Connection) -> Result<(), String> {
     conn.initialize_finish(id, init)
         .map_err(|e| e.to_string())?;
     let mut docs = Documents::default();
-    for msg in &conn.receiver {
-        match msg {
-            Message::Request(req) => {
-                if conn.handle_shutdown(&req).map_err(|e| e.to_string())? {
-                    return Ok(());
+    let checks = DataChecks::new();
+    loop {
+        crossbeam_channel::select! {
+            recv(conn.receiver) -> msg => {
+                let Ok(msg) = msg else {
+                    return Err("the editor closed the connection without shutting netc lsp down".into());
+                };
+                match msg {
+                    Message::Request(req) => {
+                        if conn.handle_shutdown(&req).map_err(|e| e.to_string())? {
+                            return Ok(());
+                        }
+                        let resp = guarded(|| answer(&docs, req.clone()))
+                            .unwrap_or_else(|| internal_error(&req));
+                        send(conn, resp.into());
+                    }
+                    Message::Notification(n) if n.method == "exit" => {
+                        return Err("the editor asked netc lsp to exit before shutting it down".into());
+                    }
+                    Message::Notification(n) => {
+                        if let Some(Some(note)) = guarded(|| notified(&mut docs, &checks, n)) {
+                            send(conn, note.into());
+                        }
+                    }
+                    Message::Response(_) => {}
                 }
-                let resp =
-                    guarded(|| answer(&docs, req.clone())).unwrap_or_else(|| internal_error(&req));
-                send(conn, resp.into());
             }
-            Message::Notification(n) if n.method == "exit" => {
-                return Err("the editor asked netc lsp to exit before shutting it down".into());
-            }
-            Message::Notification(n) => {
-                if let Some(Some(note)) = guarded(|| notified(&mut docs, n)) {
-                    send(conn, note.into());
+            recv(checks.done) -> found => {
+                if let Ok(r) = found
+                    && let Some(doc) = docs.set_data(&r.uri, r.spec, r.diagnostics)
+                {
+                    send(conn, published(r.uri, doc).into());
                 }
             }
-            Message::Response(_) => {}
         }
     }
-    Err("the editor closed the connection without shutting netc lsp down".into())
 }
 
 /// Runs a handler; a panic (a bug) costs that one answer, not the
@@ -181,21 +204,35 @@ fn json<T: serde::Serialize>(v: T) -> serde_json::Value {
 }
 
 /// Keeps the documents up to date; a change is answered with the
-/// document's diagnostics.
-fn notified(docs: &mut Documents, n: Notification) -> Option<Notification> {
+/// document's diagnostics. Opening and saving also read the data files the
+/// document names, as `netc check` does.
+fn notified(docs: &mut Documents, checks: &DataChecks, n: Notification) -> Option<Notification> {
     match n.method.as_str() {
         DidOpenTextDocument::METHOD => {
             let p: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(n.params).ok()?;
-            let doc = p.text_document;
-            Some(publish(docs, doc.uri, doc.version, doc.text))
+            let d = p.text_document;
+            let doc = docs.set(&d.uri, d.text, d.version);
+            if let Some(m) = doc.model() {
+                checks.start(d.uri.clone(), m);
+            }
+            Some(published(d.uri, doc))
         }
         DidChangeTextDocument::METHOD => {
             let p: lsp_types::DidChangeTextDocumentParams =
                 serde_json::from_value(n.params).ok()?;
             // Full synchronisation: the last change holds the whole text.
             let text = p.content_changes.into_iter().last()?.text;
-            let doc = p.text_document;
-            Some(publish(docs, doc.uri, doc.version, text))
+            let d = p.text_document;
+            let doc = docs.set(&d.uri, text, d.version);
+            Some(published(d.uri, doc))
+        }
+        DidSaveTextDocument::METHOD => {
+            let p: lsp_types::DidSaveTextDocumentParams = serde_json::from_value(n.params).ok()?;
+            let uri = p.text_document.uri;
+            if let Some(m) = docs.get(&uri).and_then(|d| d.model()) {
+                checks.start(uri, m);
+            }
+            None
         }
         DidCloseTextDocument::METHOD => {
             let p: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(n.params).ok()?;
@@ -206,11 +243,10 @@ fn notified(docs: &mut Documents, n: Notification) -> Option<Notification> {
     }
 }
 
-/// Stores the new text and publishes its diagnostics.
-fn publish(docs: &mut Documents, uri: Uri, version: i32, text: String) -> Notification {
-    let doc = docs.set(&uri, text);
-    let ds = diagnostics::to_lsp(&uri, &doc.text, doc.diagnostics());
-    diagnostics_note(uri, ds, Some(version))
+/// The document's diagnostics, to publish.
+fn published(uri: Uri, doc: &Document) -> Notification {
+    let ds = diagnostics::to_lsp(&uri, &doc.text, doc.all_diagnostics());
+    diagnostics_note(uri, ds, Some(doc.version))
 }
 
 fn diagnostics_note(
