@@ -4,9 +4,10 @@
 //! compiled with the `regex` crate: the grammar keeps to what it and
 //! Oniguruma (VS Code's, GitHub's engine) read alike, without look-around.
 
+mod common;
+
 use regex::Regex;
 use serde_json::Value;
-use std::io::Write as _;
 use std::path::Path;
 
 fn json(path: &str) -> Value {
@@ -165,12 +166,7 @@ fn the_extension_script_is_valid_javascript() {
         .args(["--check", "editors/vscode/extension.js"])
         .output();
     match run {
-        Err(_) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: the_extension_script_is_valid_javascript skipped: `node` is not installed"
-            );
-        }
+        Err(_) => common::skipped("`node` is not installed"),
         Ok(out) => assert!(
             out.status.success(),
             "{}",
@@ -184,12 +180,8 @@ fn the_extension_script_is_valid_javascript() {
 /// installs there (`npm ci`). Skipped with a note without node or them.
 #[test]
 fn vs_code_s_engine_scopes_the_models() {
-    let test = "vs_code_s_engine_scopes_the_models";
     if !Path::new("editors/test/node_modules/vscode-textmate").exists() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: {test} skipped: editors/test/node_modules is absent (`npm ci` there)"
-        );
+        common::skipped("editors/test/node_modules is absent (`npm ci` there)");
         return;
     }
     // The models, and a file with what they do not show.
@@ -210,10 +202,7 @@ fn vs_code_s_engine_scopes_the_models() {
         .args(models)
         .output();
     let Ok(out) = out else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: {test} skipped: `node` is not installed"
-        );
+        common::skipped("`node` is not installed");
         return;
     };
     assert!(

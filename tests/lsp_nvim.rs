@@ -3,7 +3,8 @@
 //! a hover with the activation's shape. Skipped, with a note, where `nvim`
 //! is not installed (`.ci/run` installs it).
 
-use std::io::Write as _;
+mod common;
+
 use std::process::Command;
 
 /// Starts the client as Neovim 0.8+ does (`vim.lsp.start`), or as 0.7 does
@@ -38,10 +39,7 @@ vim.cmd("qa!")
 #[test]
 fn neovim_receives_the_diagnostics_netc_lsp_publishes() {
     if Command::new("nvim").arg("--version").output().is_err() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: neovim_receives_the_diagnostics_netc_lsp_publishes skipped: `nvim` is not installed"
-        );
+        common::skipped("`nvim` is not installed");
         return;
     }
     let dir = tempfile::tempdir().expect("a temporary folder");

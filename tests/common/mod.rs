@@ -29,15 +29,21 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
             panic!("{test}: ../shared/{rel} is required (NETC_REQUIRE_SHARED) but absent")
         }
         _ => {
-            // Straight to the stream: libtest captures `eprintln!`, and a skip
-            // that nobody sees reads as a pass.
-            let _ = writeln!(
-                std::io::stderr(),
-                "note: {test} skipped: ../shared/{rel} is absent (a new user's checkout)"
-            );
+            skipped(&format!(
+                "../shared/{rel} is absent (a new user's checkout)"
+            ));
             None
         }
     }
+}
+
+/// Says that the running test is skipped, and why: `note: NAME skipped: WHY`.
+pub fn skipped(why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    // Straight to the stream: libtest captures `eprintln!`, and a skip
+    // that nobody sees reads as a pass.
+    let _ = writeln!(std::io::stderr(), "note: {test} skipped: {why}");
 }
 
 /// A safetensors file's tensors, every dtype read as f64.
