@@ -543,4 +543,14 @@ fn an_editor_that_leaves_without_shutdown_is_a_user_error_not_a_crash() {
     c.notify("exit", Value::Null);
     let (code, err) = c.finish();
     assert_eq!(code, 1, "{err}");
+    assert!(err.contains("exit before shutting it down"), "{err}");
+}
+
+#[test]
+fn a_message_that_is_not_json_rpc_stops_the_server_with_a_user_error() {
+    let (mut c, _) = Client::start();
+    c.send_raw(b"Content-Length: 5\r\n\r\nhello");
+    let (code, err) = c.finish();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("could not read the editor's message"), "{err}");
 }

@@ -63,8 +63,13 @@ impl Client {
     /// Sends a message as it is framed on the wire.
     pub fn send(&mut self, msg: &Value) {
         let body = msg.to_string();
+        self.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    }
+
+    /// Sends bytes as they are, framed or not.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin open");
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write to netc lsp");
+        stdin.write_all(bytes).expect("write to netc lsp");
         stdin.flush().expect("flush to netc lsp");
     }
 

@@ -1,6 +1,7 @@
 //! `netc lsp`: a Language Server Protocol server on stdin and stdout, for
-//! editors. Diagnostics on every change (those of `netc check`), hover,
-//! completion, go to definition and formatting (that of `netc fmt`).
+//! editors. Diagnostics on every change (those of `netc check`, with the
+//! data files it reads read on open and save), hover, completion, go to
+//! definition and formatting (that of `netc fmt`).
 //!
 //! One synchronous loop (rust-analyzer's `lsp-server`): each message is
 //! handled in turn, and each open document is parsed and checked again when
@@ -36,6 +37,7 @@ use position::Positions;
 use serde::de::DeserializeOwned;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+/// `netc lsp`'s arguments.
 #[derive(Args, Debug)]
 pub struct LspArgs {
     /// Talk over stdin and stdout (the only transport; editors pass it).
@@ -54,8 +56,28 @@ pub fn run(_: &LspArgs, r: &mut Reporter) {
                 r.error(format!("the editor's connection failed: {e}"));
             }
         }
+        // The reader stopped: at the end of the input, or at a message it
+        // could not read.
+        Err(Stop::Disconnected) => match io_threads.join() {
+            Err(e) => r.error(format!("netc lsp could not read the editor's message: {e}")),
+            Ok(()) => r.error("the editor closed the connection without shutting netc lsp down"),
+        },
         // The reader may still wait on stdin: the threads end with the process.
-        Err(e) => r.error(e),
+        Err(Stop::Failed(e)) => r.error(e),
+    }
+}
+
+/// Why the server stopped without a shutdown.
+enum Stop {
+    /// The editor's messages ended.
+    Disconnected,
+    /// A protocol error, worded.
+    Failed(String),
+}
+
+impl From<lsp_server::ProtocolError> for Stop {
+    fn from(e: lsp_server::ProtocolError) -> Self {
+        Stop::Failed(e.to_string())
     }
 }
 
@@ -81,26 +103,25 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
-fn serve(conn: &Connection) -> Result<(), String> {
-    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    let (id, _params) = conn.initialize_start().map_err(|e| e.to_string())?;
+fn serve(conn: &Connection) -> Result<(), Stop> {
+    let caps = serde_json::to_value(capabilities()).map_err(|e| Stop::Failed(e.to_string()))?;
+    let (id, _params) = conn.initialize_start()?;
     let init = serde_json::json!({
         "capabilities": caps,
         "serverInfo": { "name": "netc", "version": env!("CARGO_PKG_VERSION") },
     });
-    conn.initialize_finish(id, init)
-        .map_err(|e| e.to_string())?;
+    conn.initialize_finish(id, init)?;
     let mut docs = Documents::default();
     let checks = DataChecks::new();
     loop {
         crossbeam_channel::select! {
             recv(conn.receiver) -> msg => {
                 let Ok(msg) = msg else {
-                    return Err("the editor closed the connection without shutting netc lsp down".into());
+                    return Err(Stop::Disconnected);
                 };
                 match msg {
                     Message::Request(req) => {
-                        if conn.handle_shutdown(&req).map_err(|e| e.to_string())? {
+                        if conn.handle_shutdown(&req)? {
                             return Ok(());
                         }
                         let resp = guarded(|| answer(&docs, req.clone()))
@@ -108,7 +129,9 @@ fn serve(conn: &Connection) -> Result<(), String> {
                         send(conn, resp.into());
                     }
                     Message::Notification(n) if n.method == "exit" => {
-                        return Err("the editor asked netc lsp to exit before shutting it down".into());
+                        return Err(Stop::Failed(
+                            "the editor asked netc lsp to exit before shutting it down".into(),
+                        ));
                     }
                     Message::Notification(n) => {
                         if let Some(Some(note)) = guarded(|| notified(&mut docs, &checks, n)) {
