@@ -4,7 +4,7 @@
 use super::Reporter;
 use super::console::{out, outln};
 use super::data_places;
-use super::recorded::{self, wrong_run_file};
+use super::recorded::{against_record, wrong_run_file};
 use super::wording;
 use clap::Args;
 use netc::checkpoint;
@@ -14,7 +14,7 @@ use netc::run::MODEL;
 use netc::tape::Tape;
 use netc::train::eval::{self, McScores, Scores};
 use netc::train::net::{Batch, Net};
-use netc::train::provenance::{self, Recorded, to_map};
+use netc::train::provenance::{Recorded, to_map};
 use netc::train::{MC_SALT, load_data, stream};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -63,7 +63,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
     };
     let rec = Recorded::from_metadata(weights.metadata());
     let base = match &rec {
-        Some(rec) => match against_record(args, &src, rec, r) {
+        Some(rec) => match against_record(&args.file, &args.weights, &src, rec, !args.force, r) {
             Some(text) => text,
             None => return,
         },
@@ -133,34 +133,6 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         Ok((s, mc, n)) => out!("{}", table(&s, mc.as_ref(), n)),
         Err(e) => r.error(wording::train_error(&e)),
     }
-}
-
-/// Compares the file with the net the weights record: warns when it differs,
-/// refuses another held-out split unless `--force`, and says which stored
-/// overrides are applied. The text to evaluate (the file with them), or
-/// `None` when refused.
-fn against_record(args: &EvalArgs, src: &str, rec: &Recorded, r: &mut Reporter) -> Option<String> {
-    let c = provenance::compare(&args.file.display().to_string(), src, rec);
-    if c.net_differs() || !c.differences.is_empty() {
-        let what = recorded::differences(&args.file, "is not", &args.weights, rec, &c);
-        if c.split_differs() && !args.force {
-            r.error(format!(
-                "{what}\n  the weights were trained on another split of the data: the accuracy would be \
-                 measured partly on training data; evaluate with the file they were trained with, \
-                 or give --force to evaluate anyway"
-            ));
-            return None;
-        }
-        r.warning(what);
-    }
-    if c.unapplied.is_none() && !rec.overrides.is_empty() {
-        r.note(format!(
-            "applying the overrides stored with {}: {}",
-            args.weights.display(),
-            rec.overrides.join(" ")
-        ));
-    }
-    Some(c.source)
 }
 
 fn pct(a: Option<f64>) -> String {

@@ -9,6 +9,7 @@ mod eval;
 mod fmt;
 mod grad;
 mod plot;
+mod predict;
 mod progress;
 mod recorded;
 mod sweep;
@@ -43,6 +44,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate weights on the test split (weight scaling and Monte-Carlo dropout).
     Eval(eval::EvalArgs),
+    /// Predict every sample of a file (CSV, IDX or safetensors) into a CSV file.
+    Predict(predict::PredictArgs),
     /// One forward and backward pass on a given batch, written out.
     Grad(grad::GradArgs),
     /// Train a grid of overrides × seeds, one process per trial, and summarise it.
@@ -59,6 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Fmt(a) => fmt::run(&a, &mut r),
         Command::Train(a) => train::run(&a, &mut r),
         Command::Eval(a) => eval::run(&a, &mut r),
+        Command::Predict(a) => predict::run(&a, &mut r),
         Command::Grad(a) => grad::run(&a, &mut r),
         Command::Sweep(a) => sweep::run(&a, &mut r),
         Command::Plot(a) => plot::run(&a, &mut r),
