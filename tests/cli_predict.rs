@@ -1,6 +1,7 @@
 //! `netc predict` as a user runs it, on the 500-image MNIST fixture: it
-//! agrees with `netc eval`, reads CSV, IDX and safetensors inputs a batch at
-//! a time, and names the file and the problem when an input is wrong.
+//! agrees with `netc eval` (whose confusion matrix it checks too), reads CSV,
+//! IDX and safetensors inputs a batch at a time, and names the file and the
+//! problem when an input is wrong. And `netc eval` honouring the file's `eval:`.
 
 mod common;
 
@@ -396,4 +397,123 @@ fn images_shows_the_least_certain_samples_most_uncertain_first() {
     let want: Vec<String> = by_entropy[..6].iter().map(|(_, s)| s.clone()).collect();
     assert_eq!(shown, want);
     assert!(text.contains("6 least certain of 100 (Monte-Carlo dropout, 5 passes)"));
+}
+
+#[test]
+fn eval_counts_each_label_against_each_prediction_as_predict_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("p.csv");
+    ok(&predict(
+        &w,
+        &out,
+        &["--input", IMAGES, "--labels", "score", "--mc", "3"],
+    ));
+    let r = netc(&[
+        "eval",
+        TINY,
+        "--weights",
+        s(&w),
+        "--data-dir",
+        DATA,
+        "--json",
+        "--mc",
+        "3",
+    ]);
+    ok(&r);
+    let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let mut want = vec![vec![0u64; 10]; 10];
+    for row in rows(&out) {
+        let (l, p): (usize, usize) = (row["label"].parse().unwrap(), row["class"].parse().unwrap());
+        want[l][p] += 1;
+    }
+    let got: Vec<Vec<u64>> = serde_json::from_value(j["mc"]["confusion"].clone()).unwrap();
+    assert_eq!(got, want);
+    // Per-class accuracy is the diagonal over the row; a row's total is its class's count.
+    let acc = j["scaling"]["per_class_accuracy"].as_array().unwrap();
+    let m: Vec<Vec<u64>> = serde_json::from_value(j["scaling"]["confusion"].clone()).unwrap();
+    for (l, row) in m.iter().enumerate() {
+        let n: u64 = row.iter().sum();
+        assert_eq!(acc[l].as_f64().unwrap(), row[l] as f64 / n as f64);
+    }
+    let diag: u64 = (0..10).map(|l| m[l][l]).sum();
+    assert_eq!(
+        diag as f64 / 100.0,
+        j["scaling"]["accuracy"].as_f64().unwrap()
+    );
+    // The text shows the same matrix, one row per label.
+    let r = netc(&["eval", TINY, "--weights", s(&w), "--data-dir", DATA]);
+    ok(&r);
+    let first: Vec<String> = m[0].iter().map(u64::to_string).collect();
+    assert!(
+        r.stdout.contains(
+            "confusion matrix, weight scaling (rows: labels, columns: predicted classes)"
+        ),
+        "{}",
+        r.stdout
+    );
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("0 "))
+        .unwrap();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells[1..11],
+        first.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+}
+
+#[test]
+fn eval_honours_the_files_eval_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = fs::read_to_string(TINY).unwrap();
+    let eval_json = |eval: &str, extra: &[&str]| {
+        let net = dir.path().join(format!("{}.net", eval.len()));
+        fs::write(
+            &net,
+            tiny.replace("    seed: 1\n", &format!("    seed: 1\n    eval: {eval}\n")),
+        )
+        .unwrap();
+        let run = dir.path().join(format!("run{}", eval.len()));
+        if !run.exists() {
+            ok(&netc(&[
+                "train",
+                s(&net),
+                "--data-dir",
+                DATA,
+                "--quiet",
+                "--out",
+                s(&run),
+            ]));
+        }
+        let w = run.join("model.safetensors");
+        let mut args = vec![
+            "eval",
+            s(&net),
+            "--weights",
+            s(&w),
+            "--data-dir",
+            DATA,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let r = netc(&args);
+        ok(&r);
+        let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        (j, r.stderr)
+    };
+    let (j, err) = eval_json("scaling + mc(passes: 3)", &[]);
+    assert_eq!(j["mc"]["passes"], 3);
+    assert!(j["scaling"]["accuracy"].is_number());
+    assert!(err.contains("with 3 passes too, as `eval:` in"), "{err}");
+    let (j, _) = eval_json("scaling + mc(passes: 3)", &["--mc", "4"]);
+    assert_eq!(j["mc"]["passes"], 4);
+    // A file that evaluates by Monte-Carlo dropout alone.
+    let (j, _) = eval_json("mc(passes: 2)", &[]);
+    assert_eq!(j["mc"]["passes"], 2);
+    assert!(j.get("scaling").is_none(), "{j}");
+    // --mc asks for both.
+    let (j, _) = eval_json("mc(passes: 2)", &["--mc", "2"]);
+    assert!(j["scaling"]["accuracy"].is_number(), "{j}");
 }
