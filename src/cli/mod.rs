@@ -4,6 +4,7 @@
 
 mod check;
 mod console;
+mod data_fetch;
 mod data_places;
 mod eval;
 mod fmt;
@@ -52,6 +53,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Overlay the learning curves of several runs in one SVG.
     Plot(plot::PlotArgs),
+    /// Data sets: `netc data fetch mnist` downloads and checks one.
+    Data(data_fetch::DataArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Grad(a) => grad::run(&a, &mut r),
         Command::Sweep(a) => sweep::run(&a, &mut r),
         Command::Plot(a) => plot::run(&a, &mut r),
+        Command::Data(a) => data_fetch::run(&a, &mut r),
     }
     r.exit_code()
 }

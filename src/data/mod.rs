@@ -23,6 +23,7 @@
 mod csv;
 mod digits;
 mod error;
+pub mod fetch;
 pub mod from_bytes;
 mod idx;
 mod idx_files;
