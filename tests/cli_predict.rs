@@ -517,3 +517,139 @@ fn eval_honours_the_files_eval_setting() {
     let (j, _) = eval_json("mc(passes: 2)", &["--mc", "2"]);
     assert!(j["scaling"]["accuracy"].is_number(), "{j}");
 }
+
+#[test]
+fn a_regression_net_writes_its_values_and_scores_their_squared_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // y = (x0 + x1, x0 - x1) on 200 rows.
+    let data = dir.path().join("train.csv");
+    let mut text = String::new();
+    for i in 0..200 {
+        let (a, b) = ((i % 13) as f32 / 13.0, (i % 7) as f32 / 7.0);
+        text.push_str(&format!("{a},{b},{},{}\n", a + b, a - b));
+    }
+    fs::write(&data, &text).unwrap();
+    let net = dir.path().join("reg.net");
+    fs::write(
+        &net,
+        format!(
+            "net reg v1\ninput x: 2\nlabel y: values(2)\nh = relu(linear(x, 8))\nd = dropout(h, 0.2)\n\
+             out = linear(d, 2)\nloss = mse(out, y)\ntrain {{\n    data: csv(\"{}\")\n    batch: 20\n    \
+             epochs: 3\n    optimizer: sgd(lr: 0.05)\n    seed: 0\n}}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    ok(&netc(&["train", s(&net), "--quiet", "--out", s(&run)]));
+    let w = run.join("model.safetensors");
+    let out = dir.path().join("p.csv");
+    let r = netc(&[
+        "predict",
+        s(&net),
+        "--weights",
+        s(&w),
+        "--input",
+        s(&data),
+        "--labels",
+        "score",
+        "--out",
+        s(&out),
+        "--mc",
+        "4",
+    ]);
+    ok(&r);
+    let rows = rows(&out);
+    assert_eq!(
+        fs::read_to_string(&out).unwrap().lines().next().unwrap(),
+        "sample,y0,y1,variance,target0,target1"
+    );
+    assert_eq!(rows.len(), 200);
+    let mse: f64 = rows
+        .iter()
+        .map(|r| {
+            (0..2)
+                .map(|k| {
+                    let y: f64 = r[&format!("y{k}")].parse().unwrap();
+                    let t: f64 = r[&format!("target{k}")].parse().unwrap();
+                    (y - t).powi(2)
+                })
+                .sum::<f64>()
+                / 2.0
+        })
+        .sum::<f64>()
+        / 200.0;
+    let said = r.stdout.split("mean squared error ").nth(1).unwrap();
+    let said: f64 = said.split_whitespace().next().unwrap().parse().unwrap();
+    assert!((said - mse).abs() < 1e-5, "{said} vs {mse}");
+    // --images needs classes.
+    let r = netc(&[
+        "predict",
+        s(&net),
+        "--weights",
+        s(&w),
+        "--input",
+        s(&data),
+        "--out",
+        s(&dir.path().join("q.csv")),
+        "--images",
+        s(&dir.path().join("u.svg")),
+    ]);
+    fails(&r);
+    says(&r, "predicts values");
+}
+
+#[test]
+fn inputs_are_normalised_as_training_normalised_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("norm.net");
+    let tiny = fs::read_to_string(TINY).unwrap();
+    fs::write(
+        &net,
+        tiny.replace("data: mnist", "data: mnist(normalize: true)"),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    ok(&netc(&[
+        "train",
+        s(&net),
+        "--data-dir",
+        DATA,
+        "--quiet",
+        "--out",
+        s(&run),
+    ]));
+    let w = run.join("model.safetensors");
+    let out = dir.path().join("p.csv");
+    let r = netc(&[
+        "predict",
+        s(&net),
+        "--weights",
+        s(&w),
+        "--input",
+        IMAGES,
+        "--labels",
+        "score",
+        "--data-dir",
+        DATA,
+        "--out",
+        s(&out),
+    ]);
+    ok(&r);
+    says(
+        &r,
+        "the training split's mean and standard deviation are measured",
+    );
+    let e = netc(&[
+        "eval",
+        s(&net),
+        "--weights",
+        s(&w),
+        "--data-dir",
+        DATA,
+        "--json",
+    ]);
+    ok(&e);
+    let j: serde_json::Value = serde_json::from_str(e.stdout.trim()).unwrap();
+    assert_eq!(accuracy(&out), j["scaling"]["accuracy"].as_f64().unwrap());
+}

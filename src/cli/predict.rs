@@ -52,7 +52,8 @@ pub struct PredictArgs {
     test_split: bool,
     /// The CSV file to write: a header, then one row per sample (`sample`,
     /// `class`, `p0`..., `entropy`; `variance` with --mc; `label` when scored;
-    /// for `values(N)` labels `y0`... and `target0`...).
+    /// for `values(N)` labels `y0`..., `variance` (the values', averaged) with
+    /// --mc, and `target0`... when scored).
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
     /// The input holds labels: a CSV's last column (or columns, for
@@ -230,7 +231,7 @@ fn samples(
             let labels = if labelled {
                 read_y(&file, rows, model)?
             } else {
-                placeholder(model.label.kind, rows)
+                Labels::zeros(model.label.kind, rows)
             };
             Ok(Split::from_floats(model.input.features, x, labels)?)
         };
@@ -247,17 +248,6 @@ fn samples(
         r.note(format!("scoring against the labels in {}", lp.display()));
     }
     Ok((Samples::File(file), score, norm))
-}
-
-/// Labels for samples that have none: the pass needs some, and ignores them.
-fn placeholder(kind: LabelKind, rows: usize) -> Labels {
-    match kind {
-        LabelKind::Classes(_) => Labels::Classes(vec![0; rows]),
-        LabelKind::Targets(w) => Labels::Targets {
-            width: w,
-            values: vec![0.0; rows * w],
-        },
-    }
 }
 
 /// What the predictions scored against the labels, summed.

@@ -138,7 +138,7 @@ impl InputFile {
                 let labels = if labelled {
                     table.labels
                 } else {
-                    placeholder(kind, n)
+                    Labels::zeros(kind, n)
                 };
                 Split::from_floats(features, table.x, labels).map(Some)
             }
@@ -153,24 +153,12 @@ impl InputFile {
                 let n = data.len() / features.max(1);
                 let l = match labels {
                     Some(all) => Labels::Classes(all[*next..*next + n].to_vec()),
-                    None => placeholder(kind, n),
+                    None => Labels::zeros(kind, n),
                 };
                 *next += n;
                 Split::from_bytes(features, data, PIXEL_SCALE, l).map(Some)
             }
         }
-    }
-}
-
-/// Labels for `n` samples whose file has none: the net's pass needs some,
-/// and what it makes of them is not used.
-fn placeholder(kind: LabelKind, n: usize) -> Labels {
-    match kind {
-        LabelKind::Classes(_) => Labels::Classes(vec![0; n]),
-        LabelKind::Targets(width) => Labels::Targets {
-            width,
-            values: vec![0.0; n * width],
-        },
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Prediction {
     /// dropout, the predictive entropy.
     pub entropy: Option<f64>,
     /// With Monte-Carlo dropout, the variance over the passes of the winning
-    /// class's probability (of the first value, for a regression net).
+    /// class's probability (for a regression net, of each value, averaged).
     pub variance: Option<f64>,
 }
 
@@ -81,7 +81,11 @@ pub fn predict(
                     out.push(Prediction {
                         class: classifier.then_some(winner),
                         entropy: classifier.then(|| entropy(&mean)),
-                        variance: var.get(winner).copied(),
+                        variance: if classifier {
+                            var.get(winner).copied()
+                        } else {
+                            Some(var.iter().sum::<f64>() / var.len().max(1) as f64)
+                        },
                         values: mean,
                     });
                 }
