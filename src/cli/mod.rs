@@ -11,6 +11,7 @@ mod fmt;
 mod grad;
 mod plot;
 mod predict;
+mod predictions_csv;
 mod progress;
 mod recorded;
 mod sweep;

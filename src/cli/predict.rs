@@ -8,6 +8,7 @@ use super::console::outln;
 use super::data_places;
 use super::grad::{read_x, read_y};
 use super::plot::svg_name;
+use super::predictions_csv::{Score, header, label_of, row};
 use super::recorded::{against_record, wrong_run_file};
 use super::wording;
 use clap::{Args, ValueEnum};
@@ -250,14 +251,6 @@ fn samples(
     Ok((Samples::File(file), score, norm))
 }
 
-/// What the predictions scored against the labels, summed.
-#[derive(Default)]
-struct Score {
-    samples: usize,
-    correct: usize,
-    squared_error: f64,
-}
-
 /// An image kept for the picture.
 struct Uncertain {
     entropy: f64,
@@ -377,112 +370,6 @@ fn predict_all(
         summary.push_str(&format!("; {} images -> {}", tiles.len(), svg.display()));
     }
     Ok(summary)
-}
-
-/// A sample's label, as the split holds it.
-enum Truth {
-    Class(u32),
-    Values(Vec<f32>),
-}
-
-fn label_of(labels: &Labels, i: usize) -> Truth {
-    match labels {
-        Labels::Classes(c) => Truth::Class(c[i]),
-        Labels::Targets { width, values } => {
-            Truth::Values(values[i * width..(i + 1) * width].to_vec())
-        }
-    }
-}
-
-impl Score {
-    fn add(&mut self, p: &Prediction, truth: &Truth) {
-        self.samples += 1;
-        match truth {
-            Truth::Class(c) => self.correct += usize::from(p.class == Some(*c as usize)),
-            Truth::Values(t) => {
-                self.squared_error += p
-                    .values
-                    .iter()
-                    .zip(t)
-                    .map(|(v, &t)| (v - t as f64).powi(2))
-                    .sum::<f64>()
-                    / t.len().max(1) as f64;
-            }
-        }
-    }
-
-    fn text(&self, classes: bool) -> String {
-        if classes {
-            format!(
-                "; accuracy {:.2}% ({} of {})",
-                100.0 * self.correct as f64 / self.samples as f64,
-                self.correct,
-                self.samples
-            )
-        } else {
-            format!(
-                "; mean squared error {:.6} over {} samples",
-                self.squared_error / self.samples as f64,
-                self.samples
-            )
-        }
-    }
-}
-
-/// The CSV header.
-fn header(model: &Model, mc: bool, score: bool) -> String {
-    let mut cols = vec!["sample".to_string()];
-    match model.label.kind {
-        LabelKind::Classes(n) => {
-            cols.push("class".into());
-            cols.extend((0..n).map(|c| format!("p{c}")));
-            cols.push("entropy".into());
-            if mc {
-                cols.push("variance".into());
-            }
-            if score {
-                cols.push("label".into());
-            }
-        }
-        LabelKind::Targets(w) => {
-            cols.extend((0..w).map(|c| format!("y{c}")));
-            if mc {
-                cols.push("variance".into());
-            }
-            if score {
-                cols.extend((0..w).map(|c| format!("target{c}")));
-            }
-        }
-    }
-    cols.join(",")
-}
-
-/// One sample's row. Numbers are written as the shortest text that reads
-/// back as the same f32.
-fn row(w: &mut impl Write, sample: usize, p: &Prediction, label: Option<&Truth>) -> io::Result<()> {
-    write!(w, "{sample}")?;
-    if let Some(c) = p.class {
-        write!(w, ",{c}")?;
-    }
-    for v in &p.values {
-        write!(w, ",{}", *v as f32)?;
-    }
-    if let Some(e) = p.entropy {
-        write!(w, ",{}", e as f32)?;
-    }
-    if let Some(v) = p.variance {
-        write!(w, ",{}", v as f32)?;
-    }
-    match label {
-        Some(Truth::Class(c)) => write!(w, ",{c}")?,
-        Some(Truth::Values(t)) => {
-            for v in t {
-                write!(w, ",{v}")?;
-            }
-        }
-        None => {}
-    }
-    writeln!(w)
 }
 
 /// Keeps the `keep` samples of highest entropy seen so far (the first on
