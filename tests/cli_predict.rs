@@ -653,3 +653,24 @@ fn inputs_are_normalised_as_training_normalised_them() {
     let j: serde_json::Value = serde_json::from_str(e.stdout.trim()).unwrap();
     assert_eq!(accuracy(&out), j["scaling"]["accuracy"].as_f64().unwrap());
 }
+
+#[test]
+fn devices_folders_and_missing_files_are_user_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = weights(dir.path());
+    let out = dir.path().join("p.csv");
+    let missing = dir.path().join("missing.csv");
+    let mut cases = vec![
+        (s(dir.path()).to_string(), "Is a directory".to_string()),
+        (s(&missing).to_string(), "No such file".to_string()),
+    ];
+    if Path::new("/dev/zero").exists() {
+        cases.push(("/dev/zero".into(), "/dev/zero: wrong magic number".into()));
+        cases.push(("/dev/null".into(), "/dev/null: the file is empty".into()));
+    }
+    for (input, want) in cases {
+        let r = predict(&w, &out, &["--input", &input]);
+        fails(&r);
+        says(&r, &want);
+    }
+}
