@@ -3,6 +3,7 @@
 //! `$NETC_DATA`, then `./data/`, then `/usr/share/datasets/` (where Debian's
 //! `dataset-fashion-mnist` installs). The library is given this list.
 
+use netc::data::fetch::remote_set;
 use netc::data::{DataError, IDX_NAMES, SearchDir};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,30 @@ fn search_dirs(data_dir: Option<&Path>, netc_data: Option<&OsStr>) -> Vec<Search
 /// put it in one of these places.
 pub fn explain(e: &DataError) -> String {
     match e {
-        DataError::NotFound { set, .. } => format!("{e}\nhelp: {}", help_for(set)),
+        DataError::NotFound { set, looked } => {
+            let mut text = format!("{e}\nhelp: {}", help_for(set));
+            if let Some(command) = fetch_command(set, looked) {
+                text.push_str(&format!("\nhelp: or download them: {command}"));
+            }
+            text
+        }
         _ => e.to_string(),
     }
+}
+
+/// The `netc data fetch` command that puts the set `folder` where the
+/// command that did not find it looks first: the `--data-dir` it was given,
+/// else the first of the other places. `None` for a set netc cannot fetch.
+fn fetch_command(folder: &str, looked: &[(PathBuf, String)]) -> Option<String> {
+    let set = remote_set(folder)?;
+    let data_dir = looked
+        .iter()
+        .find(|(_, why)| why.ends_with("(--data-dir)"))
+        .and_then(|(place, _)| place.parent());
+    Some(match data_dir {
+        Some(d) => format!("netc data fetch {} --data-dir {}", set.name, d.display()),
+        None => format!("netc data fetch {}", set.name),
+    })
 }
 
 /// How to get a set, for the not-found message.
@@ -65,6 +87,15 @@ fn help_for(folder: &str) -> String {
         );
     }
     help
+}
+
+/// The place `netc data fetch` puts a set without `--data-dir`: the first
+/// place the other commands look, `$NETC_DATA` if set, else `./data`.
+pub fn first_place(data_dir: Option<&Path>) -> PathBuf {
+    places(data_dir)
+        .into_iter()
+        .find_map(|p| p.dir)
+        .unwrap_or_else(|| PathBuf::from("data"))
 }
 
 #[cfg(test)]
@@ -116,7 +147,8 @@ mod tests {
              folder `fashion-mnist` in one of these places, e.g. ./data/fashion-mnist/, or pass \
              --data-dir DIR (or set NETC_DATA=DIR) where DIR holds fashion-mnist/; on Debian, \
              `apt-get install dataset-fashion-mnist` installs them in \
-             /usr/share/datasets/fashion-mnist/"
+             /usr/share/datasets/fashion-mnist/\n\
+             help: or download them: netc data fetch fashion_mnist --data-dir TMP/nowhere"
         );
     }
 }

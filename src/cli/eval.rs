@@ -4,7 +4,7 @@
 use super::Reporter;
 use super::console::{out, outln};
 use super::data_places;
-use super::recorded::{self, wrong_run_file};
+use super::recorded::{against_record, wrong_run_file};
 use super::wording;
 use clap::Args;
 use netc::checkpoint;
@@ -12,9 +12,9 @@ use netc::lang::lower;
 use netc::lang::model_summary::data_text;
 use netc::run::MODEL;
 use netc::tape::Tape;
-use netc::train::eval::{self, McScores, Scores};
+use netc::train::eval::{self, Confusion, McScores, Scores};
 use netc::train::net::{Batch, Net};
-use netc::train::provenance::{self, Recorded, to_map};
+use netc::train::provenance::{Recorded, to_map};
 use netc::train::{MC_SALT, load_data, stream};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -63,7 +63,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
     };
     let rec = Recorded::from_metadata(weights.metadata());
     let base = match &rec {
-        Some(rec) => match against_record(args, &src, rec, r) {
+        Some(rec) => match against_record(&args.file, &args.weights, &src, rec, !args.force, r) {
             Some(text) => text,
             None => return,
         },
@@ -102,65 +102,83 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
             }
         }
     }
+    // `--mc M` sets the passes; without it, the file's `eval:` decides.
+    let passes = args.mc.map(|m| m as usize).or(model.train.eval.mc_passes);
+    let scaling = model.train.eval.scaling || args.mc.is_some() || passes.is_none();
+    if args.mc.is_none()
+        && let Some(m) = passes
+    {
+        r.note(format!(
+            "evaluating by Monte-Carlo dropout with {m} passes too, as `eval:` in `{}` says \
+             (--mc M sets the passes)",
+            args.file.display()
+        ));
+    }
     if args.mc.is_some() && !model.has_dropout() {
         r.warning(format!(
             "Monte-Carlo evaluation of a net without dropout: `{}` has no `dropout(...)`, so every pass gives the same result",
             args.file.display()
         ));
     }
-    let result = (|| -> Result<(Scores, Option<McScores>, usize), netc::train::TrainError> {
+    let result = (|| -> Result<Results, netc::train::TrainError> {
         let mut params = lower::init_params::<f32>(&model, 0)?;
         checkpoint::fill_params(&weights, &mut params, checkpoint::is_run_state)?;
         let net = Net::new(&model, &params)?;
         let data = load_data(&model, &data_places::places(args.data_dir.as_deref()))?;
         let mut tape = Tape::new();
         let mut batch = Batch::default();
-        let scaled = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
-        let mc = match args.mc {
+        let confusion = || net.classes().map(Confusion::new);
+        let scaled = if scaling {
+            let mut c = confusion();
+            let s = eval::evaluate_counting(
+                &net,
+                &params,
+                &mut tape,
+                &data.test,
+                &mut batch,
+                c.as_mut(),
+            )?;
+            Some((s, c))
+        } else {
+            None
+        };
+        let mc = match passes {
             Some(m) => {
                 let seed = args.seed.unwrap_or(model.train.seed);
                 let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
-                Some(eval::evaluate_mc(
-                    &net, &params, &mut tape, &data.test, &mut batch, m as usize, &mut rng,
-                )?)
+                let mut c = confusion();
+                let s = eval::evaluate_mc_counting(
+                    &net,
+                    &params,
+                    &mut tape,
+                    &data.test,
+                    &mut batch,
+                    m,
+                    &mut rng,
+                    c.as_mut(),
+                )?;
+                Some((s, c))
             }
             None => None,
         };
-        Ok((scaled, mc, data.test.len()))
+        Ok(Results {
+            samples: data.test.len(),
+            scaled,
+            mc,
+        })
     })();
     match result {
-        Ok((s, mc, n)) if args.json => outln!("{}", json(&s, mc.as_ref(), n)),
-        Ok((s, mc, n)) => out!("{}", table(&s, mc.as_ref(), n)),
+        Ok(res) if args.json => outln!("{}", json(&res)),
+        Ok(res) => out!("{}", table(&res)),
         Err(e) => r.error(wording::train_error(&e)),
     }
 }
 
-/// Compares the file with the net the weights record: warns when it differs,
-/// refuses another held-out split unless `--force`, and says which stored
-/// overrides are applied. The text to evaluate (the file with them), or
-/// `None` when refused.
-fn against_record(args: &EvalArgs, src: &str, rec: &Recorded, r: &mut Reporter) -> Option<String> {
-    let c = provenance::compare(&args.file.display().to_string(), src, rec);
-    if c.net_differs() || !c.differences.is_empty() {
-        let what = recorded::differences(&args.file, "is not", &args.weights, rec, &c);
-        if c.split_differs() && !args.force {
-            r.error(format!(
-                "{what}\n  the weights were trained on another split of the data: the accuracy would be \
-                 measured partly on training data; evaluate with the file they were trained with, \
-                 or give --force to evaluate anyway"
-            ));
-            return None;
-        }
-        r.warning(what);
-    }
-    if c.unapplied.is_none() && !rec.overrides.is_empty() {
-        r.note(format!(
-            "applying the overrides stored with {}: {}",
-            args.weights.display(),
-            rec.overrides.join(" ")
-        ));
-    }
-    Some(c.source)
+/// What `netc eval` measured, by each method asked for.
+struct Results {
+    samples: usize,
+    scaled: Option<(Scores, Option<Confusion>)>,
+    mc: Option<(McScores, Option<Confusion>)>,
 }
 
 fn pct(a: Option<f64>) -> String {
@@ -168,20 +186,22 @@ fn pct(a: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn table(s: &Scores, mc: Option<&McScores>, n: usize) -> String {
+fn table(res: &Results) -> String {
     let mut t = format!(
-        "test split: {n} samples\n{:<22} {:>10} {:>10} {:>14} {:>14}\n",
-        "method", "loss", "accuracy", "mean variance", "mean entropy"
+        "test split: {} samples\n{:<22} {:>10} {:>10} {:>14} {:>14}\n",
+        res.samples, "method", "loss", "accuracy", "mean variance", "mean entropy"
     );
-    t.push_str(&format!(
-        "{:<22} {:>10.4} {:>10} {:>14} {:>14}\n",
-        "weight scaling",
-        s.loss,
-        pct(s.acc),
-        "-",
-        "-"
-    ));
-    if let Some(m) = mc {
+    if let Some((s, _)) = &res.scaled {
+        t.push_str(&format!(
+            "{:<22} {:>10.4} {:>10} {:>14} {:>14}\n",
+            "weight scaling",
+            s.loss,
+            pct(s.acc),
+            "-",
+            "-"
+        ));
+    }
+    if let Some((m, _)) = &res.mc {
         let ent = m
             .mean_entropy
             .map(|e| format!("{e:.4}"))
@@ -195,6 +215,64 @@ fn table(s: &Scores, mc: Option<&McScores>, n: usize) -> String {
             ent
         ));
     }
+    let scaled = res.scaled.as_ref().and_then(|(_, c)| c.as_ref());
+    let mc = res
+        .mc
+        .as_ref()
+        .and_then(|(m, c)| Some((m.passes, c.as_ref()?)));
+    if let Some(c) = scaled {
+        t.push_str(&confusion_text("weight scaling", c));
+    }
+    if let Some((passes, c)) = mc {
+        t.push_str(&confusion_text(&format!("monte carlo (M={passes})"), c));
+    }
+    t
+}
+
+/// Classes up to which the text shows the whole confusion matrix (`--json`
+/// always holds it).
+const MATRIX_CLASSES: usize = 20;
+
+/// The confusion matrix (rows: labels, columns: predicted classes) and each
+/// class's accuracy; past [`MATRIX_CLASSES`], the accuracies alone.
+fn confusion_text(method: &str, c: &Confusion) -> String {
+    let n = c.classes();
+    let width = (0..n)
+        .flat_map(|l| (0..n).map(move |p| (l, p)))
+        .map(|(l, p)| c.count(l, p).to_string().len())
+        .chain([(n - 1).to_string().len()])
+        .max()
+        .unwrap_or(1);
+    let label_w = "label".len().max((n - 1).to_string().len());
+    let mut t = String::new();
+    if n > MATRIX_CLASSES {
+        t.push_str(&format!(
+            "\nper-class accuracy, {method} ({n} classes: the confusion matrix is in --json):\n"
+        ));
+        for l in 0..n {
+            t.push_str(&format!(
+                "{l:>label_w$} {:>8} of {}\n",
+                pct(c.accuracy(l)),
+                c.support(l)
+            ));
+        }
+        return t;
+    }
+    t.push_str(&format!(
+        "\nconfusion matrix, {method} (rows: labels, columns: predicted classes):\n"
+    ));
+    t.push_str(&format!("{:>label_w$}", "label"));
+    for p in 0..n {
+        t.push_str(&format!(" {p:>width$}"));
+    }
+    t.push_str(&format!(" {:>9} {:>7}\n", "accuracy", "samples"));
+    for l in 0..n {
+        t.push_str(&format!("{l:>label_w$}"));
+        for p in 0..n {
+            t.push_str(&format!(" {:>width$}", c.count(l, p)));
+        }
+        t.push_str(&format!(" {:>9} {:>7}\n", pct(c.accuracy(l)), c.support(l)));
+    }
     t
 }
 
@@ -206,22 +284,70 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
-fn json(s: &Scores, mc: Option<&McScores>, n: usize) -> String {
-    let mut j = format!(
-        "{{\"samples\":{n},\"scaling\":{{\"loss\":{},\"accuracy\":{}}}",
-        num(Some(s.loss)),
-        num(s.acc)
-    );
-    if let Some(m) = mc {
+/// `,"confusion":[[...],...],"per_class_accuracy":[...]` for a classifier.
+fn confusion_json(c: Option<&Confusion>) -> String {
+    let Some(c) = c else {
+        return String::new();
+    };
+    let n = c.classes();
+    let rows: Vec<String> = (0..n)
+        .map(|l| {
+            let counts: Vec<String> = (0..n).map(|p| c.count(l, p).to_string()).collect();
+            format!("[{}]", counts.join(","))
+        })
+        .collect();
+    let acc: Vec<String> = (0..n).map(|l| num(c.accuracy(l))).collect();
+    format!(
+        ",\"confusion\":[{}],\"per_class_accuracy\":[{}]",
+        rows.join(","),
+        acc.join(",")
+    )
+}
+
+fn json(res: &Results) -> String {
+    let mut j = format!("{{\"samples\":{}", res.samples);
+    if let Some((s, c)) = &res.scaled {
         j.push_str(&format!(
-            ",\"mc\":{{\"passes\":{},\"loss\":{},\"accuracy\":{},\"mean_variance\":{},\"mean_entropy\":{}}}",
+            ",\"scaling\":{{\"loss\":{},\"accuracy\":{}{}}}",
+            num(Some(s.loss)),
+            num(s.acc),
+            confusion_json(c.as_ref())
+        ));
+    }
+    if let Some((m, c)) = &res.mc {
+        j.push_str(&format!(
+            ",\"mc\":{{\"passes\":{},\"loss\":{},\"accuracy\":{},\"mean_variance\":{},\"mean_entropy\":{}{}}}",
             m.passes,
             num(Some(m.loss)),
             num(m.acc),
             num(Some(m.mean_variance)),
-            num(m.mean_entropy)
+            num(m.mean_entropy),
+            confusion_json(c.as_ref())
         ));
     }
     j.push('}');
     j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_classes_show_their_accuracies_and_leave_the_matrix_to_json() {
+        let mut c = Confusion::new(21);
+        c.add(0, 0);
+        c.add(0, 3);
+        c.add(20, 20);
+        let t = confusion_text("weight scaling", &c);
+        assert!(
+            t.contains("(21 classes: the confusion matrix is in --json)"),
+            "{t}"
+        );
+        assert!(t.contains("\n    0   50.00% of 2\n"), "{t}");
+        assert!(t.contains("\n    1        - of 0\n"), "{t}");
+        assert!(t.contains("\n   20  100.00% of 1\n"), "{t}");
+        let j = confusion_json(Some(&c));
+        assert!(j.contains("\"per_class_accuracy\":[0.5,null,"), "{j}");
+    }
 }

@@ -5,7 +5,8 @@
 use super::Reporter;
 use super::console::outln;
 use clap::Args;
-use netc::checkpoint::{self, TensorData, TensorEntry, read_tensors};
+use netc::checkpoint::{self, TensorData, TensorEntry, TensorFile, read_tensors};
+use netc::data::Labels;
 use netc::lang::lower::{self, Lowered, Targets};
 use netc::lang::{LabelKind, Model};
 use netc::real::first_non_finite;
@@ -72,6 +73,24 @@ fn bad(path: &Path, why: String) -> TrainError {
 
 fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
     let file = read_tensors(path)?;
+    let (rows, x) = read_x(&file, model)?;
+    let mut batch = BatchFile {
+        rows,
+        x,
+        labels: Vec::new(),
+        targets: Vec::new(),
+    };
+    match read_y(&file, rows, model)? {
+        Labels::Classes(c) => batch.labels = c,
+        Labels::Targets { values, .. } => batch.targets = values,
+    }
+    Ok(batch)
+}
+
+/// The inputs `x` of a batch file, checked against the net's input: the
+/// number of rows and the values.
+pub(super) fn read_x(file: &TensorFile, model: &Model) -> Result<(usize, Vec<f32>), TrainError> {
+    let path = file.path();
     let shape = file
         .shape("x")
         .ok_or_else(|| bad(path, "no tensor `x`".into()))?
@@ -98,16 +117,17 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
             ),
         ));
     }
+    Ok((rows, x))
+}
+
+/// The labels `y` of a batch file of `rows` samples, checked against the
+/// net's label: class indices in range, or finite targets of its width.
+pub(super) fn read_y(file: &TensorFile, rows: usize, model: &Model) -> Result<Labels, TrainError> {
+    let path = file.path();
     let yshape = file
         .shape("y")
         .ok_or_else(|| bad(path, "no tensor `y`".into()))?
         .to_vec();
-    let mut batch = BatchFile {
-        rows,
-        x,
-        labels: Vec::new(),
-        targets: Vec::new(),
-    };
     match model.label.kind {
         LabelKind::Classes(n) => {
             if yshape != [rows] {
@@ -116,6 +136,7 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                     format!("`y` is {yshape:?}: expected [{rows}] class indices"),
                 ));
             }
+            let mut labels = Vec::with_capacity(rows);
             for (i, v) in file.i64s("y")?.into_iter().enumerate() {
                 if v < 0 || v as u64 >= n as u64 {
                     return Err(bad(
@@ -123,8 +144,9 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                         format!("`y`[{i}] = {v} is not a class of 0..{n}"),
                     ));
                 }
-                batch.labels.push(v as u32);
+                labels.push(v as u32);
             }
+            Ok(Labels::Classes(labels))
         }
         LabelKind::Targets(w) => {
             if yshape.first() != Some(&rows) || yshape[1..].iter().product::<usize>() != w {
@@ -133,8 +155,8 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                     format!("`y` is {yshape:?}: expected [{rows}, {w}] targets"),
                 ));
             }
-            batch.targets = file.f32s("y")?;
-            if let Some((row, col, v)) = first_non_finite(&batch.targets, w) {
+            let values = file.f32s("y")?;
+            if let Some((row, col, v)) = first_non_finite(&values, w) {
                 return Err(bad(
                     path,
                     format!(
@@ -142,9 +164,9 @@ fn read_batch(path: &Path, model: &Model) -> Result<BatchFile, TrainError> {
                     ),
                 ));
             }
+            Ok(Labels::Targets { width: w, values })
         }
     }
-    Ok(batch)
 }
 
 fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {

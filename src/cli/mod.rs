@@ -4,12 +4,15 @@
 
 mod check;
 mod console;
+mod data_fetch;
 mod data_places;
 mod eval;
 mod fmt;
 mod grad;
 mod lsp;
 mod plot;
+mod predict;
+mod predictions_csv;
 mod progress;
 mod recorded;
 mod sweep;
@@ -44,6 +47,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate weights on the test split (weight scaling and Monte-Carlo dropout).
     Eval(eval::EvalArgs),
+    /// Predict every sample of a file (CSV, IDX or safetensors) into a CSV file.
+    Predict(predict::PredictArgs),
     /// One forward and backward pass on a given batch, written out.
     Grad(grad::GradArgs),
     /// Train a grid of overrides × seeds, one process per trial, and summarise it.
@@ -52,6 +57,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// A language server for editors, on stdin and stdout.
     Lsp(lsp::LspArgs),
+    /// Data sets: `netc data fetch mnist` downloads and checks one.
+    Data(data_fetch::DataArgs),
 }
 
 /// Runs the command line; the process exit status.
@@ -62,10 +69,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Fmt(a) => fmt::run(&a, &mut r),
         Command::Train(a) => train::run(&a, &mut r),
         Command::Eval(a) => eval::run(&a, &mut r),
+        Command::Predict(a) => predict::run(&a, &mut r),
         Command::Grad(a) => grad::run(&a, &mut r),
         Command::Sweep(a) => sweep::run(&a, &mut r),
         Command::Plot(a) => plot::run(&a, &mut r),
         Command::Lsp(a) => lsp::run(&a, &mut r),
+        Command::Data(a) => data_fetch::run(&a, &mut r),
     }
     r.exit_code()
 }

@@ -38,7 +38,7 @@ struct Found {
 }
 
 pub fn run(args: &PlotArgs, r: &mut Reporter) {
-    if let Err(e) = svg_name(&args.out) {
+    if let Err(e) = svg_name(&args.out, "netc plot") {
         r.error(e);
         return;
     }
@@ -98,7 +98,7 @@ pub fn run(args: &PlotArgs, r: &mut Reporter) {
 
 /// netc draws SVG only (a bitmap would need a rasteriser and font files), so
 /// a name promising another format is refused rather than filled with SVG.
-fn svg_name(out: &Path) -> Result<(), String> {
+pub(super) fn svg_name(out: &Path, command: &str) -> Result<(), String> {
     let ext = out.extension().map(|e| e.to_string_lossy().to_lowercase());
     if ext.as_deref() == Some("svg") {
         return Ok(());
@@ -107,7 +107,7 @@ fn svg_name(out: &Path) -> Result<(), String> {
         format!("a .{e} file")
     });
     Err(format!(
-        "{} would be {what}, but netc plot writes SVG only; give a name ending in .svg ({})",
+        "{} would be {what}, but {command} writes SVG only; give a name ending in .svg ({})",
         out.display(),
         out.with_extension("svg").display()
     ))

@@ -2,10 +2,11 @@
 //! weights or checkpoint file, when the `.net` file given is not that net or
 //! the overrides differ.
 
+use super::Reporter;
 use super::wording;
 use netc::lang::overrides::keys;
 use netc::run::{CHECKPOINT, MODEL};
-use netc::train::provenance::{Comparison, Recorded, to_map};
+use netc::train::provenance::{self, Comparison, Recorded, to_map};
 use std::path::Path;
 
 /// How `file` differs from the net recorded in `weights`: a header (`file`
@@ -94,4 +95,40 @@ pub fn wrong_run_file(given: &Path, want: &str, flag: &str) -> Option<String> {
         }
         s
     })
+}
+
+/// Compares `file` (its text `src`) with the net the weights in `weights`
+/// record: warns when it differs, refuses another held-out split when
+/// `refuse_split` (the accuracy would be measured partly on training data),
+/// and says which stored overrides are applied. The text to use (the file
+/// with them), or `None` when refused.
+pub fn against_record(
+    file: &Path,
+    weights: &Path,
+    src: &str,
+    rec: &Recorded,
+    refuse_split: bool,
+    r: &mut Reporter,
+) -> Option<String> {
+    let c = provenance::compare(&file.display().to_string(), src, rec);
+    if c.net_differs() || !c.differences.is_empty() {
+        let what = differences(file, "is not", weights, rec, &c);
+        if c.split_differs() && refuse_split {
+            r.error(format!(
+                "{what}\n  the weights were trained on another split of the data: the accuracy would be \
+                 measured partly on training data; evaluate with the file they were trained with, \
+                 or give --force to evaluate anyway"
+            ));
+            return None;
+        }
+        r.warning(what);
+    }
+    if c.unapplied.is_none() && !rec.overrides.is_empty() {
+        r.note(format!(
+            "applying the overrides stored with {}: {}",
+            weights.display(),
+            rec.overrides.join(" ")
+        ));
+    }
+    Some(c.source)
 }

@@ -15,7 +15,7 @@ use super::samples::Labels;
 use super::source::{DataFile, MAX_FILE_BYTES};
 use std::cell::Cell;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Bytes a cell may take on average before a line is refused as too long.
@@ -32,6 +32,7 @@ pub(crate) struct Table {
 }
 
 /// What a row must hold.
+#[derive(Clone, Copy)]
 struct Shape {
     features: usize,
     kind: LabelKind,
@@ -56,102 +57,153 @@ impl From<DataError> for Failure {
 /// Reads every data row of `file`, each of `features` inputs plus the label
 /// columns of `kind`. With `header`, the first record is skipped.
 pub(crate) fn read_csv(
-    file: &mut DataFile,
+    file: DataFile,
     header: bool,
     features: usize,
     kind: LabelKind,
 ) -> Result<Table, DataError> {
-    let path = file.path.clone();
-    let columns = features.saturating_add(kind.width());
-    if columns as u128 * 4 > MAX_FILE_BYTES {
-        return Err(DataError::TooLarge {
-            path,
-            what: format!("one row of {columns} values"),
-            bytes: columns as u128 * 4,
-            why: format!("more than netc's limit of {MAX_FILE_BYTES} bytes per file"),
-        });
-    }
-    let shape = Shape {
-        features,
-        kind,
-        columns,
-        limit: columns.saturating_mul(BYTES_PER_CELL).saturating_add(1024),
-    };
-    match read_rows(file.reader(), header, &shape, &path) {
-        Ok(table) => Ok(table),
-        Err(Failure::Data(e)) => Err(e),
-        Err(Failure::Io(e)) => Err(file.read_error(e)),
-    }
+    let mut rows = CsvRows::new(file, header, features, kind)?;
+    rows.read(usize::MAX)?;
+    rows.rows.finish()
 }
 
-/// Reads the records of `input` into a table of `shape`.
-fn read_rows(
-    input: &mut dyn io::BufRead,
-    header: bool,
-    shape: &Shape,
-    path: &Path,
-) -> Result<Table, Failure> {
-    let budget = Rc::new(Budget {
-        until: Cell::new(shape.limit as u64),
-        at_end: Cell::new(false),
-    });
-    // A `\n` after the data ends the last record like every other, so a
-    // record's line is known from the line it ends on.
-    let source = Budgeted {
-        inner: input.chain(&b"\n"[..]),
-        read: 0,
-        budget: Rc::clone(&budget),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        // The header is skipped here, so that it has a budget of its own.
-        .has_headers(false)
-        .flexible(true)
-        // Only `\n` ends a record: the `\r` of a CRLF stays at the end of the
-        // last cell and is trimmed with the spaces.
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(source);
-    let mut record = csv::ByteRecord::new();
-    let mut rows = Rows::new(shape, path);
-    let mut header_left = header;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(failure(e, reader.position().line(), shape, path)),
+/// The bytes the CSV reader reads: the file's, a `\n`, held to a budget.
+type Source = Budgeted<io::Chain<Box<dyn io::BufRead>, &'static [u8]>>;
+
+/// A CSV file read a number of rows at a time, so that a file larger than
+/// memory can be used batch by batch.
+pub(crate) struct CsvRows {
+    file: DataFile,
+    reader: csv::Reader<Source>,
+    budget: Rc<Budget>,
+    record: csv::ByteRecord,
+    rows: Rows,
+    header_left: bool,
+}
+
+impl CsvRows {
+    /// Prepares to read `file`'s rows, each of `features` inputs plus the
+    /// label columns of `kind`; with `header`, the first record is skipped.
+    pub fn new(
+        mut file: DataFile,
+        header: bool,
+        features: usize,
+        kind: LabelKind,
+    ) -> Result<CsvRows, DataError> {
+        let path = file.path.clone();
+        let columns = features.saturating_add(kind.width());
+        if columns as u128 * 4 > MAX_FILE_BYTES {
+            return Err(DataError::TooLarge {
+                path,
+                what: format!("one row of {columns} values"),
+                bytes: columns as u128 * 4,
+                why: format!("more than netc's limit of {MAX_FILE_BYTES} bytes per file"),
+            });
         }
-        budget
-            .until
-            .set(reader.position().byte() + shape.limit as u64);
-        if reader.position().record() == 1 {
-            record = without_bom(record);
-        }
-        // The line the record starts on: where it ends, less its own line
-        // breaks (inside quoted cells, and the one that ends it). Only a
-        // record in a quote left open runs to the end of the data, past the
-        // added `\n`: that `\n` is then inside its last cell.
-        let open_quote = budget.at_end.get();
-        let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-        let ends_with_break = u64::from(!open_quote);
-        let line = reader
-            .position()
-            .line()
-            .saturating_sub(breaks + ends_with_break) as usize;
-        if open_quote {
-            return Err(Failure::Data(DataError::OpenQuote {
-                path: path.to_path_buf(),
-                line,
-            }));
-        }
-        let blank = record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace);
-        if blank {
-            continue;
-        }
-        if std::mem::take(&mut header_left) {
-            continue;
-        }
-        rows.push(&record, line)?;
+        let shape = Shape {
+            features,
+            kind,
+            columns,
+            limit: columns.saturating_mul(BYTES_PER_CELL).saturating_add(1024),
+        };
+        let budget = Rc::new(Budget {
+            until: Cell::new(shape.limit as u64),
+            at_end: Cell::new(false),
+        });
+        // A `\n` after the data ends the last record like every other, so a
+        // record's line is known from the line it ends on.
+        let source = Budgeted {
+            inner: file.take_reader().chain(&b"\n"[..]),
+            read: 0,
+            budget: Rc::clone(&budget),
+        };
+        let reader = csv::ReaderBuilder::new()
+            // The header is skipped here, so that it has a budget of its own.
+            .has_headers(false)
+            .flexible(true)
+            // Only `\n` ends a record: the `\r` of a CRLF stays at the end of the
+            // last cell and is trimmed with the spaces.
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(source);
+        Ok(CsvRows {
+            file,
+            reader,
+            budget,
+            record: csv::ByteRecord::new(),
+            rows: Rows::new(shape, path),
+            header_left: header,
+        })
     }
-    Ok(rows.finish()?)
+
+    /// The next at most `max` rows (`None` after the last); a file without
+    /// any data row is an error.
+    pub fn next_rows(&mut self, max: usize) -> Result<Option<Table>, DataError> {
+        let read = self.read(max)?;
+        if read == 0 {
+            if self.rows.total == 0 {
+                return Err(self.rows.no_rows());
+            }
+            return Ok(None);
+        }
+        Ok(Some(self.rows.take()))
+    }
+
+    /// Reads up to `max` more rows into `self.rows`; how many.
+    fn read(&mut self, max: usize) -> Result<usize, DataError> {
+        match self.read_rows(max) {
+            Ok(n) => Ok(n),
+            Err(Failure::Data(e)) => Err(e),
+            Err(Failure::Io(e)) => Err(self.file.read_error(e)),
+        }
+    }
+
+    fn read_rows(&mut self, max: usize) -> Result<usize, Failure> {
+        let limit = self.rows.shape.limit as u64;
+        let mut read = 0;
+        while read < max {
+            let record = &mut self.record;
+            match self.reader.read_byte_record(record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = self.reader.position().line();
+                    return Err(failure(e, line, &self.rows.shape, &self.rows.path));
+                }
+            }
+            self.budget.until.set(self.reader.position().byte() + limit);
+            if self.reader.position().record() == 1 {
+                *record = without_bom(std::mem::take(record));
+            }
+            // The line the record starts on: where it ends, less its own line
+            // breaks (inside quoted cells, and the one that ends it). Only a
+            // record in a quote left open runs to the end of the data, past the
+            // added `\n`: that `\n` is then inside its last cell.
+            let open_quote = self.budget.at_end.get();
+            let breaks = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+            let ends_with_break = u64::from(!open_quote);
+            let line = self
+                .reader
+                .position()
+                .line()
+                .saturating_sub(breaks + ends_with_break) as usize;
+            if open_quote {
+                return Err(Failure::Data(DataError::OpenQuote {
+                    path: self.rows.path.clone(),
+                    line,
+                }));
+            }
+            let blank = record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace);
+            if blank {
+                continue;
+            }
+            if std::mem::take(&mut self.header_left) {
+                continue;
+            }
+            self.rows.push(&self.record, line)?;
+            read += 1;
+        }
+        Ok(read)
+    }
 }
 
 /// The file's first record without the byte order mark it may start with.
@@ -233,9 +285,11 @@ impl<R: Read> Read for Budgeted<R> {
 }
 
 /// The rows read so far.
-struct Rows<'a> {
-    shape: &'a Shape,
-    path: &'a Path,
+struct Rows {
+    shape: Shape,
+    path: PathBuf,
+    /// Rows read from the file, including those already taken.
+    total: usize,
     x: Vec<f32>,
     classes: Vec<u32>,
     targets: Vec<f32>,
@@ -245,11 +299,12 @@ struct Rows<'a> {
     values: Vec<f32>,
 }
 
-impl<'a> Rows<'a> {
-    fn new(shape: &'a Shape, path: &'a Path) -> Self {
+impl Rows {
+    fn new(shape: Shape, path: PathBuf) -> Self {
         Rows {
             shape,
             path,
+            total: 0,
             x: Vec::new(),
             classes: Vec::new(),
             targets: Vec::new(),
@@ -265,8 +320,8 @@ impl<'a> Rows<'a> {
             kind,
             columns,
             ..
-        } = *self.shape;
-        let path = self.path;
+        } = self.shape;
+        let path = self.path.as_path();
         if record.len() != columns {
             let width = kind.width();
             return Err(DataError::Ragged {
@@ -275,6 +330,7 @@ impl<'a> Rows<'a> {
                 found: record.len(),
                 expected: columns,
                 why: match self.first_row {
+                    None if width == 0 => format!("the net's input has {features} features"),
                     None => format!(
                         "the net's input has {features} features, plus {width} label column{}",
                         if width == 1 { "" } else { "s" }
@@ -284,7 +340,7 @@ impl<'a> Rows<'a> {
             });
         }
         self.first_row.get_or_insert(line);
-        let rows_after = (self.x.len() / features.max(1) + 1) as u128;
+        let rows_after = (self.total + 1) as u128;
         if rows_after * columns as u128 * 4 > MAX_FILE_BYTES {
             return Err(DataError::TooLarge {
                 path: path.to_path_buf(),
@@ -308,25 +364,38 @@ impl<'a> Rows<'a> {
             LabelKind::Classes(_) => self.classes.push(self.values[features] as u32),
             LabelKind::Targets(_) => self.targets.extend_from_slice(&self.values[features..]),
         }
+        self.total += 1;
         Ok(())
     }
 
-    /// The table, refused if no row was read.
-    fn finish(self) -> Result<Table, DataError> {
-        if self.x.is_empty() {
-            return Err(DataError::Empty {
-                path: self.path.to_path_buf(),
-                what: "the CSV file has no data rows",
-            });
-        }
+    /// The rows read since the last call, as a table.
+    fn take(&mut self) -> Table {
         let labels = match self.shape.kind {
-            LabelKind::Classes(_) => Labels::Classes(self.classes),
+            LabelKind::Classes(_) => Labels::Classes(std::mem::take(&mut self.classes)),
             LabelKind::Targets(width) => Labels::Targets {
                 width,
-                values: self.targets,
+                values: std::mem::take(&mut self.targets),
             },
         };
-        Ok(Table { x: self.x, labels })
+        Table {
+            x: std::mem::take(&mut self.x),
+            labels,
+        }
+    }
+
+    fn no_rows(&self) -> DataError {
+        DataError::Empty {
+            path: self.path.clone(),
+            what: "the CSV file has no data rows",
+        }
+    }
+
+    /// The table, refused if no row was read.
+    fn finish(mut self) -> Result<Table, DataError> {
+        if self.total == 0 {
+            return Err(self.no_rows());
+        }
+        Ok(self.take())
     }
 }
 
@@ -423,8 +492,8 @@ mod tests {
         kind: LabelKind,
     ) -> Result<Table, DataError> {
         let bytes = text.as_bytes();
-        let mut file = DataFile::from_reader(Path::new("t.csv"), Some(bytes.len() as u64), bytes)?;
-        read_csv(&mut file, header, features, kind)
+        let file = DataFile::from_reader(Path::new("t.csv"), Some(bytes.len() as u64), bytes)?;
+        read_csv(file, header, features, kind)
     }
 
     #[test]
@@ -501,8 +570,8 @@ mod tests {
     #[test]
     fn invalid_utf8_is_a_bad_cell() {
         let bytes: &'static [u8] = b"1,\xff\xfe,0\n";
-        let mut file = DataFile::from_reader(Path::new("t.csv"), Some(8), bytes).unwrap();
-        let e = read_csv(&mut file, false, 2, LabelKind::Classes(2))
+        let file = DataFile::from_reader(Path::new("t.csv"), Some(8), bytes).unwrap();
+        let e = read_csv(file, false, 2, LabelKind::Classes(2))
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("t.csv:1: column 2: `"), "{e}");

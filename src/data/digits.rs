@@ -48,8 +48,8 @@ pub(crate) fn load_digits(
             net: labels.to_string(),
         });
     }
-    let mut file = DataFile::from_reader(path, Some(DIGITS_CSV_GZ.len() as u64), DIGITS_CSV_GZ)?;
-    let table = read_csv(&mut file, false, DIGITS_FEATURES, labels)?;
+    let file = DataFile::from_reader(path, Some(DIGITS_CSV_GZ.len() as u64), DIGITS_CSV_GZ)?;
+    let table = read_csv(file, false, DIGITS_FEATURES, labels)?;
     let n = table.labels.len();
     let Some((train, test)) = held_out_split(n, test_fraction) else {
         return Err(DataError::Setting {

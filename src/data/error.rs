@@ -216,6 +216,19 @@ pub enum DataError {
     )]
     MissingFiles { dir: PathBuf, missing: Vec<String> },
 
+    /// A downloaded file whose content is not the data set's.
+    #[error(
+        "{}: does not match netc's checksum: expected SHA-256 {expected} over {expected_bytes} \
+         bytes once decompressed, found {found}",
+        .path.display()
+    )]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        expected_bytes: u64,
+        found: String,
+    },
+
     /// A bad setting of a data source (a fraction, a sample count).
     #[error("{source_name}: {message}")]
     Setting {

@@ -47,7 +47,7 @@ pub fn csv(
     features: usize,
     kind: LabelKind,
 ) -> Result<(Vec<f32>, Labels), DataError> {
-    let mut file = DataFile::from_reader(path, len, Cursor::new(bytes))?;
-    let table = read_csv(&mut file, header, features, kind)?;
+    let file = DataFile::from_reader(path, len, Cursor::new(bytes))?;
+    let table = read_csv(file, header, features, kind)?;
     Ok((table.x, table.labels))
 }

@@ -26,6 +26,8 @@ pub(crate) struct IdxImages {
     /// Bytes of pixel data (count x features).
     len: usize,
     header_len: u128,
+    /// Images already read by [`IdxImages::next_images`].
+    taken: usize,
 }
 
 impl IdxImages {
@@ -69,6 +71,7 @@ impl IdxImages {
             features,
             len,
             header_len,
+            taken: 0,
         })
     }
 
@@ -80,6 +83,31 @@ impl IdxImages {
     /// The dimensions as text, e.g. `28x28`.
     pub fn dims_text(&self) -> String {
         dims_text(&self.dims)
+    }
+
+    /// Reads the next at most `max` images (`None` after the last), for a
+    /// file used a batch at a time; after the last, checks nothing follows.
+    pub fn next_images(&mut self, max: usize) -> Result<Option<Vec<u8>>, DataError> {
+        let n = max.min(self.count - self.taken);
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut data = vec![0u8; n * self.features];
+        let got = self.file.read_up_to(&mut data)?;
+        let before = self.header_len + (self.taken * self.features) as u128;
+        if got < data.len() {
+            return Err(DataError::Truncated {
+                path: self.file.path.clone(),
+                expected: self.header_len + self.len as u128,
+                actual: before + got as u128,
+                gzip: self.file.gzip,
+            });
+        }
+        self.taken += n;
+        if self.taken == self.count {
+            self.file.expect_end(self.header_len + self.len as u128)?;
+        }
+        Ok(Some(data))
     }
 
     /// Reads all pixels, row-major, one image after another.

@@ -13,7 +13,7 @@ use super::{DataSpec, Dataset, LabelKind};
 use std::path::Path;
 
 /// Byte pixels are scaled by this to [0, 1].
-const PIXEL_SCALE: f64 = 1.0 / 255.0;
+pub(crate) const PIXEL_SCALE: f64 = 1.0 / 255.0;
 
 /// Loads `spec` for a net whose input has `features` values and whose label
 /// is `labels`. Named sets (`mnist`, `fashion-mnist`) are looked for in
@@ -145,7 +145,7 @@ fn load_csv(
     labels: LabelKind,
 ) -> Result<Dataset, DataError> {
     let read = |p: &Path| -> Result<Split, DataError> {
-        let table = read_csv(&mut DataFile::open(p)?, header, features, labels)?;
+        let table = read_csv(DataFile::open(p)?, header, features, labels)?;
         Split::from_floats(features, table.x, table.labels)
     };
     let all = read(path)?;

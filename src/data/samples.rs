@@ -6,6 +6,7 @@
 //! gathered straight from the stored rows into the caller's buffers: nothing
 //! is allocated per batch.
 
+use super::LabelKind;
 use super::error::DataError;
 use crate::real::first_non_finite;
 
@@ -44,6 +45,18 @@ impl Labels {
     /// True when there are no labels.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Labels of `kind` for `n` samples that have none (class 0, targets
+    /// 0): a pass needs some, and a prediction does not use them.
+    pub fn zeros(kind: LabelKind, n: usize) -> Labels {
+        match kind {
+            LabelKind::Classes(_) => Labels::Classes(vec![0; n]),
+            LabelKind::Targets(width) => Labels::Targets {
+                width,
+                values: vec![0.0; n * width],
+            },
+        }
     }
 }
 

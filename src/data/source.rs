@@ -86,6 +86,12 @@ impl DataFile {
         &mut self.reader
     }
 
+    /// The decompressed bytes, as a reader to own; this file then reads as
+    /// empty, and still words the errors of what was taken.
+    pub fn take_reader(&mut self) -> Box<dyn BufRead> {
+        std::mem::replace(&mut self.reader, Box::new(io::empty()))
+    }
+
     /// Turns a read error into a [`DataError`]: more than netc reads from one
     /// file is [`DataError::OverLimit`], a decompression failure a corrupt
     /// gzip file, anything else an I/O error.

@@ -7,6 +7,7 @@ pub mod eval;
 mod fit;
 pub mod net;
 mod observer;
+pub mod predict;
 pub mod provenance;
 
 pub use eval::{McScores, Scores};
