@@ -33,7 +33,7 @@ fn a_run_leaves_model_checkpoint_and_metrics() {
     let lines: Vec<&str> = metrics.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,step,train_loss,0.0001 * l1(h),train_acc,test_loss,test_acc,seconds"
+        "epoch,step,train_loss,0.0001 * l1(h),train_acc,test_loss,test_acc,lr,momentum,seconds"
     );
     assert_eq!(lines.len(), 4);
     assert!(lines[3].starts_with("3,30,"), "{}", lines[3]);

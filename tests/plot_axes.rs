@@ -157,6 +157,7 @@ fn row(epoch: f64, loss: f64, penalty: f64, train: f64, test: f64) -> Row {
         test_loss: loss + 0.1,
         test_acc: Some(test),
         seconds: 1.0,
+        ..Row::default()
     }
 }
 

@@ -27,13 +27,20 @@ pub fn held_out_split(n: usize, test_fraction: f64) -> Option<(Vec<usize>, Vec<u
         return None;
     }
     let n_test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
+    Some(carve(n, n_test, SPLIT_SEED))
+}
+
+/// Splits `0..n` into (kept, held) index lists, `held` of them (at most `n`)
+/// chosen by a shuffle seeded with `seed`; each list in ascending order.
+pub fn carve(n: usize, held: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut order = Vec::with_capacity(n);
-    shuffled_indices(n, &mut Pcg64Mcg::seed_from_u64(SPLIT_SEED), &mut order);
-    let mut test = order[..n_test].to_vec();
-    let mut train = order[n_test..].to_vec();
-    test.sort_unstable();
-    train.sort_unstable();
-    Some((train, test))
+    shuffled_indices(n, &mut Pcg64Mcg::seed_from_u64(seed), &mut order);
+    let held = held.min(n);
+    let mut out = order[..held].to_vec();
+    let mut kept = order[held..].to_vec();
+    out.sort_unstable();
+    kept.sort_unstable();
+    (kept, out)
 }
 
 #[cfg(test)]

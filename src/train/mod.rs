@@ -3,11 +3,13 @@
 //! evaluates and reports what happens to an [`Observer`]; the run directory
 //! it writes belongs to [`crate::run`].
 
+mod early_stop;
 pub mod eval;
 mod fit;
 pub mod net;
 mod observer;
 pub mod provenance;
+mod steering;
 
 pub use eval::{McScores, Scores};
 pub use fit::{DROPOUT_SALT, MC_SALT, Outcome, load_data, make_optimizer, stream, train};

@@ -204,7 +204,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     let (hint, _) = unknown(NET, "h1.p=0.2");
     assert_eq!(
         hint.unwrap().to_string(),
-        "`h1` has no `p`; its keys are `h1.units`, `h1.bias`"
+        "`h1` has no `p`; its keys are `h1.units`, `h1.bias`, `h1.max_norm`"
     );
     // A setting of another optimizer.
     let (hint, _) = unknown(NET, "momentum=0.9");
