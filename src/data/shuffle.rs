@@ -48,6 +48,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_carve_is_disjoint_complete_seeded_and_sorted() {
+        let (kept, held) = carve(100, 20, 9);
+        assert_eq!((kept.len(), held.len()), (80, 20));
+        let mut all: Vec<usize> = kept.iter().chain(&held).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert!(kept.is_sorted() && held.is_sorted());
+        assert_eq!(carve(100, 20, 9), (kept, held.clone()));
+        assert_ne!(carve(100, 20, 10).1, held);
+        assert_eq!(carve(3, 5, 1).1, [0, 1, 2]);
+    }
+
+    #[test]
     fn shuffle_is_a_permutation_and_deterministic() {
         let mut a = Vec::new();
         let mut b = vec![99; 3];
