@@ -193,7 +193,7 @@ fn controls_rows(m: &Model) -> Vec<Vec<String>> {
     if let Some(v) = c.validation {
         let held = match v {
             Validation::Samples(k) => format!("{k} samples"),
-            Validation::Fraction(f) => format!("{} of the samples", num(f)),
+            Validation::Fraction(f) => num(f),
         };
         let mut text = format!("{held} of the training split, held out by the seeded shuffle");
         if let Some(e) = c.early_stop {
