@@ -936,3 +936,36 @@ fn classes_the_data_never_has_are_warned_and_mc_without_dropout_too() {
         r.stderr
     );
 }
+
+#[test]
+fn an_early_stopped_run_names_its_best_epoch_and_keeps_its_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        "models/digits_early.net",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let last = r.stdout.lines().last().unwrap();
+    assert!(
+        last.contains("stopped early at epoch ")
+            && last.contains("val_loss had not improved for 5 evaluations")
+            && last.contains("best epoch ")
+            && last.ends_with("-> best.safetensors"),
+        "{last}"
+    );
+    let best = read_tensors(&out.join("best.safetensors")).unwrap();
+    let epoch = &best.metadata()["epoch"];
+    assert!(
+        last.contains(&format!("best epoch {epoch} (val loss")),
+        "{last}"
+    );
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.starts_with("epoch,step,train_loss,train_acc,val_loss,val_acc,test_loss,"),
+        "{metrics}"
+    );
+}
