@@ -22,7 +22,7 @@ pub fn clip_grad_norm<T: Real>(params: &mut Params<T>, max_norm: f64) -> (f64, b
     let k = T::from_f64(coef);
     for p in params.iter_mut() {
         for g in p.grad.as_mut_slice() {
-            *g = *g * k;
+            *g *= k;
         }
     }
     (total, true)

@@ -36,7 +36,7 @@ fn row_norm<T: Real>(row: &[T]) -> f64 {
 fn scale<T: Real>(row: &mut [T], k: f64) {
     let k = T::from_f64(k);
     for v in row {
-        *v = *v * k;
+        *v *= k;
     }
 }
 
