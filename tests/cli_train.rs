@@ -969,3 +969,21 @@ fn an_early_stopped_run_names_its_best_epoch_and_keeps_its_weights() {
         "{metrics}"
     );
 }
+
+#[test]
+fn clipped_steps_are_counted_in_the_summary_and_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = train_tiny(dir.path(), &["--set", "clip_grad_norm=1e-4"]);
+    ok(&r);
+    // 500 images in batches of 50 for 3 epochs: a bound this small clips all 30 steps.
+    assert!(r.stdout.contains("clipped 30 of 30 steps"), "{}", r.stdout);
+    let metrics = fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "clipped").unwrap();
+    let counts: Vec<&str> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(at).unwrap())
+        .collect();
+    assert_eq!(counts, ["10", "10", "10"]);
+}
