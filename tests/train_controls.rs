@@ -205,3 +205,33 @@ fn a_validation_split_that_leaves_nothing_to_train_on_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn resuming_keeps_the_schedule_ramp_clipping_and_max_norm_bit_for_bit() {
+    let src = noise_net(
+        "    epochs: 6\n    optimizer: sgd(lr: 0.2)\n    schedule: cosine(min_lr: 0.01)\n\
+         \x20   warmup: 2\n    momentum_ramp: ramp(0.5, 0.95, epochs: 4)\n    clip_grad_norm: 0.5\n\
+         \x20   max_norm: 0.6\n    validation: 32",
+    );
+    let whole = tempfile::tempdir().unwrap();
+    run(&src, whole.path(), false, 0).unwrap();
+    let cut = tempfile::tempdir().unwrap();
+    assert!(run(&src, cut.path(), false, 3).unwrap().output_closed);
+    run(&src, cut.path(), true, 0).unwrap();
+    let (a, b) = (RunDir::new(whole.path()), RunDir::new(cut.path()));
+    for (x, y) in [(&a.model, &b.model), (&a.best, &b.best)] {
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{}",
+            y.display()
+        );
+    }
+    let strip = |rows: Vec<Row>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|r| Row { seconds: 0.0, ..r })
+            .collect()
+    };
+    let rows = strip(metrics(cut.path()));
+    assert_eq!(rows, strip(metrics(whole.path())));
+    assert!(rows.iter().any(|r| r.clipped.unwrap() > 0), "{rows:?}");
+}
