@@ -33,7 +33,7 @@ fn a_run_leaves_model_checkpoint_and_metrics() {
     let lines: Vec<&str> = metrics.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,step,train_loss,0.0001 * l1(h),train_acc,test_loss,test_acc,seconds"
+        "epoch,step,train_loss,0.0001 * l1(h),train_acc,test_loss,test_acc,lr,momentum,seconds"
     );
     assert_eq!(lines.len(), 4);
     assert!(lines[3].starts_with("3,30,"), "{}", lines[3]);
@@ -935,4 +935,55 @@ fn classes_the_data_never_has_are_warned_and_mc_without_dropout_too() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn an_early_stopped_run_names_its_best_epoch_and_keeps_its_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = netc(&[
+        "train",
+        "models/digits_early.net",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&r);
+    let last = r.stdout.lines().last().unwrap();
+    assert!(
+        last.contains("stopped early at epoch ")
+            && last.contains("val_loss had not improved for 5 evaluations")
+            && last.contains("best epoch ")
+            && last.ends_with("-> best.safetensors"),
+        "{last}"
+    );
+    let best = read_tensors(&out.join("best.safetensors")).unwrap();
+    let epoch = &best.metadata()["epoch"];
+    assert!(
+        last.contains(&format!("best epoch {epoch} (val loss")),
+        "{last}"
+    );
+    let metrics = fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.starts_with("epoch,step,train_loss,train_acc,val_loss,val_acc,test_loss,"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn clipped_steps_are_counted_in_the_summary_and_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = train_tiny(dir.path(), &["--set", "clip_grad_norm=1e-4"]);
+    ok(&r);
+    // 500 images in batches of 50 for 3 epochs: a bound this small clips all 30 steps.
+    assert!(r.stdout.contains("clipped 30 of 30 steps"), "{}", r.stdout);
+    let metrics = fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "clipped").unwrap();
+    let counts: Vec<&str> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(at).unwrap())
+        .collect();
+    assert_eq!(counts, ["10", "10", "10"]);
 }

@@ -85,8 +85,9 @@ fn check_run_dir(
             }
             "metrics.csv" => {
                 let text = fs::read_to_string(&path).unwrap();
-                let rows = metrics::parse(&text, model.loss.penalties.len())
+                let (labels, rows) = metrics::read(&text)
                     .unwrap_or_else(|| panic!("{what}: not a metrics file:\n{text}"));
+                assert_eq!(labels.len(), model.loss.penalties.len(), "{what}");
                 assert!(!rows.is_empty(), "{what}: no rows");
             }
             "curves.svg" => {

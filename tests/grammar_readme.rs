@@ -15,6 +15,9 @@ fn role_of(header: &str) -> Option<Role> {
         "source" => Role::DataSource,
         "optimizer" => Role::Optimizer,
         "`eval:`" => Role::EvalMode,
+        "schedule" => Role::Schedule,
+        "`momentum_ramp:`" => Role::Ramp,
+        "`early_stop:`" => Role::Monitor,
         _ => return None,
     })
 }
@@ -212,6 +215,9 @@ fn the_readme_lists_exactly_the_builtins_and_their_defaults() {
         Role::DataSource,
         Role::Optimizer,
         Role::EvalMode,
+        Role::Schedule,
+        Role::Ramp,
+        Role::Monitor,
     ] {
         assert!(
             listed(README).iter().filter(|l| l.role == role).count() == builtins::of(role).count(),

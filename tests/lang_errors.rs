@@ -313,6 +313,70 @@ snap!(
     with("steps: 10", "steps: 10, optimizer: adam(lr: 1e-50)")
 );
 
+// ---- training controls: schedules, ramps, validation, early stopping ----
+snap!(
+    unknown_schedule,
+    with("steps: 10", "steps: 10, schedule: cosin(min_lr: 0)")
+);
+snap!(
+    milestones_not_increasing,
+    with("steps: 10", "steps: 10, schedule: multistep([30, 20, 40])")
+);
+snap!(
+    momentum_ramp_needs_sgd,
+    with(
+        "steps: 10",
+        "steps: 10, optimizer: adam, momentum_ramp: ramp(0.5, 0.99, epochs: 3)"
+    )
+);
+snap!(
+    early_stop_needs_validation,
+    with("steps: 10", "steps: 10, early_stop: val_loss(patience: 3)")
+);
+snap!(
+    validation_neither_fraction_nor_count,
+    with("steps: 10", "steps: 10, validation: 2.5")
+);
+snap!(
+    unknown_early_stop_metric,
+    with("steps: 10", "steps: 10, validation: 8, early_stop: val_los")
+);
+snap!(
+    max_norm_not_positive,
+    with("linear(x, 8)", "linear(x, 8, max_norm: 0)")
+);
+
+#[test]
+fn every_control_checks_together() {
+    let src = with(
+        "steps: 10",
+        "steps: 10, optimizer: sgd(lr: 0.1), schedule: step(every: 2, gamma: 0.5, per: step), \
+         warmup: 3, warmup_start: 0.2, momentum_ramp: ramp(0.5, 0.9, epochs: 2), \
+         clip_grad_norm: 1, max_norm: 2, validation: 0.25, early_stop: val_acc(patience: 2, min_delta: 0.01)",
+    );
+    let m = parse_and_check("t.net", &src).unwrap();
+    let c = &m.train.controls;
+    assert_eq!(c.schedule.warmup, 3);
+    assert_eq!(c.clip_grad_norm, Some(1.0));
+    assert_eq!(
+        m.max_norms(),
+        [
+            ("h1.weight".to_string(), 2.0),
+            ("out.weight".to_string(), 2.0)
+        ]
+    );
+    let e = c.early_stop.unwrap();
+    assert_eq!((e.patience, e.min_delta), (2, 0.01));
+    // The ramp's first momentum is the optimizer's from the first step.
+    assert_eq!(
+        m.train.optimizer,
+        netc::optim::OptimizerConfig::Sgd(netc::optim::SgdConfig {
+            momentum: 0.5,
+            ..netc::optim::SgdConfig::new(0.1)
+        })
+    );
+}
+
 // ---- no cascades: one mistake, one error, and no warning resting on it ----
 
 /// `BASE` with a dropout layer and Monte-Carlo evaluation, which checks clean.

@@ -66,8 +66,9 @@ fn the_grammar_readme_examples_are_in_canonical_layout() {
         // The loss's pattern (`loss = DATA_TERM + ...`) is not code.
         .filter(|b| !b.contains("..."))
         .collect();
-    // The whole reference MLP, the loss spanning lines, the train block.
-    assert_eq!(examples.len(), 3, "{examples:?}");
+    // The whole reference MLP, the loss spanning lines, the train blocks
+    // (plain, with a schedule, with validation).
+    assert_eq!(examples.len(), 5, "{examples:?}");
     assert!(examples[1].lines().count() > 2, "{}", examples[1]);
     for b in &examples {
         assert_eq!(

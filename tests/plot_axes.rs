@@ -157,6 +157,7 @@ fn row(epoch: f64, loss: f64, penalty: f64, train: f64, test: f64) -> Row {
         test_loss: loss + 0.1,
         test_acc: Some(test),
         seconds: 1.0,
+        ..Row::default()
     }
 }
 
@@ -196,6 +197,31 @@ fn a_penalty_axis_from_zero_reads_zero() {
     assert!(y.iter().all(|(_, t)| !t.contains("e-18")), "{y:?}");
     let (_, acc) = svg.axes(PANEL, 2.0 * PANEL);
     assert_good_axis("accuracy y", &acc);
+}
+
+#[test]
+fn validation_curves_and_a_moving_rate_and_momentum_are_drawn() {
+    let mut rows: Vec<Row> = (1..=4)
+        .map(|e| row(e as f64, 1.0 / e as f64, 0.0, 0.8, 0.7))
+        .collect();
+    let constant = read(&plot::curves("run", &[], &rows).unwrap());
+    assert!(!constant.has_text("validation") && !constant.has_text("learning rate"));
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.val_loss = Some(0.5 + 0.1 * i as f64);
+        r.val_acc = Some(0.6);
+        r.lr = Some(0.1 / (1 << i) as f64);
+        r.momentum = Some(0.5 + 0.1 * i as f64);
+    }
+    let svg = read(&plot::curves("run", &[], &rows).unwrap());
+    assert!(svg.has_text("validation"));
+    // loss, accuracy, then the rate and the momentum, each on good axes.
+    for (k, name) in ["learning rate", "momentum"].iter().enumerate() {
+        assert!(svg.has_text(name), "{name}");
+        let left = (k + 2) as f64 * PANEL;
+        let (x, y) = svg.axes(left, left + PANEL);
+        assert_good_axis(&format!("{name} x"), &x);
+        assert_good_axis(&format!("{name} y"), &y);
+    }
 }
 
 /// A sweep of d.p over two settings of h1.units, with one trial missing and

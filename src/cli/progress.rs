@@ -104,6 +104,12 @@ fn epoch_line(r: &Row, labels: &[String]) -> String {
     if let Some(a) = r.train_acc {
         s.push_str(&format!("  train acc {:.2}%", 100.0 * a));
     }
+    if let Some(v) = r.val_loss {
+        s.push_str(&format!("  val loss {v:.4}"));
+    }
+    if let Some(a) = r.val_acc {
+        s.push_str(&format!("  val acc {:.2}%", 100.0 * a));
+    }
     s.push_str(&format!("  test loss {:.4}", r.test_loss));
     if let Some(a) = r.test_acc {
         s.push_str(&format!("  test acc {:.2}%", 100.0 * a));
@@ -112,7 +118,8 @@ fn epoch_line(r: &Row, labels: &[String]) -> String {
     s
 }
 
-fn fmt_epoch(e: f64) -> String {
+/// Whole epochs as `12`, a fraction of one as `12.50`.
+pub(super) fn fmt_epoch(e: f64) -> String {
     if e.fract() == 0.0 {
         format!("{e}")
     } else {

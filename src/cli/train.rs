@@ -3,7 +3,7 @@
 use super::Reporter;
 use super::console::outln;
 use super::data_places;
-use super::progress::Progress;
+use super::progress::{Progress, fmt_epoch};
 use super::recorded::{self, wrong_run_file};
 use super::wording;
 use clap::Args;
@@ -132,7 +132,7 @@ pub fn run(args: &TrainArgs, r: &mut Reporter) {
         overrides,
     };
     match train::train(&model, &config, &mut progress) {
-        Ok(o) => outln!("{}", summary(&o)),
+        Ok(o) => outln!("{}", summary(&o, &model)),
         Err(e) => r.error(wording::train_error(&e)),
     }
 }
@@ -211,7 +211,7 @@ fn resumable(
 }
 
 /// The last line of a run.
-fn summary(o: &Outcome) -> String {
+fn summary(o: &Outcome, model: &Model) -> String {
     let mut s = String::new();
     if let Some(a) = o.test.acc {
         s.push_str(&format!("test acc {:.2}%  ", 100.0 * a));
@@ -244,9 +244,46 @@ fn summary(o: &Outcome) -> String {
             o.dir.display()
         ));
     }
+    if let Some(c) = o.clipped {
+        s.push_str(&format!("  clipped {c} of {} steps", o.steps));
+    }
+    if let (true, Some(stop)) = (o.stopped_early, model.train.controls.early_stop) {
+        s.push_str(&format!(
+            "  stopped early at epoch {}: {} had not improved for {} evaluations",
+            fmt_epoch(o.rows.last().map_or(0.0, |r| r.epoch)),
+            stop.metric.name(),
+            stop.patience
+        ));
+    }
+    if let Some(b) = &o.best {
+        s.push_str(&best_text(b));
+    }
     if o.output_closed {
         s.push_str("  (stopped early: stderr was closed; --resume continues)");
     }
+    s
+}
+
+/// `  best epoch 12 (val loss 0.0812, val acc 97.50%): test acc 97.10%, test loss 0.0950 -> best.safetensors`
+fn best_text(b: &netc::run::Row) -> String {
+    let pct = |a: Option<f64>| a.map(|a| format!("{:.2}%", 100.0 * a));
+    let mut s = format!(
+        "  best epoch {} (val loss {:.4}",
+        fmt_epoch(b.epoch),
+        b.val_loss.unwrap_or(f64::NAN)
+    );
+    if let Some(a) = pct(b.val_acc) {
+        s.push_str(&format!(", val acc {a}"));
+    }
+    s.push_str("): ");
+    if let Some(a) = pct(b.test_acc) {
+        s.push_str(&format!("test acc {a}, "));
+    }
+    s.push_str(&format!(
+        "test loss {:.4} -> {}",
+        b.test_loss,
+        netc::run::BEST
+    ));
     s
 }
 

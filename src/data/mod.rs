@@ -41,7 +41,7 @@ pub use idx_files::{IDX_NAMES, IdxFiles, SearchDir, find_set, idx_files_in};
 pub use inputs::{InputFile, InputSpec, labels_beside};
 pub use load::load;
 pub use samples::{EVAL_BATCH, Labels, Normalization, Split};
-pub use shuffle::{SPLIT_SEED, held_out_split, shuffled_indices};
+pub use shuffle::{SPLIT_SEED, carve, held_out_split, shuffled_indices};
 pub use source::MAX_FILE_BYTES;
 
 use std::fmt;

@@ -27,18 +27,38 @@ pub fn held_out_split(n: usize, test_fraction: f64) -> Option<(Vec<usize>, Vec<u
         return None;
     }
     let n_test = ((n as f64 * test_fraction).round() as usize).clamp(1, n - 1);
+    Some(carve(n, n_test, SPLIT_SEED))
+}
+
+/// Splits `0..n` into (kept, held) index lists, `held` of them (at most `n`)
+/// chosen by a shuffle seeded with `seed`; each list in ascending order.
+pub fn carve(n: usize, held: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut order = Vec::with_capacity(n);
-    shuffled_indices(n, &mut Pcg64Mcg::seed_from_u64(SPLIT_SEED), &mut order);
-    let mut test = order[..n_test].to_vec();
-    let mut train = order[n_test..].to_vec();
-    test.sort_unstable();
-    train.sort_unstable();
-    Some((train, test))
+    shuffled_indices(n, &mut Pcg64Mcg::seed_from_u64(seed), &mut order);
+    let held = held.min(n);
+    let mut out = order[..held].to_vec();
+    let mut kept = order[held..].to_vec();
+    out.sort_unstable();
+    kept.sort_unstable();
+    (kept, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_carve_is_disjoint_complete_seeded_and_sorted() {
+        let (kept, held) = carve(100, 20, 9);
+        assert_eq!((kept.len(), held.len()), (80, 20));
+        let mut all: Vec<usize> = kept.iter().chain(&held).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert!(kept.is_sorted() && held.is_sorted());
+        assert_eq!(carve(100, 20, 9), (kept, held.clone()));
+        assert_ne!(carve(100, 20, 10).1, held);
+        assert_eq!(carve(3, 5, 1).1, [0, 1, 2]);
+    }
 
     #[test]
     fn shuffle_is_a_permutation_and_deterministic() {

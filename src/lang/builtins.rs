@@ -36,6 +36,12 @@ pub enum Role {
     Optimizer,
     /// `train { eval: ... }`.
     EvalMode,
+    /// `train { schedule: ... }`.
+    Schedule,
+    /// `train { momentum_ramp: ... }`.
+    Ramp,
+    /// `train { early_stop: ... }`: the validation metric it watches.
+    Monitor,
 }
 
 impl Role {
@@ -49,6 +55,11 @@ impl Role {
             Role::DataSource => "is a data source: it belongs in `train { data: ... }`",
             Role::Optimizer => "is an optimizer: it belongs in `train { optimizer: ... }`",
             Role::EvalMode => "is an evaluation mode: it belongs in `train { eval: ... }`",
+            Role::Schedule => {
+                "is a learning-rate schedule: it belongs in `train { schedule: ... }`"
+            }
+            Role::Ramp => "is a momentum ramp: it belongs in `train { momentum_ramp: ... }`",
+            Role::Monitor => "is a validation metric: it belongs in `train { early_stop: ... }`",
         }
     }
 }
@@ -74,6 +85,8 @@ pub enum Kind {
     Str,
     /// A list of two reals, each in the range.
     Pair(Range),
+    /// A list of whole numbers, each at least 1, increasing.
+    Wholes,
     /// A builtin of this role (`data: digits`).
     OneOf(Role),
 }
@@ -404,6 +417,57 @@ pub static TRAIN_SETTINGS: &[Param] = &[
         Default::Absent,
         "with `steps`: also evaluate every this many steps",
     ),
+    p(
+        "schedule",
+        Kind::OneOf(Role::Schedule),
+        Default::Absent,
+        "the learning rate's schedule (else the optimizer's `lr` throughout)",
+    ),
+    p(
+        "warmup",
+        Kind::Whole {
+            min: 0,
+            max: MAX_SIZE,
+        },
+        Default::Num(0.0),
+        "epochs (or steps, with a schedule `per: step`) of linear warm-up",
+    ),
+    p(
+        "warmup_start",
+        Kind::Real(Range::Fraction),
+        Default::Num(0.1),
+        "the warm-up's first factor of the rate",
+    ),
+    p(
+        "momentum_ramp",
+        Kind::OneOf(Role::Ramp),
+        Default::Absent,
+        "SGD's momentum raised over the first epochs",
+    ),
+    p(
+        "clip_grad_norm",
+        Kind::Real(Range::Positive),
+        Default::Absent,
+        "the largest global norm of the gradients (else no clipping)",
+    ),
+    p(
+        "max_norm",
+        Kind::Real(Range::Positive),
+        Default::Absent,
+        "the largest norm of each unit's incoming weights, for every `linear`",
+    ),
+    p(
+        "validation",
+        Kind::Real(Range::Positive),
+        Default::Absent,
+        "samples (or a fraction below 1) of the training split held out to validate",
+    ),
+    p(
+        "early_stop",
+        Kind::OneOf(Role::Monitor),
+        Default::Absent,
+        "stop when a validation metric no longer improves",
+    ),
 ];
 
 /// The `train { }` setting called `name`.
@@ -429,6 +493,12 @@ pub static BUILTINS: &[Builtin] = &[
                 Kind::Bool,
                 Default::Bool(true),
                 "whether it adds a bias",
+            ),
+            p(
+                "max_norm",
+                Kind::Real(Range::Positive),
+                Default::Absent,
+                "the largest norm of each unit's incoming weights (else the train block's)",
             ),
         ],
         example: "linear(x, 32)",
@@ -642,7 +712,154 @@ pub static BUILTINS: &[Builtin] = &[
         example: "mc(passes: 30)",
         help: "Monte-Carlo dropout: the mean of stochastic passes",
     },
+    Builtin {
+        name: "step",
+        role: Role::Schedule,
+        params: &[
+            p(
+                "every",
+                SIZE,
+                Default::Required,
+                "epochs (or steps) between decays",
+            ),
+            GAMMA,
+            PER,
+        ],
+        example: "step(every: 30, gamma: 0.1)",
+        help: "the rate times gamma every `every` epochs, as torch's StepLR",
+    },
+    Builtin {
+        name: "multistep",
+        role: Role::Schedule,
+        params: &[
+            p(
+                "milestones",
+                Kind::Wholes,
+                Default::Required,
+                "the epochs (or steps) at which the rate decays",
+            ),
+            GAMMA,
+            PER,
+        ],
+        example: "multistep([30, 80], gamma: 0.1)",
+        help: "the rate times gamma at each milestone, as torch's MultiStepLR",
+    },
+    Builtin {
+        name: "exponential",
+        role: Role::Schedule,
+        params: &[
+            p(
+                "gamma",
+                Kind::Real(Range::Positive),
+                Default::Required,
+                "the factor per epoch (or step)",
+            ),
+            PER,
+        ],
+        example: "exponential(0.998)",
+        help: "the rate times gamma every epoch, as torch's ExponentialLR",
+    },
+    Builtin {
+        name: "cosine",
+        role: Role::Schedule,
+        params: &[
+            p(
+                "t_max",
+                SIZE,
+                Default::Derived("the run's length"),
+                "epochs (or steps) from `lr` down to `min_lr`",
+            ),
+            p(
+                "min_lr",
+                Kind::Real(Range::NonNegative),
+                Default::Num(0.0),
+                "the rate at `t_max`",
+            ),
+            PER,
+        ],
+        example: "cosine(min_lr: 1e-4)",
+        help: "half a cosine from `lr` to `min_lr`, as torch's CosineAnnealingLR",
+    },
+    Builtin {
+        name: "ramp",
+        role: Role::Ramp,
+        params: &[
+            p(
+                "from",
+                MOMENTUM,
+                Default::Required,
+                "the first epoch's momentum",
+            ),
+            p(
+                "to",
+                MOMENTUM,
+                Default::Required,
+                "the momentum from `epochs` on",
+            ),
+            p(
+                "epochs",
+                SIZE,
+                Default::Required,
+                "the epochs it takes to rise",
+            ),
+        ],
+        example: "ramp(0.5, 0.99, epochs: 10)",
+        help: "SGD's momentum raised linearly, then held",
+    },
+    monitor(
+        "val_loss",
+        "val_loss(patience: 5)",
+        "the data-term loss on the validation split; lower is better",
+    ),
+    monitor(
+        "val_acc",
+        "val_acc(patience: 5)",
+        "the accuracy on the validation split; higher is better",
+    ),
 ];
+
+/// `schedule`'s factor.
+const GAMMA: Param = p(
+    "gamma",
+    Kind::Real(Range::Positive),
+    Default::Num(0.1),
+    "the factor of each decay",
+);
+
+/// What a schedule counts.
+const PER: Param = p(
+    "per",
+    Kind::Choice(crate::optim::schedule::Unit::NAMES),
+    Default::Word("epoch"),
+    "whether it counts `epoch`s or `step`s",
+);
+
+const MOMENTUM: Kind = Kind::Real(Range::Fraction);
+
+const MONITOR_PARAMS: &[Param] = &[
+    p(
+        "patience",
+        SIZE,
+        Default::Num(5.0),
+        "evaluations without improvement before stopping",
+    ),
+    p(
+        "min_delta",
+        Kind::Real(Range::NonNegative),
+        Default::Num(0.0),
+        "the least change that counts as an improvement",
+    ),
+];
+
+const fn monitor(name: &'static str, example: &'static str, help: &'static str) -> Builtin {
+    Builtin {
+        name,
+        role: Role::Monitor,
+        params: MONITOR_PARAMS,
+        example,
+        help,
+    }
+}
 
 #[cfg(test)]
 mod tests {

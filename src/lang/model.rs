@@ -7,6 +7,7 @@ use super::diag::Diagnostics;
 use crate::data::DataSpec;
 pub use crate::data::LabelKind;
 pub use crate::optim::OptimizerConfig;
+pub use crate::optim::{MomentumRamp, Schedule};
 pub use crate::tape::DropoutMode;
 use std::fmt;
 use std::path::Path;
@@ -95,6 +96,8 @@ pub enum Expr {
         x: Box<Expr>,
         units: usize,
         bias: bool,
+        /// Its own max-norm constraint, when the call gives one.
+        max_norm: Option<f64>,
     },
     /// An element-wise or per-sample function without parameters.
     Apply { func: Func, x: Box<Expr> },
@@ -153,10 +156,18 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Name(n) => write!(f, "{n}"),
-            Expr::Linear { x, units, bias } => {
+            Expr::Linear {
+                x,
+                units,
+                bias,
+                max_norm,
+            } => {
                 write!(f, "linear({x}, {units}")?;
                 if !bias {
                     write!(f, ", bias: false")?;
+                }
+                if let Some(c) = max_norm {
+                    write!(f, ", max_norm: {}", num(*c))?;
                 }
                 write!(f, ")")
             }
@@ -305,6 +316,68 @@ pub struct TrainSpec {
     pub optimizer: OptimizerConfig,
     pub seed: u64,
     pub eval: EvalSpec,
+    /// Schedules, clipping, constraints, validation and early stopping.
+    pub controls: Controls,
+}
+
+/// What steers a run beyond its optimizer; every part is off by default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Controls {
+    /// The learning rate in force at each step (constant by default).
+    pub schedule: Schedule,
+    pub momentum_ramp: Option<MomentumRamp>,
+    /// Clip the gradients to this global norm.
+    pub clip_grad_norm: Option<f64>,
+    /// The max-norm of every `linear` that gives none of its own.
+    pub max_norm: Option<f64>,
+    pub validation: Option<Validation>,
+    pub early_stop: Option<EarlyStop>,
+}
+
+/// How much of the training split is held out to validate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Validation {
+    Samples(usize),
+    /// Of the training split, rounded, at least one sample.
+    Fraction(f64),
+}
+
+impl Validation {
+    /// How many of `n` training samples it holds out.
+    pub fn count(self, n: usize) -> usize {
+        match self {
+            Validation::Samples(k) => k,
+            Validation::Fraction(f) => ((n as f64 * f).round() as usize).max(1),
+        }
+    }
+}
+
+/// Stop when `metric` has not improved by more than `min_delta` for
+/// `patience` evaluations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStop {
+    pub metric: Monitor,
+    pub patience: usize,
+    pub min_delta: f64,
+}
+
+/// A validation metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Monitor {
+    /// Lower is better.
+    ValLoss,
+    /// Higher is better.
+    ValAcc,
+}
+
+impl Monitor {
+    /// `val_loss` or `val_acc`, as files and metrics.csv write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Monitor::ValLoss => "val_loss",
+            Monitor::ValAcc => "val_acc",
+        }
+    }
 }
 
 /// A builtin parameter's value in a checked model, as a file writes it.
@@ -485,6 +558,26 @@ impl Model {
     /// The binding called `name`.
     pub fn binding(&self, name: &str) -> Option<&Binding> {
         self.bindings.iter().find(|b| b.name == name)
+    }
+
+    /// Every weight under a max-norm constraint, with its bound: a layer's
+    /// own, else the train block's.
+    pub fn max_norms(&self) -> Vec<(String, f64)> {
+        fn own(e: &Expr) -> Option<Option<f64>> {
+            match e {
+                Expr::Linear { max_norm, .. } => Some(*max_norm),
+                Expr::Name(_) => None,
+                Expr::Apply { x, .. } | Expr::Dropout { x, .. } => own(x),
+                Expr::Add(ts) => ts.iter().find_map(own),
+            }
+        }
+        self.bindings
+            .iter()
+            .filter_map(|b| {
+                let c = own(&b.expr)?.or(self.train.controls.max_norm)?;
+                Some((format!("{}.weight", b.name), c))
+            })
+            .collect()
     }
 
     /// Whether any binding uses dropout.

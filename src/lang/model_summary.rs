@@ -4,10 +4,12 @@
 use super::builtins::{self, Role, label_text};
 use super::check::{MEMORY_LIMIT, estimate_memory, human_bytes};
 use super::model::{
-    DataTerm, EvalSpec, Length, Model, TrainSpec, Value, data_arg, data_name, optimizer_arg,
+    DataTerm, EvalSpec, Length, Model, Schedule, TrainSpec, Validation, Value, data_arg, data_name,
+    num, optimizer_arg,
 };
 use crate::data::DataSpec;
 use crate::optim::OptimizerConfig;
+use crate::optim::schedule::{Decay, Unit};
 use std::fmt::Write as _;
 
 /// Rows of cells printed with aligned columns, indented by two spaces.
@@ -116,6 +118,99 @@ pub fn data_term(d: &DataTerm, label: &str) -> String {
     format!("{}({}, {label})", d.kind.name(), d.on)
 }
 
+/// `cosine(min_lr: 0.001)`: a schedule as a file writes it (its defaults
+/// left out), with its warm-up.
+pub fn schedule_text(s: &Schedule) -> Option<String> {
+    let per = match s.per {
+        Unit::Epoch => String::new(),
+        Unit::Step => ", per: step".to_string(),
+    };
+    let unit = match s.per {
+        Unit::Epoch => "epochs",
+        Unit::Step => "steps",
+    };
+    let decay = s.decay.as_ref().map(|d| match d {
+        Decay::Step { every, gamma } => {
+            format!("step(every: {every}, gamma: {}{per})", num(*gamma))
+        }
+        Decay::MultiStep { milestones, gamma } => {
+            let m: Vec<String> = milestones.iter().map(u64::to_string).collect();
+            format!("multistep([{}], gamma: {}{per})", m.join(", "), num(*gamma))
+        }
+        Decay::Exponential { gamma } => format!("exponential({}{per})", num(*gamma)),
+        Decay::Cosine { t_max, min_lr } => {
+            let t = t_max.map(|t| format!("t_max: {t}, ")).unwrap_or_default();
+            format!("cosine({t}min_lr: {}{per})", num(*min_lr))
+        }
+    });
+    let warmup = (s.warmup > 0).then(|| {
+        format!(
+            "linear warm-up over {} {unit} from {} of the rate",
+            s.warmup,
+            num(s.warmup_start)
+        )
+    });
+    match (decay, warmup) {
+        (Some(d), Some(w)) => Some(format!("{d}, after a {w}")),
+        (d, w) => d.or(w),
+    }
+}
+
+/// The summary's lines for the controls a file sets (none when it sets none).
+fn controls_rows(m: &Model) -> Vec<Vec<String>> {
+    let c = &m.train.controls;
+    let mut rows = Vec::new();
+    if let Some(s) = schedule_text(&c.schedule) {
+        rows.push(vec!["schedule".into(), s]);
+    }
+    if let Some(r) = c.momentum_ramp {
+        rows.push(vec![
+            "momentum".into(),
+            format!(
+                "ramp({}, {}, epochs: {}): from {0} to {1} over the first {2} epochs",
+                num(r.from),
+                num(r.to),
+                r.epochs
+            ),
+        ]);
+    }
+    if let Some(g) = c.clip_grad_norm {
+        rows.push(vec![
+            "clipping".into(),
+            format!("gradients to a global norm of {}", num(g)),
+        ]);
+    }
+    let bounds: Vec<String> = m
+        .max_norms()
+        .iter()
+        .map(|(p, c)| format!("{p} ≤ {}", num(*c)))
+        .collect();
+    if !bounds.is_empty() {
+        rows.push(vec![
+            "max-norm".into(),
+            format!("rows of {}", bounds.join(", ")),
+        ]);
+    }
+    if let Some(v) = c.validation {
+        let held = match v {
+            Validation::Samples(k) => format!("{k} samples"),
+            Validation::Fraction(f) => num(f),
+        };
+        let mut text = format!("{held} of the training split, held out by the seeded shuffle");
+        if let Some(e) = c.early_stop {
+            let _ = write!(
+                text,
+                "; stops when `{}` has not improved by more than {} for {} evaluations",
+                e.metric.name(),
+                num(e.min_delta),
+                e.patience
+            );
+        }
+        rows.push(vec!["validation".into(), text]);
+    }
+    rows
+}
+
 /// The summary table of a checked model.
 pub fn summary(m: &Model) -> String {
     let mut out = String::new();
@@ -181,26 +276,25 @@ pub fn summary(m: &Model) -> String {
     let length = length_text(t.length);
     let eval = eval_text(&t.eval);
     let mem = estimate_memory(m);
-    table(
-        &mut out,
-        &[
-            vec!["data".into(), source_text(t)],
-            vec![
-                "run".into(),
-                format!("batch {}, {length}, seed {}", t.batch, t.seed),
-            ],
-            vec!["optimizer".into(), optimizer_text(&t.optimizer)],
-            vec!["eval".into(), eval],
-            vec![
-                "memory".into(),
-                format!(
-                    "about {} to train (limit {})",
-                    human_bytes(mem.total()),
-                    human_bytes(MEMORY_LIMIT)
-                ),
-            ],
+    let mut rows = vec![
+        vec!["data".into(), source_text(t)],
+        vec![
+            "run".into(),
+            format!("batch {}, {length}, seed {}", t.batch, t.seed),
         ],
-    );
+        vec!["optimizer".into(), optimizer_text(&t.optimizer)],
+        vec!["eval".into(), eval],
+    ];
+    rows.extend(controls_rows(m));
+    rows.push(vec![
+        "memory".into(),
+        format!(
+            "about {} to train (limit {})",
+            human_bytes(mem.total()),
+            human_bytes(MEMORY_LIMIT)
+        ),
+    ]);
+    table(&mut out, &rows);
     out
 }
 
@@ -250,6 +344,7 @@ mod tests {
 
     fn train(data: DataSpec, normalize: bool) -> TrainSpec {
         TrainSpec {
+            controls: Default::default(),
             data,
             normalize,
             batch: 8,

@@ -86,7 +86,7 @@ impl AdamConfig {
 /// `v = β2·v + (1 - β2)·d·d`; `p += -(lr / (1 - β1^t))·m / (sqrt(v) / sqrt(1 - β2^t) + eps)`.
 #[derive(Clone, Debug)]
 pub struct Adam<T> {
-    config: AdamConfig,
+    pub(super) config: AdamConfig,
     steps: u64,
     /// First moments, one per parameter; empty before the first step.
     exp_avg: Vec<Vec<T>>,

@@ -27,10 +27,16 @@
 //! ```
 
 mod adam;
+mod clip;
+mod max_norm;
+pub mod schedule;
 mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamConfig};
+pub use clip::clip_grad_norm;
+pub use max_norm::constrain_rows;
+pub use schedule::{Decay, MomentumRamp, Schedule};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{OptimState, StateBuffer};
 
@@ -155,6 +161,42 @@ impl<T: Real> Optimizer<T> {
         match self {
             Optimizer::Sgd(o) => o.step(params),
             Optimizer::Adam(o) => o.step(params),
+        }
+    }
+
+    /// Sets the learning rate for the next steps (a schedule's rate in force).
+    pub fn set_lr(&mut self, lr: f64) {
+        match self {
+            Optimizer::Sgd(o) => o.config.lr = lr,
+            Optimizer::Adam(o) => o.config.lr = lr,
+        }
+    }
+
+    /// Sets SGD's momentum for the next steps (a momentum ramp); `false` for
+    /// an optimizer without one.
+    pub fn set_momentum(&mut self, momentum: f64) -> bool {
+        match self {
+            Optimizer::Sgd(o) => {
+                o.config.momentum = momentum;
+                true
+            }
+            Optimizer::Adam(_) => false,
+        }
+    }
+
+    /// The learning rate in force.
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Sgd(o) => o.config().lr,
+            Optimizer::Adam(o) => o.config().lr,
+        }
+    }
+
+    /// SGD's momentum in force (`None` for Adam).
+    pub fn momentum(&self) -> Option<f64> {
+        match self {
+            Optimizer::Sgd(o) => Some(o.config().momentum),
+            Optimizer::Adam(_) => None,
         }
     }
 

@@ -76,7 +76,7 @@ impl SgdConfig {
 /// `d = b`; finally `p += (-lr)·d`.
 #[derive(Clone, Debug)]
 pub struct Sgd<T> {
-    config: SgdConfig,
+    pub(super) config: SgdConfig,
     steps: u64,
     /// One per parameter once momentum is in use; empty before the first step.
     momentum_buffers: Vec<Vec<T>>,

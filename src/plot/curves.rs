@@ -44,14 +44,17 @@ pub fn curves(title: &str, penalty_labels: &[String], rows: &[Row]) -> Result<St
     if rows.is_empty() {
         return Err(PlotError::Empty("the run has no evaluation yet".into()));
     }
-    let mut panels = vec![panel(
-        "loss",
-        "loss",
-        vec![
-            series("train", rows, 0, false, |r| Some(r.train_loss)),
-            series("test", rows, 1, false, |r| Some(r.test_loss)),
-        ],
-    )];
+    // A validation split gets the colour after the penalties'.
+    let val = rows
+        .iter()
+        .any(|r| r.val_loss.is_some())
+        .then_some(2 + penalty_labels.len());
+    let mut loss = vec![
+        series("train", rows, 0, false, |r| Some(r.train_loss)),
+        series("test", rows, 1, false, |r| Some(r.test_loss)),
+    ];
+    loss.extend(val.map(|c| series("validation", rows, c, false, |r| r.val_loss)));
+    let mut panels = vec![panel("loss", "loss", loss)];
     let mut legend = vec![
         LegendEntry {
             label: "train".into(),
@@ -67,14 +70,12 @@ pub fn curves(title: &str, penalty_labels: &[String], rows: &[Row]) -> Result<St
         },
     ];
     if rows.iter().any(|r| r.test_acc.is_some()) {
-        panels.push(panel(
-            "accuracy",
-            "accuracy (%)",
-            vec![
-                series("train", rows, 0, false, |r| pct(r.train_acc)),
-                series("test", rows, 1, false, |r| pct(r.test_acc)),
-            ],
-        ));
+        let mut acc = vec![
+            series("train", rows, 0, false, |r| pct(r.train_acc)),
+            series("test", rows, 1, false, |r| pct(r.test_acc)),
+        ];
+        acc.extend(val.map(|c| series("validation", rows, c, false, |r| pct(r.val_acc))));
+        panels.push(panel("accuracy", "accuracy (%)", acc));
     }
     if !penalty_labels.is_empty() {
         let s = penalty_labels
@@ -89,6 +90,29 @@ pub fn curves(title: &str, penalty_labels: &[String], rows: &[Row]) -> Result<St
             dashed: false,
             hollow: false,
         }));
+    }
+    if let Some(c) = val {
+        legend.push(LegendEntry {
+            label: "validation".into(),
+            color: Some(c),
+            dashed: false,
+            hollow: false,
+        });
+    }
+    // The rate and momentum in force, when a schedule or a ramp moves them.
+    let moving = |y: fn(&Row) -> Option<f64>| {
+        let mut values = rows.iter().filter_map(y);
+        values
+            .next()
+            .is_some_and(|first| values.any(|v| v != first))
+    };
+    if moving(|r| r.lr) {
+        let s = vec![series("lr", rows, 0, false, |r| r.lr)];
+        panels.push(panel("learning rate", "learning rate", s));
+    }
+    if moving(|r| r.momentum) {
+        let s = vec![series("momentum", rows, 0, false, |r| r.momentum)];
+        panels.push(panel("momentum", "momentum", s));
     }
     render(&Figure {
         title: title.to_string(),

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 /// One evaluation point of a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Row {
     /// Epochs done, possibly fractional in a run counted in steps.
     pub epoch: f64,
@@ -15,96 +15,139 @@ pub struct Row {
     pub penalties: Vec<f64>,
     /// Accuracy on the training split at evaluation (dropout off); `None` for regression.
     pub train_acc: Option<f64>,
+    /// Mean data-term loss on the validation split, when the run holds one out.
+    pub val_loss: Option<f64>,
+    pub val_acc: Option<f64>,
     /// Mean data-term loss on the test split at evaluation.
     pub test_loss: f64,
     pub test_acc: Option<f64>,
+    /// The learning rate of the interval's last step.
+    pub lr: Option<f64>,
+    /// SGD's momentum of the interval's last step (none for Adam).
+    pub momentum: Option<f64>,
+    /// Steps of the interval whose gradients were clipped (with `clip_grad_norm`).
+    pub clipped: Option<u64>,
     /// Training time of the interval, evaluation excluded.
     pub seconds: f64,
 }
 
-/// The header: fixed columns with one per penalty, named as the file writes it.
-pub fn header(penalty_labels: &[String]) -> String {
+/// The optional columns, in their order; each is written when any row has it.
+const OPTIONAL: [&str; 5] = ["val_loss", "val_acc", "lr", "momentum", "clipped"];
+
+/// Which optional columns `rows` fill: `val_acc` goes with `val_loss`.
+fn columns(rows: &[Row]) -> [bool; 5] {
+    let any = |f: &dyn Fn(&Row) -> bool| rows.iter().any(f);
+    let val = any(&|r| r.val_loss.is_some());
+    [
+        val,
+        val,
+        any(&|r| r.lr.is_some()),
+        any(&|r| r.momentum.is_some()),
+        any(&|r| r.clipped.is_some()),
+    ]
+}
+
+/// The header: fixed columns with one per penalty, named as the file writes
+/// it, and the optional columns `shown`.
+fn header(penalty_labels: &[String], shown: [bool; 5]) -> String {
     let mut h = String::from("epoch,step,train_loss");
     for p in penalty_labels {
         h.push(',');
         h.push_str(&csv_field(p));
     }
-    h.push_str(",train_acc,test_loss,test_acc,seconds");
+    h.push_str(",train_acc");
+    if shown[0] {
+        h.push_str(",val_loss,val_acc");
+    }
+    h.push_str(",test_loss,test_acc");
+    for (name, on) in OPTIONAL.iter().zip(shown).skip(2) {
+        if on {
+            h.push(',');
+            h.push_str(name);
+        }
+    }
+    h.push_str(",seconds");
     h
 }
 
 /// The whole file for these rows.
 pub fn render(penalty_labels: &[String], rows: &[Row]) -> String {
-    let mut s = header(penalty_labels);
+    let shown = columns(rows);
+    let mut s = header(penalty_labels, shown);
     s.push('\n');
+    let opt = |a: Option<f64>| a.map(|a| a.to_string()).unwrap_or_default();
     for r in rows {
         let _ = write!(s, "{},{},{}", fmt_epoch(r.epoch), r.step, r.train_loss);
         for p in &r.penalties {
             let _ = write!(s, ",{p}");
         }
-        let acc = |a: Option<f64>| a.map(|a| a.to_string()).unwrap_or_default();
-        let _ = writeln!(
-            s,
-            ",{},{},{},{:.6}",
-            acc(r.train_acc),
-            r.test_loss,
-            acc(r.test_acc),
-            r.seconds
-        );
+        let _ = write!(s, ",{}", opt(r.train_acc));
+        if shown[0] {
+            let _ = write!(s, ",{},{}", opt(r.val_loss), opt(r.val_acc));
+        }
+        let _ = write!(s, ",{},{}", r.test_loss, opt(r.test_acc));
+        let optional = [r.lr, r.momentum, r.clipped.map(|c| c as f64)];
+        for (v, on) in optional.iter().zip(&shown[2..]) {
+            if *on {
+                let _ = write!(s, ",{}", opt(*v));
+            }
+        }
+        let _ = writeln!(s, ",{:.6}", r.seconds);
     }
     s
 }
 
-/// Reads back what [`render`] wrote (for resuming a run); `None` if the text
-/// is not such a file.
-pub fn parse(text: &str, penalties: usize) -> Option<Vec<Row>> {
+/// Reads a whole `metrics.csv` (of this version of netc or an earlier one,
+/// without the optional columns): the penalty labels from its header, and
+/// its rows; `None` if the text is not such a file.
+pub fn read(text: &str) -> Option<(Vec<String>, Vec<Row>)> {
     let mut lines = text.lines();
-    lines.next()?;
-    lines
+    let header = split_fields(lines.next()?);
+    let at = |name: &str| header.iter().position(|h| h == name);
+    let (acc_at, seconds_at) = (at("train_acc")?, at("seconds")?);
+    if header.len() < 7 || header[..3] != ["epoch", "step", "train_loss"] || acc_at < 3 {
+        return None;
+    }
+    let labels: Vec<String> = header[3..acc_at].to_vec();
+    let known = |h: &String| {
+        ["train_acc", "test_loss", "test_acc", "seconds"].contains(&h.as_str())
+            || OPTIONAL.contains(&h.as_str())
+    };
+    if !header[acc_at..].iter().all(known) {
+        return None;
+    }
+    let rows = lines
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
-            if f.len() != 7 + penalties {
+            if f.len() != header.len() {
                 return None;
             }
             let num = |s: &str| s.parse::<f64>().ok();
-            let opt = |s: &str| {
-                if s.is_empty() {
-                    Some(None)
-                } else {
-                    num(s).map(Some)
-                }
+            // An optional value: absent (no column, or an empty cell) or a number.
+            let opt = |name: &str| match at(name).map(|i| f[i]) {
+                None | Some("") => Some(None),
+                Some(s) => num(s).map(Some),
             };
             Some(Row {
                 epoch: num(f[0])?,
                 step: f[1].parse().ok()?,
                 train_loss: num(f[2])?,
-                penalties: f[3..3 + penalties]
-                    .iter()
-                    .map(|s| num(s))
-                    .collect::<Option<_>>()?,
-                train_acc: opt(f[3 + penalties])?,
-                test_loss: num(f[4 + penalties])?,
-                test_acc: opt(f[5 + penalties])?,
-                seconds: num(f[6 + penalties])?,
+                penalties: f[3..acc_at].iter().map(|s| num(s)).collect::<Option<_>>()?,
+                train_acc: opt("train_acc")?,
+                val_loss: opt("val_loss")?,
+                val_acc: opt("val_acc")?,
+                test_loss: num(f[at("test_loss")?])?,
+                test_acc: opt("test_acc")?,
+                lr: opt("lr")?,
+                momentum: opt("momentum")?,
+                clipped: match at("clipped").map(|i| f[i]) {
+                    None | Some("") => None,
+                    Some(s) => Some(s.parse().ok()?),
+                },
+                seconds: num(f[seconds_at])?,
             })
         })
-        .collect()
-}
-
-/// Reads a whole `metrics.csv`: the penalty labels from its header, and its
-/// rows; `None` if the text is not such a file.
-pub fn read(text: &str) -> Option<(Vec<String>, Vec<Row>)> {
-    let header = split_fields(text.lines().next()?);
-    let fixed = ["epoch", "step", "train_loss"];
-    let tail = ["train_acc", "test_loss", "test_acc", "seconds"];
-    if header.len() < fixed.len() + tail.len()
-        || header[..3] != fixed
-        || header[header.len() - 4..] != tail
-    {
-        return None;
-    }
-    let labels: Vec<String> = header[3..header.len() - 4].to_vec();
-    let rows = parse(text, labels.len())?;
+        .collect::<Option<Vec<Row>>>()?;
     Some((labels, rows))
 }
 
@@ -157,7 +200,7 @@ mod tests {
     #[test]
     fn rows_round_trip_through_the_csv_text() {
         let labels = vec!["0.5 * l1(h1)".to_string()];
-        let rows = vec![
+        let mut rows = vec![
             Row {
                 epoch: 1.0,
                 step: 10,
@@ -167,6 +210,7 @@ mod tests {
                 test_loss: 0.75,
                 test_acc: Some(0.625),
                 seconds: 1.5,
+                ..Row::default()
             },
             Row {
                 epoch: 1.5,
@@ -177,14 +221,28 @@ mod tests {
                 test_loss: 0.7,
                 test_acc: None,
                 seconds: 0.25,
+                ..Row::default()
             },
         ];
         let text = render(&labels, &rows);
         assert!(text.starts_with(
             "epoch,step,train_loss,0.5 * l1(h1),train_acc,test_loss,test_acc,seconds\n"
         ));
-        assert_eq!(parse(&text, 1).unwrap(), rows);
-        assert_eq!(parse("header\n1,2", 1), None);
+        assert_eq!(read(&text), Some((labels.clone(), rows.clone())));
+        assert_eq!(read("header\n1,2"), None);
+        // Every optional column, written and read back.
+        rows[0].val_loss = Some(0.5);
+        rows[0].val_acc = Some(0.75);
+        rows[1].val_loss = Some(0.25);
+        for r in &mut rows {
+            r.lr = Some(0.01);
+            r.momentum = Some(0.9);
+            r.clipped = Some(3);
+        }
+        let text = render(&labels, &rows);
+        assert!(text.starts_with(
+            "epoch,step,train_loss,0.5 * l1(h1),train_acc,val_loss,val_acc,test_loss,test_acc,lr,momentum,clipped,seconds\n"
+        ), "{text}");
         assert_eq!(read(&text), Some((labels, rows)));
         let quoted = render(&["a, \"b\"".to_string()], &[]);
         assert_eq!(read(&quoted), Some((vec!["a, \"b\"".to_string()], vec![])));

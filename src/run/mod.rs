@@ -29,6 +29,9 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 pub const METRICS: &str = "metrics.csv";
 /// The learning curves drawn from the metrics.
 pub const CURVES: &str = "curves.svg";
+/// The weights of the best validation evaluation, when the run holds out a
+/// validation split.
+pub const BEST: &str = "best.safetensors";
 
 /// What can go wrong placing or writing a run directory.
 #[derive(Debug, Error)]
@@ -106,6 +109,7 @@ pub struct RunDir {
     pub checkpoint: PathBuf,
     pub metrics: PathBuf,
     pub curves: PathBuf,
+    pub best: PathBuf,
 }
 
 impl RunDir {
@@ -117,11 +121,18 @@ impl RunDir {
             checkpoint: dir.join(CHECKPOINT),
             metrics: dir.join(METRICS),
             curves: dir.join(CURVES),
+            best: dir.join(BEST),
         }
     }
 
-    fn all(&self) -> [&PathBuf; 4] {
-        [&self.model, &self.checkpoint, &self.metrics, &self.curves]
+    fn all(&self) -> [&PathBuf; 5] {
+        [
+            &self.model,
+            &self.checkpoint,
+            &self.metrics,
+            &self.curves,
+            &self.best,
+        ]
     }
 
     /// Creates the directory and removes the temporary files an earlier,
@@ -157,6 +168,14 @@ impl RunDir {
         ckpt_meta.insert(metadata::METRICS.into(), csv);
         checkpoint::save_checkpoint(&self.checkpoint, params, optim, state, &ckpt_meta)?;
         checkpoint::save_model(&self.model, params, &meta)?;
+        Ok(())
+    }
+
+    /// Writes the weights of the best validation evaluation (`record` says
+    /// which), atomically, before that evaluation's checkpoint: a checkpoint
+    /// never names a best evaluation whose weights are not on disk.
+    pub fn write_best(&self, record: &RunRecord, params: &Params<f32>) -> Result<(), RunError> {
+        checkpoint::save_model(&self.best, params, &record.to_metadata())?;
         Ok(())
     }
 

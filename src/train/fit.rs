@@ -2,11 +2,13 @@
 //! each evaluation point a metrics row, a checkpoint and the model, written
 //! atomically into the run directory.
 
+use super::early_stop::Watch;
 use super::eval::{self, McScores, Scores};
 use super::net::{Batch, Net};
+use super::steering::Steering;
 use super::{Config, Observer, TrainError};
 use crate::checkpoint::{self, TrainState};
-use crate::data::{self, Dataset, SearchDir};
+use crate::data::{self, Dataset, SearchDir, Split};
 use crate::lang::{Length, Model, lower};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::params::Params;
@@ -39,10 +41,19 @@ pub struct Outcome {
     /// (nobody was listening: the command line's stderr was closed); its
     /// checkpoint is written and resuming continues it.
     pub output_closed: bool,
+    /// The row of the best validation evaluation (its weights are in
+    /// `best.safetensors`), when the run holds out a validation split.
+    pub best: Option<Row>,
+    /// Early stopping ended the run (its metric had not improved for its
+    /// `patience`).
+    pub stopped_early: bool,
+    /// Steps whose gradients were clipped, when the file clips them.
+    pub clipped: Option<u64>,
 }
 
 /// Salts that split one seed into independent generator streams.
 const SHUFFLE: u64 = 0x5348_5546;
+const VALIDATION: u64 = 0x5641_4c49;
 pub const DROPOUT_SALT: u64 = 0x4452_4f50;
 pub const MC_SALT: u64 = 0x4d43_4d43;
 
@@ -61,6 +72,7 @@ struct Interval {
     penalties: Vec<f64>,
     rows: usize,
     seconds: f64,
+    clipped: u64,
 }
 
 /// Trains `model` as its file and `opts` say, writing the run directory and
@@ -92,7 +104,22 @@ fn train_here(
     let wall = Instant::now();
     let dir = opts.dir.clone();
     let spec = &model.train;
-    let data = load_data(model, &opts.data_places)?;
+    let mut seed = opts.seed.unwrap_or(spec.seed);
+    let mut data = load_data(model, &opts.data_places)?;
+    let mut params = lower::init_params::<f32>(model, seed)?;
+    let net = Net::new(model, &params)?;
+    let mut optim = make_optimizer(&spec.optimizer)?;
+    let mut dropout_rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
+    let labels: Vec<String> = model.loss.penalties.iter().map(|p| p.to_string()).collect();
+    let mut step = 0u64;
+    let mut rows = Vec::new();
+    if let Some(path) = &opts.resume {
+        let r = resume(path, opts.seed, labels.len(), &mut params, &mut optim)?;
+        (seed, step, rows) = (r.seed, r.step, r.rows);
+        dropout_rng = Pcg64Mcg::new(r.dropout);
+    }
+    // Carved by the run's seed, which a resumed run has only now.
+    let val = carve_validation(model, &mut data, seed)?;
     let n = data.train.len();
     if n == 0 || data.test.is_empty() {
         return Err(TrainError::Settings(format!(
@@ -114,28 +141,19 @@ fn train_here(
             })?
         }
     };
+    if let Some(path) = opts.resume.as_ref().filter(|_| step > total) {
+        return Err(TrainError::Resume {
+            path: path.clone(),
+            why: format!("it is at step {step}, past the {total} steps this run would take"),
+        });
+    }
     let every = spec.eval.every.map(|e| e as u64);
-
     let files = RunDir::new(&dir);
-
-    let mut seed = opts.seed.unwrap_or(spec.seed);
-    let mut params = lower::init_params::<f32>(model, seed)?;
-    let net = Net::new(model, &params)?;
-    let mut optim = make_optimizer(&spec.optimizer)?;
-    let mut dropout_rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
-    let labels: Vec<String> = model.loss.penalties.iter().map(|p| p.to_string()).collect();
-    let mut step = 0u64;
-    let mut rows = Vec::new();
-    if let Some(path) = &opts.resume {
-        let r = resume(path, opts.seed, labels.len(), &mut params, &mut optim)?;
-        (seed, step, rows) = (r.seed, r.step, r.rows);
-        dropout_rng = Pcg64Mcg::new(r.dropout);
-        if step > total {
-            return Err(TrainError::Resume {
-                path: path.clone(),
-                why: format!("it is at step {step}, past the {total} steps this run would take"),
-            });
-        }
+    let steering = Steering::new(model, &params, per_epoch, total)?;
+    let base_lr = spec.optimizer.lr();
+    let mut watch = Watch::new(&spec.controls);
+    if let Some(w) = watch.as_mut() {
+        w.replay(&rows);
     }
     // Only now, so that a refused resume leaves no directory behind.
     files.create()?;
@@ -159,10 +177,13 @@ fn train_here(
         acc: r.test_acc,
     });
     // A checkpoint of a finished run (killed before its model file was
-    // written, say) has nothing left to train: its files are written again.
-    let finished_on_resume = step == total && opts.resume.is_some();
+    // written, say, or stopped early) has nothing left to train: its files
+    // are written again.
+    let stopped = watch.as_ref().is_some_and(Watch::should_stop);
+    let finished_on_resume = (step == total || stopped) && opts.resume.is_some();
     let mut output_closed = false;
-    while step < total {
+    let mut stopped_early = stopped;
+    while step < total && !stopped_early {
         let epoch = step / per_epoch;
         if epoch != order_epoch {
             let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, SHUFFLE ^ epoch));
@@ -173,6 +194,7 @@ fn train_here(
         let idx = &order[lo..(lo + spec.batch).min(n)];
 
         let t0 = Instant::now();
+        steering.before_step(&mut optim, base_lr, step);
         tape.clear();
         let pass = net.record(
             &mut tape,
@@ -199,7 +221,9 @@ fn train_here(
         if let Some(bad) = non_finite_grad(&params) {
             return Err(stop(bad));
         }
+        interval.clipped += u64::from(steering.clip(&mut params));
         optim.step(&mut params)?;
+        steering.after_step(&mut params);
         step += 1;
 
         let rows_in = idx.len();
@@ -225,6 +249,10 @@ fn train_here(
             || step == total;
         if at_eval {
             let train_scores = eval::evaluate(&net, &params, &mut tape, &data.train, &mut batch)?;
+            let val_scores = match &val {
+                Some(v) => Some(eval::evaluate(&net, &params, &mut tape, v, &mut batch)?),
+                None => None,
+            };
             let test_scores = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
             let k = interval.rows.max(1) as f64;
             let row = Row {
@@ -233,17 +261,27 @@ fn train_here(
                 train_loss: interval.loss / k,
                 penalties: interval.penalties.iter().map(|p| p / k).collect(),
                 train_acc: train_scores.acc,
+                val_loss: val_scores.map(|v| v.loss),
+                val_acc: val_scores.and_then(|v| v.acc),
                 test_loss: test_scores.loss,
                 test_acc: test_scores.acc,
+                lr: Some(optim.lr()),
+                momentum: optim.momentum(),
+                clipped: steering.clips().then_some(interval.clipped),
                 seconds: interval.seconds,
             };
             let shown = observer.evaluated(&row, &labels);
+            let improved = watch.as_mut().is_some_and(|w| w.observe(&row));
             rows.push(row);
             last_test = Some(test_scores);
             let state = train_state(step, per_epoch, &dropout_rng);
             let record = run_record(model, opts, seed, &state, total);
+            if improved {
+                files.write_best(&record, &params)?;
+            }
             files.write_evaluation(&record, &params, &optim, &state, &labels, &rows)?;
             observer.written(&files, &labels, &rows)?;
+            stopped_early = watch.as_ref().is_some_and(Watch::should_stop);
             interval = Interval {
                 penalties: vec![0.0; labels.len()],
                 ..Interval::default()
@@ -276,7 +314,17 @@ fn train_here(
         }
         _ => None,
     };
+    let best = watch
+        .as_ref()
+        .and_then(Watch::best)
+        .and_then(|i| rows.get(i).cloned());
+    let clipped = steering
+        .clips()
+        .then(|| rows.iter().filter_map(|r| r.clipped).sum());
     Ok(Outcome {
+        best,
+        stopped_early,
+        clipped,
         output_closed,
         nothing_left: finished_on_resume,
         dir,
@@ -323,6 +371,30 @@ fn absent_classes_warning(model: &Model, data: &Dataset) -> Option<String> {
         data.name,
         if count == 1 { "it" } else { "them" }
     ))
+}
+
+/// Holds out the file's `validation` samples of the training split, chosen
+/// by a shuffle seeded from the run's seed; `None` without one.
+fn carve_validation(
+    model: &Model,
+    data: &mut Dataset,
+    seed: u64,
+) -> Result<Option<Split>, TrainError> {
+    let Some(v) = model.train.controls.validation else {
+        return Ok(None);
+    };
+    let n = data.train.len();
+    let held = v.count(n);
+    if held >= n {
+        return Err(TrainError::Settings(format!(
+            "`validation` holds out {held} of the {n} training samples of `{}`: none would be left to train on",
+            data.name
+        )));
+    }
+    let (kept, out) = data::carve(n, held, stream(seed, VALIDATION));
+    let val = data.train.select(&out)?;
+    data.train = data.train.select(&kept)?;
+    Ok(Some(val))
 }
 
 /// Where the run is, for its checkpoint.
@@ -445,7 +517,9 @@ fn resume(
     let rows = loaded
         .metadata
         .get(metadata::METRICS)
-        .and_then(|m| metrics::parse(m, penalties))
+        .and_then(|m| metrics::read(m))
+        .filter(|(labels, _)| labels.len() == penalties)
+        .map(|(_, rows)| rows)
         .ok_or_else(|| err("its metrics do not match this net's penalty terms".into()))?;
     let dropout = *loaded
         .state

@@ -3,12 +3,14 @@
 //! evaluates and reports what happens to an [`Observer`]; the run directory
 //! it writes belongs to [`crate::run`].
 
+mod early_stop;
 pub mod eval;
 mod fit;
 pub mod net;
 mod observer;
 pub mod predict;
 pub mod provenance;
+mod steering;
 
 pub use eval::{McScores, Scores};
 pub use fit::{DROPOUT_SALT, MC_SALT, Outcome, load_data, make_optimizer, stream, train};

@@ -4,6 +4,7 @@
 //! again (no cascades).
 
 mod args;
+mod controls;
 mod loss;
 mod memory;
 mod net;

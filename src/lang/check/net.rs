@@ -473,7 +473,11 @@ impl Checker<'_> {
                 let note = bound.arg("units").and_then(|u| layer_note(u, inputs));
                 let units = self.whole_param_with(&bound, "units", note);
                 let bias = self.bool_param(&bound, "bias");
+                let max_norm = bound
+                    .arg("max_norm")
+                    .map(|e| self.real(e, "max_norm", crate::range::Range::Positive));
                 let (x, _) = x?;
+                let max_norm = max_norm.map(|c| c.ok_or(())).transpose().ok()?;
                 let (inputs, units, bias) = (inputs?, units? as usize, bias?);
                 scope.layers.push((
                     e.span,
@@ -488,6 +492,7 @@ impl Checker<'_> {
                         x: Box::new(x),
                         units,
                         bias,
+                        max_norm,
                     },
                     vec![units],
                 ))

@@ -39,7 +39,7 @@ fn default_word(name: &str, at: Span) -> Option<Expr> {
 }
 
 /// A word or a call: `digits` and `digits()` are the same.
-fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
+pub(super) fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
     match &e.kind {
         ExprKind::Path(p) if p.len() == 1 => Some((&p[0], &[])),
         ExprKind::Call { func, args } => Some((func, args.as_slice())),
@@ -50,7 +50,13 @@ fn word_or_call(e: &Expr) -> Option<(&ast::Ident, &[ast::Arg])> {
 impl Checker<'_> {
     /// "unknown data source `digts`" (`what`), labelled "not a data source"
     /// (`a_what`), with "did you mean" among the builtins of `role`, else `help`.
-    fn unknown(&mut self, func: &ast::Ident, role: Role, what: (&str, &str), help: String) {
+    pub(super) fn unknown(
+        &mut self,
+        func: &ast::Ident,
+        role: Role,
+        what: (&str, &str),
+        help: String,
+    ) {
         let ((what, a_what), word) = (what, func.text.as_str());
         let d = Diagnostic::error(func.span, format!("unknown {what} `{}`", quote(word)))
             .label(format!("not {a_what}"));
@@ -185,6 +191,16 @@ impl Checker<'_> {
                 .help("add a `dropout(...)`, or evaluate with `scaling` alone"),
             );
         }
+        let controls = self.controls(get, optimizer.as_ref());
+        // A ramp's momentum is in force from the first step: the optimizer
+        // keeps its momentum buffers throughout (and in every checkpoint).
+        let mut optimizer = optimizer;
+        if let (Some(OptimizerConfig::Sgd(s)), Some(Some(r))) = (
+            optimizer.as_mut(),
+            controls.as_ref().map(|c| c.momentum_ramp),
+        ) {
+            s.momentum = r.from;
+        }
         if self.errors() > errors_before {
             return None;
         }
@@ -198,6 +214,7 @@ impl Checker<'_> {
                 optimizer: optimizer?,
                 seed: seed?,
                 eval: eval?,
+                controls: controls?,
             },
             span,
         ))

@@ -12,6 +12,9 @@ pub enum Kind {
     Number,
     Bool,
     Choice(&'static [&'static str]),
+    /// A whole call to a builtin of this role (`schedule=cosine(min_lr: 0)`),
+    /// checked with the file.
+    Call(Role),
 }
 
 impl Kind {
@@ -21,6 +24,11 @@ impl Kind {
             Kind::Number => is_number(value),
             Kind::Bool => value == "true" || value == "false",
             Kind::Choice(words) => words.contains(&value),
+            Kind::Call(role) => {
+                let head = value.split('(').next().unwrap_or("").trim();
+                let closed = !value.contains('(') || value.trim_end().ends_with(')');
+                builtins::lookup(role, head).is_some() && closed && !value.contains('\n')
+            }
         }
     }
 
@@ -32,6 +40,12 @@ impl Kind {
             Kind::Choice(words) => {
                 let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
                 format!("one of {}", quoted.join(", "))
+            }
+            Kind::Call(role) => {
+                let names: Vec<String> = builtins::of(role)
+                    .map(|b| format!("`{}`", b.example))
+                    .collect();
+                format!("a call such as {}", names.join(", "))
             }
         }
     }
@@ -437,7 +451,38 @@ fn train_slots(src: &str, block: Span, entries: &[Entry], out: &mut Vec<Slot>) {
     if let Some(e) = entry("eval") {
         mc_slots(src, &e.value, out);
     }
+    for (key, role) in CALL_SETTINGS {
+        let (edit, written) = match entry(key) {
+            Some(e) => (
+                Edit::replace(e.value.span),
+                Some(text(src, e.value.span).to_string()),
+            ),
+            None => (new_entry(format!("{key}: ")), None),
+        };
+        out.push(Slot {
+            key: key.to_string(),
+            aliases: Vec::new(),
+            kind: Kind::Call(role),
+            written,
+            default: "none".to_string(),
+            edit,
+        });
+        // And the numbers of the call the file writes: `schedule.gamma`.
+        if let Some(e) = entry(key)
+            && let Some((func, args)) = word_or_call(&e.value)
+        {
+            let prefix = format!("{key}.");
+            arg_slots(src, &e.value, (role, func), args, &prefix, &[], out);
+        }
+    }
 }
+
+/// The settings whose value is a call, replaced whole by `--set KEY=CALL`.
+const CALL_SETTINGS: [(&str, Role); 3] = [
+    ("schedule", Role::Schedule),
+    ("momentum_ramp", Role::Ramp),
+    ("early_stop", Role::Monitor),
+];
 
 const MC: (Role, &str) = (Role::EvalMode, "mc");
 

@@ -204,7 +204,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     let (hint, _) = unknown(NET, "h1.p=0.2");
     assert_eq!(
         hint.unwrap().to_string(),
-        "`h1` has no `p`; its keys are `h1.units`, `h1.bias`"
+        "`h1` has no `p`; its keys are `h1.units`, `h1.bias`, `h1.max_norm`"
     );
     // A setting of another optimizer.
     let (hint, _) = unknown(NET, "momentum=0.9");
@@ -318,4 +318,48 @@ fn keys_lists_every_setting_with_its_value() {
     assert_eq!(find("steps").value, "default none");
     assert_eq!(find("test_fraction").value, "default 0.2");
     assert_eq!(find("test_fraction").aliases, ["data.test_fraction"]);
+}
+
+#[test]
+fn training_controls_are_set_whole_or_number_by_number() {
+    use crate::optim::schedule::Decay;
+    let m = model(
+        NET,
+        &[
+            "schedule=step(every: 2)",
+            "validation=0.25",
+            "early_stop=val_acc(patience: 3)",
+            "h1.max_norm=3",
+            "clip_grad_norm=1",
+            "warmup=2",
+        ],
+    );
+    let c = &m.train.controls;
+    assert_eq!(
+        c.schedule.decay,
+        Some(Decay::Step {
+            every: 2,
+            gamma: 0.1
+        })
+    );
+    assert_eq!(c.schedule.warmup, 2);
+    assert_eq!(c.early_stop.map(|e| e.patience), Some(3));
+    assert_eq!(c.clip_grad_norm, Some(1.0));
+    assert_eq!(m.max_norms(), [("h1.weight".to_string(), 3.0)]);
+    // The numbers of a call the file (here, an earlier override) writes.
+    let src = model(NET, &["schedule=cosine(min_lr: 0.01)"]).source;
+    let m = model(&src, &["schedule.min_lr=0.001", "schedule.per=step"]);
+    assert_eq!(
+        m.train.controls.schedule.decay,
+        Some(Decay::Cosine {
+            t_max: None,
+            min_lr: 0.001
+        })
+    );
+    // Not a schedule: refused before the file is checked.
+    let e = err(NET, &["schedule=adam(lr: 1)"]);
+    assert!(
+        e.contains("takes a call such as `step(every: 30, gamma: 0.1)`"),
+        "{e}"
+    );
 }

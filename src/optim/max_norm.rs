@@ -1,0 +1,79 @@
+//! The max-norm constraint (Srivastava et al. 2014, §5.1; Keras's `MaxNorm`):
+//! each unit's incoming weight vector, a row of a `[units, inputs]` weight
+//! (or one filter of a convolution stored as `[out, in·k·k]`), kept to norm ≤ c.
+
+use crate::real::Real;
+use crate::tensor::Tensor;
+
+/// Rescales each row of `w` whose Euclidean norm exceeds `c` to norm `c`
+/// (at most: rounding is corrected downwards); rows within it are not
+/// touched. Returns how many rows were rescaled.
+pub fn constrain_rows<T: Real>(w: &mut Tensor<T>, c: f64) -> usize {
+    let cols = w.cols().max(1);
+    let mut changed = 0;
+    for row in w.as_mut_slice().chunks_mut(cols) {
+        let norm = row_norm(row);
+        if norm <= c {
+            continue;
+        }
+        scale(row, c / norm);
+        // In T the scaled row may come out a hair above c: shrink by an ulp-sized
+        // factor until it does not.
+        let mut k = 1.0 - f64::from(f32::EPSILON);
+        while row_norm(row) > c {
+            scale(row, k);
+            k *= k;
+        }
+        changed += 1;
+    }
+    changed
+}
+
+fn row_norm<T: Real>(row: &[T]) -> f64 {
+    row.iter().map(|v| v.to_f64().powi(2)).sum::<f64>().sqrt()
+}
+
+fn scale<T: Real>(row: &mut [T], k: f64) {
+    let k = T::from_f64(k);
+    for v in row {
+        *v *= k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_above_c_come_down_to_it_and_rows_within_stay_bit_for_bit() {
+        // Rows of norm 5, 1, 13 and 0 against c = 2.
+        let mut w =
+            Tensor::from_vec(4, 2, vec![3.0f32, 4.0, 0.6, 0.8, 5.0, 12.0, 0.0, 0.0]).unwrap();
+        let before = w.as_slice().to_vec();
+        assert_eq!(constrain_rows(&mut w, 2.0), 2);
+        let rows: Vec<&[f32]> = w.as_slice().chunks(2).collect();
+        for r in &rows {
+            assert!(row_norm(r) <= 2.0, "{r:?}");
+        }
+        assert!((row_norm(rows[0]) - 2.0).abs() < 1e-6);
+        assert!(
+            (rows[0][0] / rows[0][1] - 0.75).abs() < 1e-6,
+            "direction kept"
+        );
+        assert_eq!(rows[1], &before[2..4]);
+        assert_eq!(rows[3], &before[6..8]);
+    }
+
+    #[test]
+    fn random_rows_end_within_c_in_f32() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+        for c in [0.5, 1.0, 3.0, 3.7] {
+            let mut w = Tensor::from_fn(64, 33, |_, _| rng.random_range(-2.0f32..2.0));
+            constrain_rows(&mut w, c);
+            for r in w.as_slice().chunks(33) {
+                assert!(row_norm(r) <= c);
+            }
+        }
+    }
+}
