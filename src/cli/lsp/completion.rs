@@ -425,7 +425,7 @@ impl Items {
                 }
             }
             Kind::OneOf(role) => self.builtins(role),
-            Kind::Whole { .. } | Kind::Real(_) | Kind::Str | Kind::Pair(_) => {}
+            Kind::Whole { .. } | Kind::Wholes | Kind::Real(_) | Kind::Str | Kind::Pair(_) => {}
         }
     }
 
