@@ -3,24 +3,54 @@
 //! Names are resolved once, in [`Lowered::new`], into binding indices and
 //! parameter ids, so recording a pass does no lookups by name.
 
-use super::model::{DataLoss, Expr, Func, Model, PenaltyKind, PenaltyTarget};
+use super::model::{DataLoss, Expr, Func, Layer, Model, PenaltyKind, PenaltyTarget};
 use crate::error::{Error, Result};
 use crate::layers::Linear;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tape::{DropoutMode, NodeId, Phase, Tape};
+use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
-/// Fresh parameters for `model`: each `linear` binding's `<name>.weight`
-/// `[units, inputs]` and `<name>.bias` `[units]`, in file order, drawn from
-/// U(−1/√in, 1/√in) (PyTorch's default) by a generator seeded with `seed`.
+/// Fresh parameters for `model`, in file order, as PyTorch initialises them:
+/// a `linear` binding's `<name>.weight` `[units, inputs]` and `<name>.bias`
+/// `[units]`, and a `conv2d`'s `[out, in, k, k]` and `[out]`, drawn from
+/// U(−1/√fan_in, 1/√fan_in) by a generator seeded with `seed` (fan_in is
+/// `in·k·k` for a convolution); a `batch_norm`'s weight 1 and bias 0.
 pub fn init_params<T: Real>(model: &Model, seed: u64) -> Result<Params<T>> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut params = Params::new();
     for b in &model.bindings {
-        if let Some(l) = b.layer {
-            Linear::new(&mut params, &b.name, l.inputs, l.units, l.bias, &mut rng)?;
+        match b.layer {
+            Some(Layer::Linear {
+                inputs,
+                units,
+                bias,
+            }) => {
+                Linear::new(&mut params, &b.name, inputs, units, bias, &mut rng)?;
+            }
+            Some(
+                l @ Layer::Conv2d {
+                    in_channels,
+                    channels,
+                    kernel,
+                    bias,
+                },
+            ) => {
+                // A convolution is a linear map of each `in·k·k` window:
+                // PyTorch draws its weights exactly as a linear layer's.
+                let fan_in = in_channels * kernel * kernel;
+                let layer = Linear::new(&mut params, &b.name, fan_in, channels, bias, &mut rng)?;
+                params.get_mut(layer.weight).dims = l.params()[0].1.clone();
+            }
+            Some(Layer::BatchNorm { features }) => {
+                for (field, fill) in [("weight", 1.0), ("bias", 0.0)] {
+                    let t = Tensor::from_fn(1, features, |_, _| T::from_f64(fill));
+                    params.add_with_dims(format!("{}.{field}", b.name), t, vec![features])?;
+                }
+            }
+            None => {}
         }
     }
     Ok(params)
@@ -211,6 +241,14 @@ fn resolve(
             p: *p,
             mode: *mode,
         },
+        Expr::Conv2d { .. }
+        | Expr::Pool { .. }
+        | Expr::Dropout2d { .. }
+        | Expr::BatchNorm { .. } => {
+            return Err(Error::Invalid(format!(
+                "`{binding}`: this engine has no convolution ops yet"
+            )));
+        }
         Expr::Add(terms) => Node::Add(
             terms
                 .iter()

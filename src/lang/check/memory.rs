@@ -4,7 +4,7 @@
 use super::Checker;
 use crate::data::{DIGITS_SAMPLES, DataSpec, EVAL_BATCH};
 use crate::lang::diag::Diagnostic;
-use crate::lang::model::{Expr, Func, LabelKind, Model};
+use crate::lang::model::{Expr, Func, LabelKind, Model, windows};
 use crate::lang::span::Span;
 
 /// A model whose estimate is above this (8 GiB) is refused by `check`.
@@ -113,9 +113,41 @@ fn nodes(m: &Model, e: &Expr) -> (u128, u128) {
             let own = if *func == Func::Flatten { 0 } else { w };
             (inner + own, w)
         }
-        Expr::Dropout { x, .. } => {
+        Expr::Dropout { x, .. } | Expr::Dropout2d { x, .. } => {
             let (inner, w) = nodes(m, x);
             // output and mask
+            (inner + 2 * w, w)
+        }
+        Expr::Conv2d {
+            x,
+            input,
+            channels,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            let (inner, _) = nodes(m, x);
+            let side = |n| windows(n, *kernel, *stride, *padding) as u128;
+            let out = *channels as u128 * side(input.h) * side(input.w);
+            (inner + out, out)
+        }
+        Expr::Pool {
+            x,
+            input,
+            kernel,
+            stride,
+            ..
+        } => {
+            let (inner, _) = nodes(m, x);
+            let side = |n| windows(n, *kernel, *stride, 0) as u128;
+            let out = input.c as u128 * side(input.h) * side(input.w);
+            // output, and where each maximum came from
+            (inner + 2 * out, out)
+        }
+        Expr::BatchNorm { x, .. } => {
+            let (inner, w) = nodes(m, x);
+            // output and the normalised input
             (inner + 2 * w, w)
         }
         Expr::Add(ts) => {
@@ -162,7 +194,7 @@ impl Checker<'_> {
             .filter_map(|b| {
                 let l = b.layer?;
                 let span = self.checked.get(&b.name)?.layer_span?;
-                Some((l.units as u128 * l.inputs as u128, span))
+                Some((l.weights(), span))
             })
             .max_by_key(|(n, _)| *n);
         let (at, label) = match biggest {

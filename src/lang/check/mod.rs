@@ -7,6 +7,7 @@ mod args;
 mod loss;
 mod memory;
 mod net;
+mod spatial;
 mod train;
 
 pub use memory::{MEMORY_LIMIT, MemoryEstimate, estimate_memory, human_bytes};
@@ -48,7 +49,7 @@ struct Checked {
     expr: model::Expr,
     shape: Vec<usize>,
     layer: Option<model::Layer>,
-    /// The `linear(...)` call, for messages about sizes.
+    /// The layer's call (`linear(...)`, `conv2d(...)`), for messages about sizes.
     layer_span: Option<Span>,
 }
 
@@ -127,15 +128,7 @@ impl<'a> Checker<'a> {
 
     /// Whether any checked binding uses dropout.
     fn any_dropout(&self) -> bool {
-        fn walk(e: &model::Expr) -> bool {
-            match e {
-                model::Expr::Name(_) => false,
-                model::Expr::Dropout { .. } => true,
-                model::Expr::Linear { x, .. } | model::Expr::Apply { x, .. } => walk(x),
-                model::Expr::Add(ts) => ts.iter().any(walk),
-            }
-        }
-        self.checked.values().any(|c| walk(&c.expr))
+        self.checked.values().any(|c| c.expr.has_dropout())
     }
 
     /// 1-based line of a byte offset.
