@@ -115,13 +115,19 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         let data = load_data(&model, &data_places::places(args.data_dir.as_deref()))?;
         let mut tape = Tape::new();
         let mut batch = Batch::default();
-        let scaled = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
+        let scaled = eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)?;
         let mc = match args.mc {
             Some(m) => {
                 let seed = args.seed.unwrap_or(model.train.seed);
                 let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
                 Some(eval::evaluate_mc(
-                    &net, &params, &mut tape, &data.test, &mut batch, m as usize, &mut rng,
+                    &net,
+                    &mut params,
+                    &mut tape,
+                    &data.test,
+                    &mut batch,
+                    m as usize,
+                    &mut rng,
                 )?)
             }
             None => None,

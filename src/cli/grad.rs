@@ -166,7 +166,7 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
     let phase = if args.eval { Phase::Eval } else { Phase::Train };
     // The same dropout stream as the first step of `netc train` with this seed.
     let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
-    let pass = lowered.forward(&mut tape, &params, x, targets, phase, &mut rng)?;
+    let pass = lowered.forward(&mut tape, &mut params, x, targets, phase, &mut rng)?;
     tape.backward(pass.loss, &mut params)?;
 
     let loss = [tape.scalar(pass.loss)?];

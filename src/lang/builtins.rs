@@ -190,10 +190,6 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// `batch_norm`'s defaults, PyTorch's.
-pub const BATCH_NORM_MOMENTUM: f64 = 0.1;
-pub const BATCH_NORM_EPS: f64 = 1e-5;
-
 /// `dropout`'s modes, in the order of [`dropout_mode`].
 pub const DROPOUT_MODES: &[&str] = &["inverted", "classic"];
 
@@ -578,21 +574,7 @@ pub static BUILTINS: &[Builtin] = &[
     Builtin {
         name: "batch_norm",
         role: Role::Function,
-        params: &[
-            X,
-            p(
-                "momentum",
-                Kind::Real(Range::Closed),
-                Default::Num(BATCH_NORM_MOMENTUM),
-                "how far each batch moves the running statistics",
-            ),
-            p(
-                "eps",
-                Kind::Real(Range::Positive),
-                Default::Num(BATCH_NORM_EPS),
-                "added to the variance, for stability",
-            ),
-        ],
+        params: &[X],
         example: "batch_norm(c1)",
         help: "normalises each feature of `[n]` or channel of `[c, h, w]` by batch statistics while training, running ones at evaluation",
     },

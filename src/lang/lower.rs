@@ -80,6 +80,47 @@ pub struct Pass {
     pub activations: Vec<NodeId>,
 }
 
+/// How a pass treats the layers that behave differently in training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Dropout samples its masks; batch norm normalises by the batch's
+    /// statistics and moves its running statistics towards them.
+    Train,
+    /// Dropout is replaced by its expectation; batch norm uses its running
+    /// statistics.
+    Eval,
+    /// A Monte-Carlo evaluation pass: dropout samples its masks, batch norm
+    /// stays on its running statistics (and leaves them alone).
+    Sample,
+}
+
+impl Mode {
+    /// The phase dropout runs in.
+    pub fn dropout(self) -> Phase {
+        match self {
+            Mode::Train | Mode::Sample => Phase::Train,
+            Mode::Eval => Phase::Eval,
+        }
+    }
+
+    /// The phase batch norm runs in.
+    pub fn norm(self) -> Phase {
+        match self {
+            Mode::Train => Phase::Train,
+            Mode::Eval | Mode::Sample => Phase::Eval,
+        }
+    }
+}
+
+impl From<Phase> for Mode {
+    fn from(p: Phase) -> Self {
+        match p {
+            Phase::Train => Mode::Train,
+            Phase::Eval => Mode::Eval,
+        }
+    }
+}
+
 /// An expression with its names resolved.
 #[derive(Clone, Debug)]
 enum Node {
@@ -157,19 +198,29 @@ impl<'m> Lowered<'m> {
 
     /// Records one pass for the batch `x` `[batch, features]`: every binding,
     /// the data term against `targets`, each weighted penalty, and their sum.
-    /// Dropout samples from `rng` in [`Phase::Train`] only.
+    /// Dropout samples from `rng` in [`Mode::Train`] and [`Mode::Sample`];
+    /// batch norm uses (and updates) the batch's statistics in
+    /// [`Mode::Train`] only, which is why `params` is mutable.
     pub fn forward<T: Real, R: rand::Rng + ?Sized>(
         &self,
         tape: &mut Tape<T>,
-        params: &Params<T>,
+        params: &mut Params<T>,
         x: NodeId,
         targets: Targets<'_>,
-        phase: Phase,
+        mode: impl Into<Mode>,
         rng: &mut R,
     ) -> Result<Pass> {
         let mut acts = Vec::with_capacity(self.bindings.len());
+        let mode = mode.into();
         for node in &self.bindings {
-            let id = record(node, tape, params, x, &acts, phase, rng)?;
+            let mut r = Recorder {
+                params: &mut *params,
+                x,
+                acts: &acts,
+                mode,
+                rng: &mut *rng,
+            };
+            let id = r.node(node, tape)?;
             acts.push(id);
         }
         let output = acts[self.output];
@@ -258,54 +309,59 @@ fn resolve(
     })
 }
 
-fn record<T: Real, R: rand::Rng + ?Sized>(
-    node: &Node,
-    tape: &mut Tape<T>,
-    params: &Params<T>,
+/// What recording a binding's nodes needs besides the tape.
+struct Recorder<'a, T, R: ?Sized> {
+    params: &'a mut Params<T>,
+    /// The batch.
     x: NodeId,
-    acts: &[NodeId],
-    phase: Phase,
-    rng: &mut R,
-) -> Result<NodeId> {
-    let mut sub = |n: &Node, tape: &mut Tape<T>| record(n, tape, params, x, acts, phase, rng);
-    match node {
-        Node::Input => Ok(x),
-        Node::Binding(i) => Ok(acts[*i]),
-        Node::Linear {
-            x: inner,
-            weight,
-            bias,
-        } => {
-            let h = sub(inner, tape)?;
-            // Weight and bias read in place: no copy onto the tape.
-            tape.linear_param(params, h, *weight, *bias)
-        }
-        Node::Apply { func, x: inner } => {
-            let h = sub(inner, tape)?;
-            match func {
-                Func::Relu => tape.relu(h),
-                Func::Sigmoid => tape.sigmoid(h),
-                Func::Tanh => tape.tanh(h),
-                Func::Softmax => tape.softmax(h),
-                Func::LogSoftmax => tape.log_softmax(h),
-                // Rows are already flat: `[28, 28]` per sample is stored as 784.
-                Func::Flatten => Ok(h),
+    /// The bindings recorded so far.
+    acts: &'a [NodeId],
+    mode: Mode,
+    rng: &'a mut R,
+}
+
+impl<T: Real, R: rand::Rng + ?Sized> Recorder<'_, T, R> {
+    fn node(&mut self, node: &Node, tape: &mut Tape<T>) -> Result<NodeId> {
+        match node {
+            Node::Input => Ok(self.x),
+            Node::Binding(i) => Ok(self.acts[*i]),
+            Node::Linear {
+                x: inner,
+                weight,
+                bias,
+            } => {
+                let h = self.node(inner, tape)?;
+                // Weight and bias read in place: no copy onto the tape.
+                tape.linear_param(self.params, h, *weight, *bias)
             }
-        }
-        Node::Dropout { x: inner, p, mode } => {
-            let h = sub(inner, tape)?;
-            tape.dropout(h, *p, *mode, phase, rng)
-        }
-        Node::Add(terms) => {
-            let (first, rest) = terms
-                .split_first()
-                .ok_or_else(|| Error::Invalid("an empty sum".into()))?;
-            let mut acc = sub(first, tape)?;
-            for t in rest {
-                let h = sub(t, tape)?;
-                acc = tape.add(acc, h)?;
+            Node::Apply { func, x: inner } => {
+                let h = self.node(inner, tape)?;
+                match func {
+                    Func::Relu => tape.relu(h),
+                    Func::Sigmoid => tape.sigmoid(h),
+                    Func::Tanh => tape.tanh(h),
+                    Func::Softmax => tape.softmax(h),
+                    Func::LogSoftmax => tape.log_softmax(h),
+                    // Rows are already flat: `[28, 28]` per sample is stored as
+                    // 784, and `[c, h, w]` in PyTorch's order.
+                    Func::Flatten => Ok(h),
+                }
             }
-            Ok(acc)
+            Node::Dropout { x: inner, p, mode } => {
+                let h = self.node(inner, tape)?;
+                tape.dropout(h, *p, *mode, self.mode.dropout(), self.rng)
+            }
+            Node::Add(terms) => {
+                let (first, rest) = terms
+                    .split_first()
+                    .ok_or_else(|| Error::Invalid("an empty sum".into()))?;
+                let mut acc = self.node(first, tape)?;
+                for t in rest {
+                    let h = self.node(t, tape)?;
+                    acc = tape.add(acc, h)?;
+                }
+                Ok(acc)
+            }
         }
     }
 }

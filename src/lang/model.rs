@@ -2,7 +2,7 @@
 //! Everything here has been checked: names resolve, shapes agree, numbers
 //! are in range, and every default is filled in.
 
-use super::builtins::{BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, dropout_mode_name};
+use super::builtins::dropout_mode_name;
 use super::diag::Diagnostics;
 use crate::data::DataSpec;
 pub use crate::data::LabelKind;
@@ -241,12 +241,7 @@ pub enum Expr {
     },
     /// Batch normalisation of the features of `[n]` or the channels of
     /// `[c, h, w]` (`input`), with the binding's parameters and state.
-    BatchNorm {
-        x: Box<Expr>,
-        input: Vec<usize>,
-        momentum: f64,
-        eps: f64,
-    },
+    BatchNorm { x: Box<Expr>, input: Vec<usize> },
     /// The element-wise sum of two or more activations of one shape.
     Add(Vec<Expr>),
 }
@@ -372,18 +367,7 @@ impl fmt::Display for Expr {
                 }
                 write!(f, ")")
             }
-            Expr::BatchNorm {
-                x, momentum, eps, ..
-            } => {
-                write!(f, "batch_norm({x}")?;
-                if *momentum != BATCH_NORM_MOMENTUM {
-                    write!(f, ", momentum: {}", num(*momentum))?;
-                }
-                if *eps != BATCH_NORM_EPS {
-                    write!(f, ", eps: {}", num(*eps))?;
-                }
-                write!(f, ")")
-            }
+            Expr::BatchNorm { x, .. } => write!(f, "batch_norm({x})"),
             Expr::Add(terms) => {
                 for (i, t) in terms.iter().enumerate() {
                     if i > 0 {

@@ -116,7 +116,7 @@ impl Checker<'_> {
         Some((expr, shape))
     }
 
-    /// `batch_norm(x, momentum: 0.1, eps: 1e-5)` on `[n]` or `[c, h, w]`.
+    /// `batch_norm(x)` on `[n]` or `[c, h, w]`.
     pub(super) fn batch_norm(
         &mut self,
         call: &Expr,
@@ -125,8 +125,6 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Out {
         let x_expr = bound.get(0)?;
-        let momentum = self.real_param(bound, "momentum");
-        let eps = self.real_param(bound, "eps");
         let (x, shape) = x?;
         let features = match shape[..] {
             [n] | [n, _, _] => n,
@@ -158,8 +156,6 @@ impl Checker<'_> {
         let expr = model::Expr::BatchNorm {
             x: Box::new(x),
             input: shape.clone(),
-            momentum: momentum?,
-            eps: eps?,
         };
         Some((expr, shape))
     }
