@@ -23,6 +23,9 @@ const PAR_MIN_FLOPS: usize = 1 << 20;
 pub(crate) struct Products<T> {
     par: Par,
     columns: Columns<T>,
+    /// Scratch space the ops lend themselves around their products (the
+    /// convolution's unfolded patches), kept between passes.
+    pub(crate) scratch: Vec<T>,
 }
 
 impl<T: Real> Default for Products<T> {
@@ -30,6 +33,7 @@ impl<T: Real> Default for Products<T> {
         Products {
             par: Par::Seq,
             columns: Columns::default(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -46,7 +50,7 @@ impl<T: Real> Products<T> {
 
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
     pub(crate) fn capacity(&self) -> usize {
-        self.columns.capacity()
+        self.columns.capacity() + self.scratch.capacity()
     }
 
     /// Single-threaded below a size where threads pay off.
