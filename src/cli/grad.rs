@@ -179,14 +179,18 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
         ));
     }
     for (b, &id) in model.bindings.iter().zip(&pass.activations) {
-        let (rows, cols) = tape.shape(id)?;
+        let (rows, _) = tape.shape(id)?;
+        // `[N, C, H, W]` for a feature map, as PyTorch writes it.
+        let dims: Vec<usize> = std::iter::once(rows)
+            .chain(b.shape.iter().copied())
+            .collect();
         let value = tape.value(id)?.to_vec();
         let grad = match tape.grad(id)? {
             Some(g) => g.to_vec(),
             None => vec![0.0; value.len()], // computed from the input alone
         };
-        owned.push((format!("act/{}", b.name), vec![rows, cols], value));
-        owned.push((format!("grad_act/{}", b.name), vec![rows, cols], grad));
+        owned.push((format!("act/{}", b.name), dims.clone(), value));
+        owned.push((format!("grad_act/{}", b.name), dims, grad));
     }
     let mut entries = vec![TensorEntry {
         name: "loss".into(),

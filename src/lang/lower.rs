@@ -3,13 +3,14 @@
 //! Names are resolved once, in [`Lowered::new`], into binding indices and
 //! parameter ids, so recording a pass does no lookups by name.
 
-use super::model::{DataLoss, Expr, Func, Layer, Model, PenaltyKind, PenaltyTarget};
+use super::model::{DataLoss, Expr, Func, Layer, Model, PenaltyKind, PenaltyTarget, Pool};
 use crate::error::{Error, Result};
-use crate::layers::Linear;
+use crate::layers::{BatchNorm, Conv2d, Linear};
+use crate::ops::conv::Conv2dGeom;
+use crate::ops::pool::Pool2dGeom;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tape::{DropoutMode, NodeId, Phase, Tape};
-use crate::tensor::Tensor;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
@@ -22,38 +23,80 @@ pub fn init_params<T: Real>(model: &Model, seed: u64) -> Result<Params<T>> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut params = Params::new();
     for b in &model.bindings {
-        match b.layer {
-            Some(Layer::Linear {
-                inputs,
-                units,
-                bias,
-            }) => {
-                Linear::new(&mut params, &b.name, inputs, units, bias, &mut rng)?;
-            }
-            Some(
-                l @ Layer::Conv2d {
-                    in_channels,
-                    channels,
-                    kernel,
+        let Some(layer) = b.layer else {
+            continue;
+        };
+        let call = layer_call(&b.expr)
+            .ok_or_else(|| Error::Invalid(format!("`{}` holds no {}", b.name, layer.name())))?;
+        match (layer, call) {
+            (
+                Layer::Linear {
+                    inputs,
+                    units,
                     bias,
                 },
+                _,
             ) => {
-                // A convolution is a linear map of each `in·k·k` window:
-                // PyTorch draws its weights exactly as a linear layer's.
-                let fan_in = in_channels * kernel * kernel;
-                let layer = Linear::new(&mut params, &b.name, fan_in, channels, bias, &mut rng)?;
-                params.get_mut(layer.weight).dims = l.params()[0].1.clone();
+                Linear::new(&mut params, &b.name, inputs, units, bias, &mut rng)?;
             }
-            Some(Layer::BatchNorm { features }) => {
-                for (field, fill) in [("weight", 1.0), ("bias", 0.0)] {
-                    let t = Tensor::from_fn(1, features, |_, _| T::from_f64(fill));
-                    params.add_with_dims(format!("{}.{field}", b.name), t, vec![features])?;
-                }
+            (Layer::Conv2d { bias, .. }, Expr::Conv2d { .. }) => {
+                let g = conv_geom(call).unwrap_or_else(|| unreachable!());
+                Conv2d::new(&mut params, &b.name, g, bias, &mut rng)?;
             }
-            None => {}
+            (Layer::BatchNorm { .. }, Expr::BatchNorm { input, .. }) => {
+                let (channels, spatial) = planes(input);
+                BatchNorm::new(&mut params, &b.name, channels, spatial)?;
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "`{}` holds no {}",
+                    b.name,
+                    layer.name()
+                )));
+            }
         }
     }
     Ok(params)
+}
+
+/// The call in `e` that owns its binding's parameters, if any.
+fn layer_call(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Linear { .. } | Expr::Conv2d { .. } | Expr::BatchNorm { .. } => Some(e),
+        _ => e.inputs().into_iter().find_map(layer_call),
+    }
+}
+
+/// The engine's geometry of a checked `conv2d`.
+fn conv_geom(e: &Expr) -> Option<Conv2dGeom> {
+    match *e {
+        Expr::Conv2d {
+            input,
+            channels,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => Some(Conv2dGeom {
+            in_c: input.c,
+            in_h: input.h,
+            in_w: input.w,
+            out_c: channels,
+            kernel,
+            stride,
+            padding,
+        }),
+        _ => None,
+    }
+}
+
+/// What batch norm normalises over a shape: (channels, values per channel
+/// and sample): the features of `[n]`, the channels of `[c, h, w]`.
+fn planes(shape: &[usize]) -> (usize, usize) {
+    match *shape {
+        [c, h, w] => (c, h * w),
+        _ => (shape.iter().product(), 1),
+    }
 }
 
 /// What the data term is compared with.
@@ -140,6 +183,25 @@ enum Node {
         p: f64,
         mode: DropoutMode,
     },
+    Conv2d {
+        x: Box<Node>,
+        layer: Conv2d,
+    },
+    Pool {
+        pool: Pool,
+        x: Box<Node>,
+        geom: Pool2dGeom,
+    },
+    Dropout2d {
+        x: Box<Node>,
+        channels: usize,
+        p: f64,
+        mode: DropoutMode,
+    },
+    BatchNorm {
+        x: Box<Node>,
+        layer: BatchNorm,
+    },
     Add(Vec<Node>),
 }
 
@@ -162,15 +224,11 @@ impl<'m> Lowered<'m> {
     /// Resolves every name of `model` against itself and `params` (as made by
     /// [`init_params`] or loaded from a file with the same names).
     pub fn new<T: Real>(model: &'m Model, params: &Params<T>) -> Result<Self> {
-        let index = |name: &str| model.bindings.iter().position(|b| b.name == name);
-        let param = |name: String| {
-            params
-                .id(&name)
-                .ok_or(Error::Invalid(format!("no parameter `{name}`")))
-        };
+        let index = |name: &str| index(model, name);
+        let param = |name: String| param_id(params, name);
         let mut bindings = Vec::with_capacity(model.bindings.len());
         for b in &model.bindings {
-            bindings.push(resolve(&b.expr, &b.name, model, &index, &param)?);
+            bindings.push(resolve(&b.expr, &b.name, model, params)?);
         }
         let output = index(&model.loss.data.on).ok_or_else(|| {
             Error::Invalid(format!(
@@ -261,14 +319,29 @@ impl<'m> Lowered<'m> {
     }
 }
 
-fn resolve(
-    e: &Expr,
-    binding: &str,
-    model: &Model,
-    index: &dyn Fn(&str) -> Option<usize>,
-    param: &dyn Fn(String) -> Result<ParamId>,
-) -> Result<Node> {
-    let sub = |x: &Expr| resolve(x, binding, model, index, param).map(Box::new);
+/// The binding called `name`'s position in `model`.
+fn index(model: &Model, name: &str) -> Option<usize> {
+    model.bindings.iter().position(|b| b.name == name)
+}
+
+/// The parameter called `name`.
+fn param_id<T: Real>(params: &Params<T>, name: String) -> Result<ParamId> {
+    params
+        .id(&name)
+        .ok_or(Error::Invalid(format!("no parameter `{name}`")))
+}
+
+/// `e`, a part of `binding`, with its names resolved against `model` and
+/// the parameters and buffers of `params`.
+fn resolve<T: Real>(e: &Expr, binding: &str, model: &Model, params: &Params<T>) -> Result<Node> {
+    let sub = |x: &Expr| resolve(x, binding, model, params).map(Box::new);
+    let param = |name: String| param_id(params, name);
+    let buffer = |name: String| {
+        params
+            .buffer_id(&name)
+            .ok_or(Error::Invalid(format!("no buffer `{name}`")))
+    };
+    let index = |name: &str| index(model, name);
     Ok(match e {
         Expr::Name(n) if *n == model.input.name => Node::Input,
         Expr::Name(n) => {
@@ -292,18 +365,59 @@ fn resolve(
             p: *p,
             mode: *mode,
         },
-        Expr::Conv2d { .. }
-        | Expr::Pool { .. }
-        | Expr::Dropout2d { .. }
-        | Expr::BatchNorm { .. } => {
-            return Err(Error::Invalid(format!(
-                "`{binding}`: this engine has no convolution ops yet"
-            )));
+        Expr::Conv2d { x, bias, .. } => Node::Conv2d {
+            x: sub(x)?,
+            layer: Conv2d {
+                weight: param(format!("{binding}.weight"))?,
+                bias: if *bias {
+                    Some(param(format!("{binding}.bias"))?)
+                } else {
+                    None
+                },
+                geom: conv_geom(e).unwrap_or_else(|| unreachable!()),
+            },
+        },
+        Expr::Pool {
+            pool,
+            x,
+            input,
+            kernel,
+            stride,
+        } => Node::Pool {
+            pool: *pool,
+            x: sub(x)?,
+            geom: Pool2dGeom {
+                c: input.c,
+                h: input.h,
+                w: input.w,
+                kernel: *kernel,
+                stride: *stride,
+            },
+        },
+        Expr::Dropout2d { x, input, p, mode } => Node::Dropout2d {
+            x: sub(x)?,
+            channels: input.c,
+            p: *p,
+            mode: *mode,
+        },
+        Expr::BatchNorm { x, input } => {
+            let (channels, spatial) = planes(input);
+            Node::BatchNorm {
+                x: sub(x)?,
+                layer: BatchNorm {
+                    weight: param(format!("{binding}.weight"))?,
+                    bias: param(format!("{binding}.bias"))?,
+                    running_mean: buffer(format!("{binding}.running_mean"))?,
+                    running_var: buffer(format!("{binding}.running_var"))?,
+                    channels,
+                    spatial,
+                },
+            }
         }
         Expr::Add(terms) => Node::Add(
             terms
                 .iter()
-                .map(|t| resolve(t, binding, model, index, param))
+                .map(|t| resolve(t, binding, model, params))
                 .collect::<Result<_>>()?,
         ),
     })
@@ -350,6 +464,34 @@ impl<T: Real, R: rand::Rng + ?Sized> Recorder<'_, T, R> {
             Node::Dropout { x: inner, p, mode } => {
                 let h = self.node(inner, tape)?;
                 tape.dropout(h, *p, *mode, self.mode.dropout(), self.rng)
+            }
+            Node::Conv2d { x: inner, layer } => {
+                let h = self.node(inner, tape)?;
+                layer.forward(tape, self.params, h)
+            }
+            Node::Pool {
+                pool,
+                x: inner,
+                geom,
+            } => {
+                let h = self.node(inner, tape)?;
+                match pool {
+                    Pool::Max => tape.max_pool2d(h, *geom),
+                    Pool::Avg => tape.avg_pool2d(h, *geom),
+                }
+            }
+            Node::Dropout2d {
+                x: inner,
+                channels,
+                p,
+                mode,
+            } => {
+                let h = self.node(inner, tape)?;
+                tape.dropout2d(h, *channels, *p, *mode, self.mode.dropout(), self.rng)
+            }
+            Node::BatchNorm { x: inner, layer } => {
+                let h = self.node(inner, tape)?;
+                layer.forward(tape, self.params, h, self.mode.norm())
             }
             Node::Add(terms) => {
                 let (first, rest) = terms
