@@ -128,3 +128,37 @@ fn monte_carlo_evaluation_keeps_batch_norm_in_evaluation_mode() {
     // Evaluation leaves the running statistics as they were: the same again.
     assert_eq!(eval(), first);
 }
+
+/// `--set` reaches the convolutional functions' settings, and every shape
+/// after the change is checked again.
+#[test]
+fn overrides_reach_conv_and_pooling_settings_and_shapes_are_checked_again() {
+    let r = netc(&["check", "models/lenet.net", "--keys"]);
+    ok(&r);
+    for key in [
+        "c1.channels",
+        "c1.padding",
+        "c2.stride",
+        "p1.kernel",
+        "p2.stride",
+    ] {
+        assert!(r.stdout.contains(key), "{key}:\n{}", r.stdout);
+    }
+    let r = netc(&["check", "models/lenet.net", "--set", "c2.kernel=3"]);
+    ok(&r);
+    assert!(
+        r.stdout.contains("c2          [16, 12, 12]"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("h1.weight   [120, 576]"), "{}", r.stdout);
+    let r = netc(&["check", "models/lenet.net", "--set", "c2.kernel=15"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("the kernel (15×15) of `conv2d` is larger than its input (14×14)")
+            && r.stderr.contains("--set c2.kernel=15"),
+        "{}",
+        r.stderr
+    );
+}
