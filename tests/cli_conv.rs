@@ -68,20 +68,7 @@ fn a_conv_net_learns_and_its_model_file_has_pytorchs_names_and_shapes() {
 
 #[test]
 fn a_resumed_conv_net_with_batch_norm_ends_bit_identical_to_an_uninterrupted_one() {
-    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train(whole.path(), &[]));
-    ok(&train(part.path(), &["--epochs", "1"]));
-    let ckpt = part.path().join("checkpoint.safetensors");
-    ok(&train(part.path(), &["--resume", ckpt.to_str().unwrap()]));
-    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
-    assert_eq!(bytes(whole.path()), bytes(part.path()));
-    let rows = |d: &Path| -> Vec<String> {
-        let m = fs::read_to_string(d.join("metrics.csv")).unwrap();
-        m.lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect()
-    };
-    assert_eq!(rows(whole.path()), rows(part.path()));
+    common::cli::assert_resume_is_bit_identical(train);
 }
 
 /// With dropout2d at p = 0, every Monte-Carlo pass is the deterministic one,

@@ -85,22 +85,7 @@ fn same_file_and_seed_give_bit_identical_weights() {
 
 #[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
-    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train_tiny(whole.path(), &[]));
-    ok(&train_tiny(part.path(), &["--epochs", "1"]));
-    let ckpt = part.path().join("checkpoint.safetensors");
-    let r = train_tiny(part.path(), &["--resume", ckpt.to_str().unwrap()]);
-    ok(&r);
-    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
-    assert_eq!(bytes(whole.path()), bytes(part.path()));
-    // The metrics carry on from the checkpoint: three rows, the same numbers but time.
-    let rows = |d: &Path| -> Vec<String> {
-        let m = fs::read_to_string(d.join("metrics.csv")).unwrap();
-        m.lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect()
-    };
-    assert_eq!(rows(whole.path()), rows(part.path()));
+    common::cli::assert_resume_is_bit_identical(train_tiny);
 }
 
 #[test]
@@ -409,6 +394,25 @@ fn pytorch_weights(reference: &Path, extra: &[(&str, Vec<f32>)], dir: &Path) -> 
     weights
 }
 
+/// What `netc grad NET --batch BATCH --weights WEIGHTS FLAGS...` writes.
+fn grad_on(net: &str, batch: &Path, weights: &Path, flags: &[&str]) -> checkpoint::TensorFile {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.safetensors");
+    let mut args = vec![
+        "grad",
+        net,
+        "--batch",
+        batch.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    ok(&netc(&args));
+    read_tensors(&out).unwrap()
+}
+
 /// `netc grad NET` on PyTorch's reference batch and weights (with `extra`
 /// tensors beside them) matches every tensor PyTorch computed to 1e-5 of its
 /// scale, and writes nothing else; the activations have PyTorch's shapes.
@@ -420,19 +424,7 @@ fn grad_matches(net: &str, reference: &str, extra: &[(&str, Vec<f32>)], scale_of
     };
     let dir = tempfile::tempdir().unwrap();
     let weights = pytorch_weights(&reference, extra, dir.path());
-    let out = dir.path().join("g.safetensors");
-    let args = [
-        "grad",
-        net,
-        "--batch",
-        reference.to_str().unwrap(),
-        "--weights",
-        weights.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    ok(&netc(&args));
-    let got = read_tensors(&out).unwrap();
+    let got = grad_on(net, &reference, &weights, &[]);
     let want = read_tensors(&reference).unwrap();
     let as64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
     for name in got.names() {
@@ -523,19 +515,8 @@ fn grad_at_evaluation_reads_the_running_statistics_from_the_weights() {
         ("b.running_var", var.clone()),
     ];
     let weights = pytorch_weights(&reference, &stats, dir.path());
-    let out = dir.path().join("g.safetensors");
-    ok(&netc(&[
-        "grad",
-        "tests/fixtures/nets/bn_train.net",
-        "--batch",
-        reference.to_str().unwrap(),
-        "--weights",
-        weights.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--eval",
-    ]));
-    let got = read_tensors(&out).unwrap();
+    let net = "tests/fixtures/nets/bn_train.net";
+    let got = grad_on(net, &reference, &weights, &["--eval"]);
     let file = read_tensors(&reference).unwrap();
     let (gamma, beta) = (file.f32s("b.weight").unwrap(), file.f32s("b.bias").unwrap());
     let h = got.f32s("act/h").unwrap();

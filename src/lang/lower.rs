@@ -6,7 +6,6 @@
 use super::model::{DataLoss, Expr, Func, Layer, Model, PenaltyKind, PenaltyTarget, Pool};
 use crate::error::{Error, Result};
 use crate::layers::{BatchNorm, Conv2d, Linear};
-use crate::ops::conv::Conv2dGeom;
 use crate::ops::pool::Pool2dGeom;
 use crate::params::{ParamId, Params};
 use crate::real::Real;
@@ -40,7 +39,7 @@ pub fn init_params<T: Real>(model: &Model, seed: u64) -> Result<Params<T>> {
                 Linear::new(&mut params, &b.name, inputs, units, bias, &mut rng)?;
             }
             (Layer::Conv2d { bias, .. }, Expr::Conv2d { .. }) => {
-                let g = conv_geom(call).unwrap_or_else(|| unreachable!());
+                let g = call.conv_geom().unwrap_or_else(|| unreachable!());
                 Conv2d::new(&mut params, &b.name, g, bias, &mut rng)?;
             }
             (Layer::BatchNorm { .. }, Expr::BatchNorm { input, .. }) => {
@@ -64,29 +63,6 @@ fn layer_call(e: &Expr) -> Option<&Expr> {
     match e {
         Expr::Linear { .. } | Expr::Conv2d { .. } | Expr::BatchNorm { .. } => Some(e),
         _ => e.inputs().into_iter().find_map(layer_call),
-    }
-}
-
-/// The engine's geometry of a checked `conv2d`.
-fn conv_geom(e: &Expr) -> Option<Conv2dGeom> {
-    match *e {
-        Expr::Conv2d {
-            input,
-            channels,
-            kernel,
-            stride,
-            padding,
-            ..
-        } => Some(Conv2dGeom {
-            in_c: input.c,
-            in_h: input.h,
-            in_w: input.w,
-            out_c: channels,
-            kernel,
-            stride,
-            padding,
-        }),
-        _ => None,
     }
 }
 
@@ -374,25 +350,13 @@ fn resolve<T: Real>(e: &Expr, binding: &str, model: &Model, params: &Params<T>) 
                 } else {
                     None
                 },
-                geom: conv_geom(e).unwrap_or_else(|| unreachable!()),
+                geom: e.conv_geom().unwrap_or_else(|| unreachable!()),
             },
         },
-        Expr::Pool {
-            pool,
-            x,
-            input,
-            kernel,
-            stride,
-        } => Node::Pool {
+        Expr::Pool { pool, x, .. } => Node::Pool {
             pool: *pool,
             x: sub(x)?,
-            geom: Pool2dGeom {
-                c: input.c,
-                h: input.h,
-                w: input.w,
-                kernel: *kernel,
-                stride: *stride,
-            },
+            geom: e.pool_geom().unwrap_or_else(|| unreachable!()),
         },
         Expr::Dropout2d { x, input, p, mode } => Node::Dropout2d {
             x: sub(x)?,

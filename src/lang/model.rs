@@ -6,6 +6,8 @@ use super::builtins::dropout_mode_name;
 use super::diag::Diagnostics;
 use crate::data::DataSpec;
 pub use crate::data::LabelKind;
+use crate::ops::conv::Conv2dGeom;
+use crate::ops::pool::Pool2dGeom;
 pub use crate::optim::OptimizerConfig;
 pub use crate::tape::DropoutMode;
 use std::fmt;
@@ -169,13 +171,6 @@ impl Chw {
     }
 }
 
-/// How many windows of `kernel`, `stride` apart, fit along a side of
-/// `size` padded by `padding` on both ends (PyTorch's formula; the caller
-/// has checked that one fits).
-pub fn windows(size: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    (size + 2 * padding - kernel) / stride + 1
-}
-
 /// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pool {
@@ -259,6 +254,48 @@ impl Expr {
             | Expr::Dropout2d { x, .. }
             | Expr::BatchNorm { x, .. } => vec![x],
             Expr::Add(ts) => ts.iter().collect(),
+        }
+    }
+
+    /// The engine's geometry of a `conv2d`.
+    pub fn conv_geom(&self) -> Option<Conv2dGeom> {
+        match *self {
+            Expr::Conv2d {
+                input,
+                channels,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => Some(Conv2dGeom {
+                in_c: input.c,
+                in_h: input.h,
+                in_w: input.w,
+                out_c: channels,
+                kernel,
+                stride,
+                padding,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The engine's geometry of a pooling.
+    pub fn pool_geom(&self) -> Option<Pool2dGeom> {
+        match *self {
+            Expr::Pool {
+                input,
+                kernel,
+                stride,
+                ..
+            } => Some(Pool2dGeom {
+                c: input.c,
+                h: input.h,
+                w: input.w,
+                kernel,
+                stride,
+            }),
+            _ => None,
         }
     }
 

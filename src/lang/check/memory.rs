@@ -4,7 +4,7 @@
 use super::Checker;
 use crate::data::{DIGITS_SAMPLES, DataSpec, EVAL_BATCH};
 use crate::lang::diag::Diagnostic;
-use crate::lang::model::{Expr, Func, LabelKind, Model, windows};
+use crate::lang::model::{Expr, Func, LabelKind, Model};
 use crate::lang::span::Span;
 
 /// A model whose estimate is above this (8 GiB) is refused by `check`.
@@ -124,31 +124,16 @@ fn nodes(m: &Model, e: &Expr) -> (u128, u128) {
             let (inner, w) = nodes(m, x);
             (inner + w, w)
         }
-        Expr::Conv2d {
-            x,
-            input,
-            channels,
-            kernel,
-            stride,
-            padding,
-            ..
-        } => {
+        // The output alone: a pooling's backward finds each maximum again,
+        // and a convolution's unfolded windows live in a scratch buffer of
+        // bounded size.
+        Expr::Conv2d { x, .. } | Expr::Pool { x, .. } => {
             let (inner, _) = nodes(m, x);
-            let side = |n| windows(n, *kernel, *stride, *padding) as u128;
-            let out = *channels as u128 * side(input.h) * side(input.w);
-            (inner + out, out)
-        }
-        Expr::Pool {
-            x,
-            input,
-            kernel,
-            stride,
-            ..
-        } => {
-            let (inner, _) = nodes(m, x);
-            let side = |n| windows(n, *kernel, *stride, 0) as u128;
-            let out = input.c as u128 * side(input.h) * side(input.w);
-            // the output alone: backward finds each maximum again
+            let out = e
+                .conv_geom()
+                .map(|g| g.out_len())
+                .or_else(|| e.pool_geom().map(|g| g.out_len()))
+                .unwrap_or(0) as u128;
             (inner + out, out)
         }
         Expr::Add(ts) => {
