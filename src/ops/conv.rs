@@ -35,11 +35,13 @@ pub struct Conv2dGeom {
 
 impl Conv2dGeom {
     /// Output rows: `(in_h + 2·padding − kernel) / stride + 1`, rounded down.
+    #[inline]
     pub fn out_h(&self) -> usize {
         out_size(self.in_h + 2 * self.padding, self.kernel, self.stride)
     }
 
     /// Output columns, as [`Conv2dGeom::out_h`].
+    #[inline]
     pub fn out_w(&self) -> usize {
         out_size(self.in_w + 2 * self.padding, self.kernel, self.stride)
     }
@@ -73,6 +75,7 @@ impl Conv2dGeom {
         )
     }
 
+    #[inline]
     fn out_hw(&self) -> usize {
         self.out_h() * self.out_w()
     }
@@ -398,14 +401,15 @@ fn inside(out: usize, size: usize, k_off: usize, stride: usize, padding: usize) 
 /// kernel tap (0 in the padding).
 fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize) {
     let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
+    let (oh, ohw) = (g.out_h(), g.out_hw());
     for c in 0..g.in_c {
         let plane = &x[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
         for ki in 0..k {
-            let (rlo, rhi) = inside(g.out_h(), g.in_h, ki, s, p);
+            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
             for kj in 0..k {
                 let (lo, hi) = inside(ow, g.in_w, kj, s, p);
                 let r = (c * k + ki) * k + kj;
-                let row = &mut col[r * ld + at..][..g.out_hw()];
+                let row = &mut col[r * ld + at..][..ohw];
                 for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
                     if oy < rlo || oy >= rhi {
                         dst.fill(T::ZERO);
@@ -415,7 +419,10 @@ fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize)
                     dst[..lo].fill(T::ZERO);
                     dst[hi..].fill(T::ZERO);
                     if s == 1 {
-                        dst[lo..hi].copy_from_slice(&src[lo + kj - p..hi + kj - p]);
+                        // a loop, not copy_from_slice: rows are short, and a
+                        // call to memmove per row cost more than the copy
+                        let src = &src[lo + kj - p..hi + kj - p];
+                        dst[lo..hi].iter_mut().zip(src).for_each(|(d, &v)| *d = v);
                     } else {
                         for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
                             *d = src[(ox + lo) * s + kj - p];
@@ -431,19 +438,25 @@ fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize)
 /// value it was read from (padding taps are dropped).
 fn col2im<T: Real>(g: &Conv2dGeom, col: &[T], ld: usize, at: usize, dx: &mut [T]) {
     let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
+    let (oh, ohw) = (g.out_h(), g.out_hw());
     for c in 0..g.in_c {
         let plane = &mut dx[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
         for ki in 0..k {
-            let (rlo, rhi) = inside(g.out_h(), g.in_h, ki, s, p);
+            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
             for kj in 0..k {
                 let (lo, hi) = inside(ow, g.in_w, kj, s, p);
                 let r = (c * k + ki) * k + kj;
-                let row = &col[r * ld + at..][..g.out_hw()];
+                let row = &col[r * ld + at..][..ohw];
                 for oy in rlo..rhi {
                     let src = &row[oy * ow..][lo..hi];
                     let dst = &mut plane[(oy * s + ki - p) * g.in_w..][..g.in_w];
-                    for (ox, &v) in src.iter().enumerate() {
-                        dst[(ox + lo) * s + kj - p] += v;
+                    if s == 1 {
+                        let dst = &mut dst[lo + kj - p..hi + kj - p];
+                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                    } else {
+                        for (ox, &v) in src.iter().enumerate() {
+                            dst[(ox + lo) * s + kj - p] += v;
+                        }
                     }
                 }
             }

@@ -66,84 +66,107 @@ impl<T: Real> Tape<T> {
         check_input("pool2d", n.cols, g.c, g.h, g.w)?;
         let op = Op::Pool2d { x, g, kind };
         let id = self.push_uninit(op, n.rows, g.out_len(), n.needs_grad);
-        let (before, out) = self.io(id);
-        let inv = T::ONE / T::from_f64((g.kernel * g.kernel) as f64);
-        let x = &before[n.range()];
-        windows(&g, n.rows, |plane, at, o| {
-            let xp = &x[plane..];
-            out[o] = match kind {
-                Pooling::Max => xp[first_max(xp, at, &g)],
-                Pooling::Avg => window_sum(xp, at, &g) * inv,
-            };
-        });
+        let (before, out) = self.values.split_at_mut(self.nodes[id.index()].off);
+        let (x, out) = (&before[n.range()], &mut out[..n.rows * g.out_len()]);
+        match kind {
+            Pooling::Max => {
+                // where each maximum was, for backward: one u32 per output
+                let at = self.labels.len();
+                self.labels.resize(at + out.len(), 0);
+                max_forward(&g, x, out, &mut self.labels[at..]);
+            }
+            Pooling::Avg => avg_forward(&g, x, out),
+        }
         Ok(id)
     }
 }
 
-/// Calls `f(plane start, window's first index in the plane, output index)`
-/// for every window of every channel of every sample, in output order.
-#[inline(always)]
-fn windows(g: &Pool2dGeom, n: usize, mut f: impl FnMut(usize, usize, usize)) {
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let mut o = 0;
-    for plane in 0..n * g.c {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                f(plane * g.h * g.w, oy * g.stride * g.w + ox * g.stride, o);
-                o += 1;
+/// The planes of `x` and `out`, one per (sample, channel), paired.
+fn planes<'a, T: Real, O>(
+    g: &Pool2dGeom,
+    x: &'a [T],
+    out: &'a mut [O],
+) -> impl Iterator<Item = (&'a [T], &'a mut [O])> {
+    let oh_ow = (g.out_h() * g.out_w()).max(1);
+    x.chunks_exact((g.h * g.w).max(1))
+        .zip(out.chunks_exact_mut(oh_ow))
+}
+
+/// Each window's first maximum (row-major; a NaN counts as the maximum, as
+/// in PyTorch), and its place in the plane in `arg`.
+fn max_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let arg_planes = arg.chunks_exact_mut((g.out_h() * ow).max(1));
+    for ((xp, op), ap) in planes(g, x, out).zip(arg_planes) {
+        let rows = op
+            .chunks_exact_mut(ow.max(1))
+            .zip(ap.chunks_exact_mut(ow.max(1)));
+        for (oy, (orow, arow)) in rows.enumerate() {
+            for (ox, (o, a)) in orow.iter_mut().zip(arow.iter_mut()).enumerate() {
+                let at = oy * s * w + ox * s;
+                let (mut best, mut bi) = (xp[at], at);
+                for r in 0..k {
+                    let row = at + r * w;
+                    for (j, &v) in xp[row..row + k].iter().enumerate() {
+                        // selects, not branches: which one wins is a coin toss
+                        // on real data, and a mispredicted branch costs more
+                        #[allow(clippy::eq_op)]
+                        let take = v > best || (v != v && best == best);
+                        best = if take { v } else { best };
+                        bi = if take { row + j } else { bi };
+                    }
+                }
+                (*o, *a) = (best, bi as u32);
             }
         }
     }
 }
 
-/// The index in the plane of the window's first maximum (row-major), a NaN
-/// counting as the maximum.
-#[inline(always)]
-fn first_max<T: Real>(plane: &[T], at: usize, g: &Pool2dGeom) -> usize {
-    let mut best = at;
-    for r in 0..g.kernel {
-        let row = at + r * g.w;
-        for (j, &v) in plane[row..row + g.kernel].iter().enumerate() {
-            let b = plane[best];
-            #[allow(clippy::eq_op)]
-            let nan = v != v && b == b;
-            if v > b || nan {
-                best = row + j;
+/// Each window's mean.
+fn avg_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T]) {
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let inv = T::ONE / T::from_f64((k * k) as f64);
+    for (xp, op) in planes(g, x, out) {
+        for (i, o) in op.iter_mut().enumerate() {
+            let at = (i / ow) * s * w + (i % ow) * s;
+            let mut sum = T::ZERO;
+            for r in 0..k {
+                sum += xp[at + r * w..][..k].iter().fold(T::ZERO, |a, &v| a + v);
             }
+            *o = sum * inv;
         }
     }
-    best
 }
 
-#[inline(always)]
-fn window_sum<T: Real>(plane: &[T], at: usize, g: &Pool2dGeom) -> T {
-    let mut s = T::ZERO;
-    for r in 0..g.kernel {
-        let row = at + r * g.w;
-        for &v in &plane[row..row + g.kernel] {
-            s += v;
-        }
-    }
-    s
-}
-
-/// Max: each output's gradient to its window's first maximum. Avg: spread
-/// evenly over the window. Windows may overlap: contributions add.
+/// Max: each output's gradient to its window's first maximum (recorded by
+/// the forward). Avg: spread evenly over the window. Windows may overlap:
+/// contributions add.
 pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, g: Pool2dGeom, kind: Pooling) {
-    let (gy, xv, n) = (b.gy, b.value(x), b.out.rows);
+    let (gy, arg) = (b.gy, b.labels());
     let Some(d) = b.grads.of(x) else { return };
     let dx = d.zeroed();
-    let inv = T::ONE / T::from_f64((g.kernel * g.kernel) as f64);
-    windows(&g, n, |plane, at, o| match kind {
-        Pooling::Max => dx[plane + first_max(&xv[plane..], at, &g)] += gy[o],
-        Pooling::Avg => {
-            let v = gy[o] * inv;
-            for r in 0..g.kernel {
-                let row = plane + at + r * g.w;
-                dx[row..row + g.kernel].iter_mut().for_each(|d| *d += v);
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let oh_ow = (g.out_h() * ow).max(1);
+    let dx_planes = dx.chunks_exact_mut((g.h * w).max(1));
+    for (i, (dp, gp)) in dx_planes.zip(gy.chunks_exact(oh_ow)).enumerate() {
+        match kind {
+            Pooling::Max => {
+                for (&a, &v) in arg[i * oh_ow..][..oh_ow].iter().zip(gp) {
+                    dp[a as usize] += v;
+                }
+            }
+            Pooling::Avg => {
+                let inv = T::ONE / T::from_f64((k * k) as f64);
+                for (o, &v) in gp.iter().enumerate() {
+                    let at = (o / ow) * s * w + (o % ow) * s;
+                    let v = v * inv;
+                    for r in 0..k {
+                        dp[at + r * w..][..k].iter_mut().for_each(|d| *d += v);
+                    }
+                }
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]
