@@ -95,6 +95,19 @@ fn planes<'a, T: Real, O>(
 /// Each window's first maximum (row-major; a NaN counts as the maximum, as
 /// in PyTorch), and its place in the plane in `arg`.
 fn max_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
+    #[allow(clippy::eq_op)]
+    if x.iter().any(|&v| v != v) {
+        window_max::<T, true>(g, x, out, arg)
+    } else {
+        window_max::<T, false>(g, x, out, arg)
+    }
+}
+
+/// [`max_forward`], with the NaN rule only when `NAN`: without it the
+/// comparison is one `>`, so the winner is kept with a mask and a max, not a
+/// branch (which one wins is a coin toss, and a mispredicted branch cost more
+/// than the rest of the loop).
+fn window_max<T: Real, const NAN: bool>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
     let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
     let arg_planes = arg.chunks_exact_mut((g.out_h() * ow).max(1));
     for ((xp, op), ap) in planes(g, x, out).zip(arg_planes) {
@@ -108,12 +121,11 @@ fn max_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32])
                 for r in 0..k {
                     let row = at + r * w;
                     for (j, &v) in xp[row..row + k].iter().enumerate() {
-                        // selects, not branches: which one wins is a coin toss
-                        // on real data, and a mispredicted branch costs more
                         #[allow(clippy::eq_op)]
-                        let take = v > best || (v != v && best == best);
-                        best = if take { v } else { best };
-                        bi = if take { row + j } else { bi };
+                        let take = v > best || (NAN && v != v && best == best);
+                        let m = (take as usize).wrapping_neg();
+                        bi = (bi & !m) | ((row + j) & m);
+                        best = if NAN { xp[bi] } else { best.max(v) };
                     }
                 }
                 (*o, *a) = (best, bi as u32);
