@@ -80,6 +80,9 @@ impl Binding {
     }
 }
 
+/// A tensor a layer holds: its field (`weight`, `running_mean`) and shape.
+pub type Field = (&'static str, Vec<usize>);
+
 /// A layer with parameters, with the sizes its parameters need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layer {
@@ -104,7 +107,7 @@ pub enum Layer {
 
 impl Layer {
     /// Its parameters: (field, shape), weight first, as PyTorch lays them out.
-    pub fn params(&self) -> Vec<(&'static str, Vec<usize>)> {
+    pub fn params(&self) -> Vec<Field> {
         let (weight, out, bias) = match *self {
             Layer::Linear {
                 inputs,
@@ -128,7 +131,7 @@ impl Layer {
 
     /// Its state: running statistics that evaluation reads and training
     /// updates, outside the optimizer (`running_mean`, `running_var`).
-    pub fn state(&self) -> Vec<(&'static str, Vec<usize>)> {
+    pub fn state(&self) -> Vec<Field> {
         match *self {
             Layer::BatchNorm { features } => {
                 vec![
@@ -703,7 +706,7 @@ impl Model {
         self.specs(Layer::state)
     }
 
-    fn specs(&self, of: fn(&Layer) -> Vec<(&'static str, Vec<usize>)>) -> Vec<ParamSpec> {
+    fn specs(&self, of: fn(&Layer) -> Vec<Field>) -> Vec<ParamSpec> {
         let mut out = Vec::new();
         for b in &self.bindings {
             for (field, dims) in b.layer.as_ref().map(of).unwrap_or_default() {
