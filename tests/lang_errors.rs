@@ -477,3 +477,11 @@ snap!(
     image_set_on_an_input_of_another_shape,
     conv_with("input x: 1x8x8", "input x: 4x4x4")
 );
+snap!(
+    batch_norm_on_features_with_a_batch_of_one,
+    conv_with(
+        "out = linear(flatten(b), 10)",
+        "f = batch_norm(flatten(b))\nout = linear(f, 10)"
+    )
+    .replace("batch: 8", "batch: 1")
+);

@@ -302,6 +302,14 @@ impl Expr {
         }
     }
 
+    /// The input shape of the `batch_norm` in it, if any.
+    pub fn norm_input(&self) -> Option<&[usize]> {
+        match self {
+            Expr::BatchNorm { input, .. } => Some(input),
+            _ => self.inputs().into_iter().find_map(Expr::norm_input),
+        }
+    }
+
     /// Whether it samples a dropout mask while training, here or below.
     pub fn has_dropout(&self) -> bool {
         matches!(self, Expr::Dropout { .. } | Expr::Dropout2d { .. })

@@ -193,6 +193,9 @@ pub fn check(
     }
     c.net_failed |= !file.broken.is_empty();
     let train = c.train(file);
+    if let Some((t, _)) = &train {
+        c.batch_norm_batch(&bindings, t.batch);
+    }
     c.unused(file);
     c.missing(file, header.as_ref().map(|h| h.1));
 

@@ -188,6 +188,36 @@ impl Checker<'_> {
         None
     }
 
+    /// Batch norm trains on the batch's variance per channel, which one value
+    /// does not have: a batch of 1 on `[n]` (or `[c, 1, 1]`) is refused.
+    pub(super) fn batch_norm_batch(&mut self, bindings: &[model::Binding], batch: usize) {
+        if batch > 1 {
+            return;
+        }
+        for b in bindings {
+            let Some(Layer::BatchNorm { features }) = b.layer else {
+                continue;
+            };
+            let one_value = matches!(
+                b.expr.norm_input(),
+                Some(shape) if shape.iter().product::<usize>() == features
+            );
+            let Some(span) = self.checked.get(&b.name).and_then(|c| c.layer_span) else {
+                continue;
+            };
+            if one_value {
+                self.push(
+                    Diagnostic::error(
+                        span,
+                        "`batch_norm` needs more than one value per channel to train, but a batch of 1 gives it one",
+                    )
+                    .label("normalised by the batch's variance")
+                    .help("train with `batch: 2` or more"),
+                );
+            }
+        }
+    }
+
     /// The sizes of a `[c, h, w]` shape, or an error saying what `func` needs.
     fn image(&mut self, x: &Expr, shape: &[usize], func: &str) -> Option<Chw> {
         if let [c, h, w] = *shape {
