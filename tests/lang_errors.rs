@@ -485,3 +485,7 @@ snap!(
     )
     .replace("batch: 8", "batch: 1")
 );
+snap!(
+    conv_with_too_many_weights,
+    conv_with("conv2d(p1, 8, 3)", "conv2d(p1, 100000000, 3)")
+);
