@@ -40,8 +40,39 @@ pub enum Error {
     StaleNode(u32),
     #[error("a parameter named `{0}` already exists")]
     DuplicateParam(String),
+    #[error("{op}: {problem}")]
+    Geometry {
+        op: &'static str,
+        problem: GeometryError,
+    },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Why a convolution's or pooling's geometry cannot work.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum GeometryError {
+    #[error("the stride must be at least 1")]
+    ZeroStride,
+    #[error("the kernel must be at least 1")]
+    ZeroKernel,
+    #[error("the channels must be at least 1")]
+    ZeroChannels,
+    #[error(
+        "a {kernel}x{kernel} kernel does not fit the {height}x{width} input (padding included)"
+    )]
+    KernelTooLarge {
+        kernel: usize,
+        height: usize,
+        width: usize,
+    },
+    #[error("the input has {got} values per sample, not {channels}x{height}x{width}")]
+    InputSize {
+        got: usize,
+        channels: usize,
+        height: usize,
+        width: usize,
+    },
 }
 
 /// Result with the engine's [`Error`].

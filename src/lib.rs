@@ -65,8 +65,11 @@ pub mod tensor;
 pub mod train;
 
 pub use error::{Error, Result};
-pub use layers::Linear;
-pub use params::{Param, ParamId, Params};
+pub use layers::{BatchNorm, Conv2d, Linear};
+pub use ops::batch_norm::BnStats;
+pub use ops::conv::Conv2dGeom;
+pub use ops::pool::Pool2dGeom;
+pub use params::{Buffer, BufferId, Param, ParamId, Params};
 pub use real::Real;
 pub use tape::{DropoutMode, NodeId, Phase, Tape};
 pub use tensor::Tensor;

@@ -19,7 +19,9 @@ mod back;
 
 use crate::error::{Error, Result};
 use crate::ops;
+use crate::ops::conv::Conv2dGeom;
 use crate::ops::matmul::Products;
+use crate::ops::pool::{Pool2dGeom, Pooling};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
@@ -95,6 +97,34 @@ pub(crate) enum Op<T> {
     Dropout {
         x: NodeId,
         scale: T,
+    },
+    /// x ⊙ (per sample and channel) mask · scale; `channels` planes a row
+    Dropout2d {
+        x: NodeId,
+        scale: T,
+        channels: usize,
+    },
+    /// w ⊛ x (+ bias per output channel), the geometry in `g`
+    Conv2d {
+        x: NodeId,
+        w: Arg,
+        bias: Option<Arg>,
+        g: Conv2dGeom,
+    },
+    Pool2d {
+        x: NodeId,
+        g: Pool2dGeom,
+        kind: Pooling,
+    },
+    /// Normalised by the `[2, channels]` leaf `stats` (mean; 1/√(var + eps)),
+    /// batch statistics when `train`
+    BatchNorm {
+        x: NodeId,
+        gamma: NodeId,
+        beta: NodeId,
+        stats: NodeId,
+        spatial: usize,
+        train: bool,
     },
     Softmax(NodeId),
     LogSoftmax(NodeId),
@@ -465,7 +495,8 @@ impl<T: Real> Tape<T> {
             },
             products: &mut self.products,
         };
-        use ops::{activation as act, dropout, elementwise as ew, linear, loss, reduce};
+        use ops::{activation as act, batch_norm, conv, dropout, dropout2d, pool};
+        use ops::{elementwise as ew, linear, loss, reduce};
         match node.op {
             // Their gradients went into the store as the ops that use them ran.
             Op::Input | Op::Param(_) => {}
@@ -478,6 +509,17 @@ impl<T: Real> Tape<T> {
             Op::Sigmoid(x) => act::sigmoid_backward(b, x),
             Op::Tanh(x) => act::tanh_backward(b, x),
             Op::Dropout { x, scale } => dropout::backward(b, x, scale),
+            Op::Dropout2d { x, scale, channels } => dropout2d::backward(b, x, scale, channels),
+            Op::Conv2d { x, w, bias, g } => conv::backward(b, x, w, bias, g),
+            Op::Pool2d { x, g, kind } => pool::backward(b, x, g, kind),
+            Op::BatchNorm {
+                x,
+                gamma,
+                beta,
+                stats,
+                spatial,
+                train,
+            } => batch_norm::backward(b, x, gamma, beta, stats, spatial, train),
             Op::Softmax(x) => act::softmax_backward(b, x),
             Op::LogSoftmax(x) => act::log_softmax_backward(b, x),
             Op::CrossEntropy(x) => loss::cross_entropy_backward(b, x),

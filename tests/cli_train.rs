@@ -85,22 +85,7 @@ fn same_file_and_seed_give_bit_identical_weights() {
 
 #[test]
 fn a_resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
-    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ok(&train_tiny(whole.path(), &[]));
-    ok(&train_tiny(part.path(), &["--epochs", "1"]));
-    let ckpt = part.path().join("checkpoint.safetensors");
-    let r = train_tiny(part.path(), &["--resume", ckpt.to_str().unwrap()]);
-    ok(&r);
-    let bytes = |d: &Path| fs::read(d.join("model.safetensors")).unwrap();
-    assert_eq!(bytes(whole.path()), bytes(part.path()));
-    // The metrics carry on from the checkpoint: three rows, the same numbers but time.
-    let rows = |d: &Path| -> Vec<String> {
-        let m = fs::read_to_string(d.join("metrics.csv")).unwrap();
-        m.lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect()
-    };
-    assert_eq!(rows(whole.path()), rows(part.path()));
+    common::cli::assert_resume_is_bit_identical(train_tiny);
 }
 
 #[test]
@@ -370,69 +355,190 @@ fn eval_with_weights_of_another_net_lists_the_differences() {
     );
 }
 
-/// `netc grad` on PyTorch's reference batch and weights reproduces PyTorch's numbers.
-#[test]
-fn grad_matches_pytorch_on_the_reference_mlp() {
-    let Some(reference) = common::shared("reference/mlp_penalties.safetensors") else {
-        return;
-    };
-    let file = read_tensors(&reference).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    // The weights alone, as a user would save them from PyTorch.
-    let names = [
-        "h1.weight",
-        "h1.bias",
-        "h2.weight",
-        "h2.bias",
-        "out.weight",
-        "out.bias",
-    ];
-    let values: Vec<Vec<f32>> = names.iter().map(|n| file.f32s(n).unwrap()).collect();
-    let entries: Vec<TensorEntry> = names
+/// Writes the weights of a reference file (every f32 tensor but the batch),
+/// with `extra` tensors beside them, as a user would save them from PyTorch.
+fn pytorch_weights(reference: &Path, extra: &[(&str, Vec<f32>)], dir: &Path) -> PathBuf {
+    let file = read_tensors(reference).unwrap();
+    let names: Vec<String> = file
+        .names()
+        .filter(|n| !n.contains('/') && !["x", "y", "loss"].contains(n))
+        .map(String::from)
+        .collect();
+    let mut values: Vec<(String, Vec<usize>, Vec<f32>)> = names
         .iter()
-        .zip(&values)
-        .map(|(n, v)| TensorEntry {
-            name: n.to_string(),
-            dims: file.shape(n).unwrap().to_vec(),
+        .map(|n| {
+            (
+                n.clone(),
+                file.shape(n).unwrap().to_vec(),
+                file.f32s(n).unwrap(),
+            )
+        })
+        .collect();
+    for (n, v) in extra {
+        values.push((n.to_string(), vec![v.len()], v.clone()));
+    }
+    let entries: Vec<TensorEntry> = values
+        .iter()
+        .map(|(n, dims, v)| TensorEntry {
+            name: n.clone(),
+            dims: dims.clone(),
             data: TensorData::F32(v),
         })
         .collect();
-    let weights = dir.path().join("w.safetensors");
+    let weights = dir.join("w.safetensors");
     netc::files::write_atomic(
         &weights,
         &checkpoint::encode(&entries, &BTreeMap::new()).unwrap(),
     )
     .unwrap();
+    weights
+}
+
+/// What `netc grad NET --batch BATCH --weights WEIGHTS FLAGS...` writes.
+fn grad_on(net: &str, batch: &Path, weights: &Path, flags: &[&str]) -> checkpoint::TensorFile {
+    let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.safetensors");
-    let r = netc(&[
+    let mut args = vec![
         "grad",
-        "models/mlp.net",
+        net,
         "--batch",
-        reference.to_str().unwrap(),
+        batch.to_str().unwrap(),
         "--weights",
         weights.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
-    ok(&r);
-    let got = read_tensors(&out).unwrap();
-    let want = common::Tensors::read(&reference);
+    ];
+    args.extend(flags);
+    ok(&netc(&args));
+    read_tensors(&out).unwrap()
+}
+
+/// `netc grad NET` on PyTorch's reference batch and weights (with `extra`
+/// tensors beside them) matches every tensor PyTorch computed to 1e-5 of its
+/// scale, and writes nothing else; the activations have PyTorch's shapes.
+/// A tensor that is zero in exact arithmetic is measured against the scale
+/// of another, named in `scale_of` as (tensor, the one giving the scale).
+fn grad_matches(net: &str, reference: &str, extra: &[(&str, Vec<f32>)], scale_of: &[(&str, &str)]) {
+    let Some(reference) = common::shared(&format!("reference/{reference}")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let weights = pytorch_weights(&reference, extra, dir.path());
+    let got = grad_on(net, &reference, &weights, &[]);
+    let want = read_tensors(&reference).unwrap();
     let as64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
-    common::assert_close(
-        "loss",
-        &as64(got.f32s("loss").unwrap()),
-        &want.values("loss"),
-        1e-5,
-    );
-    for name in got.names().filter(|n| *n != "loss") {
-        common::assert_close(
-            name,
-            &as64(got.f32s(name).unwrap()),
-            &want.values(name),
-            1e-5,
-        );
+    for name in got.names() {
+        if name != "loss" {
+            assert_eq!(got.shape(name), want.shape(name), "{name}");
+        }
+        let got = as64(got.f32s(name).unwrap());
+        match scale_of.iter().find(|(n, _)| *n == name) {
+            Some((_, by)) => {
+                let scale = want
+                    .f64s(by)
+                    .unwrap()
+                    .iter()
+                    .fold(0f64, |m, v| m.max(v.abs()));
+                assert!(
+                    got.iter().all(|g| g.abs() <= 1e-5 * scale),
+                    "{name}: {got:?}"
+                );
+            }
+            None => common::assert_close(name, &got, &want.f64s(name).unwrap(), 1e-5),
+        }
     }
-    assert_eq!(got.names().count(), 1 + 6 + 2 * 3);
+    let expected = want
+        .names()
+        .filter(|n| n.starts_with("grad") || n.starts_with("act/") || *n == "loss");
+    for name in expected {
+        assert!(got.shape(name).is_some(), "netc grad did not write {name}");
+    }
+}
+
+/// `netc grad` on PyTorch's reference batch and weights reproduces PyTorch's numbers.
+#[test]
+fn grad_matches_pytorch_on_the_reference_mlp() {
+    grad_matches("models/mlp.net", "mlp_penalties.safetensors", &[], &[]);
+}
+
+#[test]
+fn grad_matches_pytorch_on_a_small_conv_net_with_max_pooling() {
+    grad_matches(
+        "tests/fixtures/nets/conv_small.net",
+        "conv_small.safetensors",
+        &[],
+        &[],
+    );
+}
+
+#[test]
+fn grad_matches_pytorch_on_a_conv_with_stride_and_padding() {
+    grad_matches(
+        "tests/fixtures/nets/conv_stride_pad.net",
+        "conv_stride_pad.safetensors",
+        &[],
+        &[],
+    );
+}
+
+/// In training, batch norm normalises by the batch's statistics: the
+/// running statistics read from `--weights` (which PyTorch's state dict
+/// holds) do not change the numbers. It takes out each feature's mean, so the
+/// bias before it has a gradient of exactly zero in theory: what is left is
+/// rounding, measured against the gradient it sums (of `h`).
+#[test]
+fn grad_matches_pytorch_on_batch_norm_in_training() {
+    let stats = [
+        ("b.running_mean", vec![0.5, -1.0, 2.0, 0.0, 3.0, 1.0]),
+        ("b.running_var", vec![4.0, 0.25, 1.0, 9.0, 2.0, 1.0]),
+    ];
+    grad_matches(
+        "tests/fixtures/nets/bn_train.net",
+        "bn_train.safetensors",
+        &stats,
+        &[("grad/h.bias", "grad_act/h")],
+    );
+}
+
+/// At evaluation, batch norm normalises by the running statistics `netc
+/// grad` reads from `--weights`: `b = relu((h − mean) / √(var + 1e-5) · γ + β)`.
+#[test]
+fn grad_at_evaluation_reads_the_running_statistics_from_the_weights() {
+    let Some(reference) = common::shared("reference/bn_train.safetensors") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mean = vec![0.5f32, -1.0, 2.0, 0.0, 3.0, 1.0];
+    let var = vec![4.0f32, 0.25, 1.0, 9.0, 2.0, 1.0];
+    let stats = [
+        ("b.running_mean", mean.clone()),
+        ("b.running_var", var.clone()),
+    ];
+    let weights = pytorch_weights(&reference, &stats, dir.path());
+    let net = "tests/fixtures/nets/bn_train.net";
+    let got = grad_on(net, &reference, &weights, &["--eval"]);
+    let file = read_tensors(&reference).unwrap();
+    let (gamma, beta) = (file.f32s("b.weight").unwrap(), file.f32s("b.bias").unwrap());
+    let h = got.f32s("act/h").unwrap();
+    let want: Vec<f64> = h
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = i % 6;
+            let z = (v as f64 - mean[c] as f64) / (var[c] as f64 + 1e-5).sqrt();
+            (z * gamma[c] as f64 + beta[c] as f64).max(0.0)
+        })
+        .collect();
+    let b: Vec<f64> = got
+        .f32s("act/b")
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    common::assert_close("act/b", &b, &want, 1e-5);
+    // PyTorch's own numbers are those of the batch's statistics, not these.
+    let train = file.f64s("act/b").unwrap();
+    assert!(b.iter().zip(&train).any(|(x, y)| (x - y).abs() > 1e-2));
 }
 
 #[test]

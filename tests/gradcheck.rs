@@ -2,7 +2,10 @@
 //! random shapes and values from proptest, the dropout mask fixed across probes
 //! by re-seeding, probe points kept away from the kinks of relu and |x|.
 
-use netc::{DropoutMode, NodeId, ParamId, Params, Phase, Result, Tape, Tensor};
+use netc::{
+    BnStats, Conv2dGeom, DropoutMode, NodeId, ParamId, Params, Phase, Pool2dGeom, Result, Tape,
+    Tensor,
+};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -106,6 +109,45 @@ fn labels(rows: usize, classes: usize, seed: u64) -> Vec<u32> {
 
 fn shapes() -> impl Strategy<Value = (usize, usize, usize, u64)> {
     (1usize..5, 1usize..6, 1usize..5, any::<u64>())
+}
+
+/// Convolutions of 1–3 channels in and out, kernels 1–4, strides 1–3,
+/// padding 0–2, inputs of 1–7 rows and columns; only possible ones.
+fn conv_geoms() -> impl Strategy<Value = Conv2dGeom> {
+    (
+        1usize..4,
+        1usize..8,
+        1usize..8,
+        1usize..4,
+        1usize..5,
+        1usize..4,
+        0usize..3,
+    )
+        .prop_map(
+            |(in_c, in_h, in_w, out_c, kernel, stride, padding)| Conv2dGeom {
+                in_c,
+                in_h,
+                in_w,
+                out_c,
+                kernel,
+                stride,
+                padding,
+            },
+        )
+        .prop_filter("a possible geometry", |g| g.validate().is_ok())
+}
+
+/// Pooling of 1–3 channels, windows 1–3, strides 1–3, inputs 1–7 square or not.
+fn pool_geoms() -> impl Strategy<Value = Pool2dGeom> {
+    (1usize..4, 1usize..8, 1usize..8, 1usize..4, 1usize..4)
+        .prop_map(|(c, h, w, kernel, stride)| Pool2dGeom {
+            c,
+            h,
+            w,
+            kernel,
+            stride,
+        })
+        .prop_filter("a possible geometry", |g| g.validate().is_ok())
 }
 
 proptest! {
@@ -279,6 +321,69 @@ proptest! {
             check(vec![x.clone()], &|t, i| {
                 let d = t.dropout(i[0], p, mode, Phase::Eval, &mut mask_rng(seed))?;
                 t.tanh(d)
+            }, seed)?;
+        }
+    }
+
+    /// Odd sizes, strides above 1, padding, several channels and samples, with
+    /// and without bias; the weight from a node and from the store.
+    #[test]
+    fn conv2d(g in conv_geoms(), n in 1usize..4, with_bias in any::<bool>(), seed in any::<u64>()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(n, g.in_len(), &mut rng);
+        let w = away_from_zero(g.out_c, g.patch(), &mut rng);
+        let b = away_from_zero(1, g.out_c, &mut rng);
+        check(vec![x.clone(), w.clone(), b.clone()], &|t, i| {
+            t.conv2d(i[0], i[1], with_bias.then_some(i[2]), g)
+        }, seed)?;
+        check_store(vec![x, w, b], &|t, p, ids| {
+            let xi = t.param(p, ids[0]);
+            let h = t.tanh(xi)?;
+            t.conv2d_param(p, h, ids[1], with_bias.then_some(ids[2]), g)
+        }, seed)?;
+    }
+
+    /// Windows that overlap (stride below the kernel), tile, or skip inputs.
+    #[test]
+    fn pooling(g in pool_geoms(), n in 1usize..4, seed in any::<u64>()) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(n, g.c * g.h * g.w, &mut rng);
+        check(vec![x.clone()], &|t, i| t.max_pool2d(i[0], g), seed)?;
+        check(vec![x], &|t, i| t.avg_pool2d(i[0], g), seed)?;
+    }
+
+    #[test]
+    fn dropout2d((m, c, s, seed) in shapes(), p in 0.0f64..0.9) {
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, c * s, &mut rng);
+        for mode in [DropoutMode::Inverted, DropoutMode::Classic] {
+            for phase in [Phase::Train, Phase::Eval] {
+                check(vec![x.clone()], &|t, i| {
+                    let d = t.dropout2d(i[0], c, p, mode, phase, &mut mask_rng(seed))?;
+                    t.tanh(d)
+                }, seed)?;
+            }
+        }
+    }
+
+    /// Over the features of `[n, f]` (spatial 1) and the channels of
+    /// `[c, h, w]`, in training (batch statistics) and evaluation (given ones).
+    #[test]
+    fn batch_norm((m, c, s, seed) in shapes(), spatial_layout in any::<bool>()) {
+        let spatial = if spatial_layout { s } else { 1 };
+        let m = if spatial == 1 { m + 1 } else { m };
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let x = away_from_zero(m, c * spatial, &mut rng);
+        let gamma = away_from_zero(1, c, &mut rng);
+        let beta = away_from_zero(1, c, &mut rng);
+        let (mean, var): (Vec<f64>, Vec<f64>) =
+            (0..c).map(|_| (rng.random_range(-1.0..1.0), rng.random_range(0.1..2.0))).unzip();
+        for phase in [Phase::Train, Phase::Eval] {
+            check(vec![x.clone(), gamma.clone(), beta.clone()], &|t, i| {
+                let (mut rm, mut rv) = (mean.clone(), var.clone());
+                let stats = BnStats { running_mean: &mut rm, running_var: &mut rv };
+                let y = t.batch_norm(i[0], i[1], i[2], stats, c, spatial, phase)?;
+                t.tanh(y)
             }, seed)?;
         }
     }

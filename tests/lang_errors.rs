@@ -447,3 +447,109 @@ snap!(
     hint_eval_mode_in_a_binding,
     with("h1 = relu(linear(x, 8))", "h1 = mc(linear(x, 8))")
 );
+
+// ---- convolutional nets: impossible shapes, with the shapes involved ----
+
+/// A small valid conv net on the embedded digits; each test breaks one thing.
+const CONV: &str = "net t v1
+input x: 1x8x8
+label y: classes(10)
+c1 = relu(conv2d(x, 4, 3, padding: 1))
+p1 = max_pool2d(c1, 2)
+c2 = relu(conv2d(p1, 8, 3))
+b = batch_norm(c2)
+out = linear(flatten(b), 10)
+loss = cross_entropy(out, y) + 0.01 * l1(c1) + 1e-4 * sumsq(c1.weight)
+train { data: digits, batch: 8, steps: 10 }
+";
+
+/// `CONV` with `from` replaced by `to` (which must occur).
+fn conv_with(from: &str, to: &str) -> String {
+    assert!(CONV.contains(from), "{from:?} is not in the conv file");
+    CONV.replacen(from, to, 1)
+}
+
+#[test]
+fn the_conv_file_checks() {
+    assert_eq!(report(CONV), "ok");
+}
+
+snap!(
+    conv_kernel_larger_than_input,
+    conv_with("conv2d(p1, 8, 3)", "conv2d(p1, 8, 5)")
+);
+snap!(
+    conv_kernel_larger_than_padded_input,
+    conv_with(
+        "conv2d(x, 4, 3, padding: 1)",
+        "conv2d(x, 4, 11, padding: 1)"
+    )
+);
+snap!(
+    pool_window_larger_than_input,
+    conv_with("max_pool2d(c1, 2)", "avg_pool2d(c1, 9)")
+);
+snap!(
+    conv_stride_zero,
+    conv_with("conv2d(p1, 8, 3)", "conv2d(p1, 8, 3, stride: 0)")
+);
+snap!(
+    conv_on_an_image_without_channels,
+    conv_with("input x: 1x8x8", "input x: 8x8")
+);
+snap!(
+    conv_on_a_flat_activation,
+    conv_with(
+        "c2 = relu(conv2d(p1, 8, 3))",
+        "c2 = relu(conv2d(flatten(p1), 8, 3))"
+    )
+);
+snap!(
+    linear_on_a_feature_map_without_flatten,
+    conv_with("linear(flatten(b), 10)", "linear(b, 10)")
+);
+snap!(
+    dropout2d_on_a_flat_activation,
+    conv_with(
+        "out = linear(flatten(b), 10)",
+        "d = dropout2d(flatten(b))\nout = linear(d, 10)"
+    )
+);
+snap!(
+    batch_norm_on_a_matrix,
+    conv_with("input x: 1x8x8", "input x: 8x8").replace(
+        "c1 = relu(conv2d(x, 4, 3, padding: 1))",
+        "n = batch_norm(x)\nc1 = relu(conv2d(x, 4, 3, padding: 1))"
+    )
+);
+snap!(
+    conv_output_too_large,
+    conv_with("conv2d(p1, 8, 3)", "conv2d(p1, 8, 3, padding: 100000)")
+);
+snap!(
+    conv_and_batch_norm_in_one_binding,
+    conv_with(
+        "c2 = relu(conv2d(p1, 8, 3))\nb = batch_norm(c2)",
+        "b = batch_norm(conv2d(p1, 8, 3))"
+    )
+);
+snap!(
+    penalty_on_a_running_statistic,
+    conv_with("sumsq(c1.weight)", "sumsq(b.running_var)")
+);
+snap!(
+    image_set_on_an_input_of_another_shape,
+    conv_with("input x: 1x8x8", "input x: 4x4x4")
+);
+snap!(
+    batch_norm_on_features_with_a_batch_of_one,
+    conv_with(
+        "out = linear(flatten(b), 10)",
+        "f = batch_norm(flatten(b))\nout = linear(f, 10)"
+    )
+    .replace("batch: 8", "batch: 1")
+);
+snap!(
+    conv_with_too_many_weights,
+    conv_with("conv2d(p1, 8, 3)", "conv2d(p1, 100000000, 3)")
+);

@@ -7,10 +7,12 @@ use proptest::prelude::*;
 use std::fs;
 
 /// The model files, and a net whose lines are too long for one.
-const MODELS: [&str; 4] = [
+const MODELS: [&str; 6] = [
     "models/mlp.net",
     "models/mnist.net",
     "models/digits.net",
+    "models/lenet.net",
+    "models/fashion_bn.net",
     "tests/fixtures/nets/long_lines.net",
 ];
 

@@ -20,7 +20,7 @@ fn model_files() -> Vec<String> {
 #[test]
 fn every_model_checks_without_warnings() {
     let files = model_files();
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 6, "{files:?}");
     for f in files {
         let src = fs::read_to_string(&f).unwrap_or_default();
         match parse_and_check(&f, &src) {

@@ -5,6 +5,9 @@
 //!   cross_entropy + 0.5·Σ|h1| + 0.01·‖h2‖₂, plain SGD lr 1e-4.
 //! - `mnist`: 784→128 ReLU → dropout 0.5 → 10, log_softmax + NLL, batch 64,
 //!   SGD lr 0.01 momentum 0.9. An epoch of MNIST is 938 such steps.
+//! - `lenet`: LeNet (`examples/lenet/net.rs`, the net the `lenet` example
+//!   times over an epoch), batch 64, SGD lr 0.01 momentum 0.9; one and two
+//!   threads.
 //!
 //! The data are synthetic batches of the right shapes, made once and cycled,
 //! so the figures are the engine's work alone (no data loading).
@@ -15,6 +18,9 @@ use netc::{DropoutMode, Linear, Params, Phase, Tape, Tensor};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::hint::black_box;
+
+#[path = "../../examples/lenet/net.rs"]
+mod lenet;
 
 /// Batches cycled through, so the step does not always see the same numbers.
 const BATCHES: usize = 8;
@@ -118,5 +124,43 @@ fn mnist_on(c: &mut Criterion, name: &str, threads: usize) {
     });
 }
 
-criterion_group!(benches, mlp, mnist);
+fn lenet(c: &mut Criterion) {
+    lenet_on(c, "step/lenet", 1);
+    lenet_on(c, "step/lenet_2threads", 2);
+}
+
+/// One LeNet step with large products on `threads` threads.
+fn lenet_on(c: &mut Criterion, name: &str, threads: usize) {
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    let mut params = Params::<f32>::new();
+    let net = lenet::LeNet::new(&mut params, &mut rng).unwrap();
+    let data = batches(64, 784, 10, &mut rng);
+    let mut opt = Optimizer::sgd(SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::new(0.01)
+    })
+    .unwrap();
+    let mut tape = Tape::new();
+    tape.set_threads(threads);
+    let mut i = 0;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    c.bench_function(name, |b| {
+        pool.install(|| {
+            b.iter(|| {
+                let (x, y) = &data[i % BATCHES];
+                i += 1;
+                tape.clear();
+                let loss = net.record(&mut tape, &params, x, y, &mut rng).unwrap();
+                tape.backward_replacing(loss, &mut params).unwrap();
+                opt.step(&mut params).unwrap();
+                black_box(tape.scalar(loss).unwrap());
+            })
+        })
+    });
+}
+
+criterion_group!(benches, mlp, mnist, lenet);
 criterion_main!(benches);

@@ -4,7 +4,10 @@
 //! # `model.safetensors`
 //! One little-endian F32 tensor per parameter, under the parameter's name and
 //! recorded shape: `h1.weight` is `[out, in]`, `h1.bias` is `[out]`, exactly the
-//! keys and shapes of a PyTorch `nn.Linear` state dict. String metadata (the
+//! keys and shapes of a PyTorch `nn.Linear` state dict; `conv2d` weights are
+//! `[out, in, k, k]` as `nn.Conv2d`'s, and a batch norm's running statistics
+//! (`b.running_mean`, `b.running_var`, the store's buffers) are saved beside
+//! its `b.weight` and `b.bias`, as in an `nn.BatchNorm2d` state dict. String metadata (the
 //! net text, seed, epoch, version: whatever the caller passes) goes in
 //! `__metadata__`. The header is written in a fixed order, so the same weights
 //! and metadata always give the same bytes.
@@ -41,6 +44,7 @@ pub use encode::{TensorData, TensorEntry, encode};
 use crate::files::{FileError, write_atomic};
 use crate::optim::{OptimError, OptimState, Optimizer, StateBuffer};
 use crate::params::Params;
+use crate::tensor::Tensor;
 use decode::Expect;
 use safetensors::Dtype;
 use std::collections::BTreeMap;
@@ -373,25 +377,47 @@ fn expect(name: &str, dims: Vec<usize>, dtype: Dtype) -> Expect {
     }
 }
 
+/// One tensor of the store as files hold it: a parameter's value, or a
+/// buffer (batch norm's running statistics), which is saved and loaded
+/// beside the parameters under its own name but is no parameter.
+struct Saved<'a> {
+    name: &'a str,
+    dims: &'a [usize],
+    value: &'a Tensor<f32>,
+}
+
+/// Every tensor of the store a file holds: the parameters, then the buffers.
+fn saved(params: &Params<f32>) -> impl Iterator<Item = Saved<'_>> {
+    let values = params.iter().map(|p| Saved {
+        name: &p.name,
+        dims: &p.dims,
+        value: &p.value,
+    });
+    let buffers = params.buffers().map(|b| Saved {
+        name: &b.name,
+        dims: &b.dims,
+        value: &b.value,
+    });
+    values.chain(buffers)
+}
+
 fn param_expectations(params: &Params<f32>) -> Vec<Expect> {
-    params
-        .iter()
-        .map(|p| expect(&p.name, p.dims.clone(), Dtype::F32))
+    saved(params)
+        .map(|p| expect(p.name, p.dims.to_vec(), Dtype::F32))
         .collect()
 }
 
-/// The parameters as tensors to write, refusing non-finite values.
+/// The parameters and buffers as tensors to write, refusing non-finite values.
 fn param_entries<'a>(
     path: &Path,
     params: &'a Params<f32>,
 ) -> Result<Vec<TensorEntry<'a>>, CheckpointError> {
-    params
-        .iter()
+    saved(params)
         .map(|p| {
-            check_finite(path, &p.name, p.value.as_slice())?;
+            check_finite(path, p.name, p.value.as_slice())?;
             Ok(TensorEntry {
-                name: p.name.clone(),
-                dims: p.dims.clone(),
+                name: p.name.to_string(),
+                dims: p.dims.to_vec(),
                 data: TensorData::F32(p.value.as_slice()),
             })
         })
@@ -410,21 +436,20 @@ fn check_finite(path: &Path, tensor: &str, values: &[f32]) -> Result<(), Checkpo
     }
 }
 
-/// Every parameter's values from a file already checked against `params`.
+/// Every parameter's and buffer's values from a file already checked against `params`.
 fn param_values(file: &TensorFile, params: &Params<f32>) -> Result<Vec<Vec<f32>>, CheckpointError> {
-    params
-        .iter()
+    saved(params)
         .map(|p| {
-            let v = file.f32s(&p.name)?;
+            let v = file.f32s(p.name)?;
             // `dims` and `value` are public fields: guard against a store
             // whose recorded shape no longer matches its values.
             if v.len() != p.value.len() {
                 return Err(CheckpointError::Mismatch {
                     path: file.path().to_path_buf(),
                     problems: vec![Problem::Shape {
-                        name: p.name.clone(),
+                        name: p.name.to_string(),
                         expected: vec![p.value.len()],
-                        found: p.dims.clone(),
+                        found: p.dims.to_vec(),
                     }],
                 });
             }
@@ -434,8 +459,13 @@ fn param_values(file: &TensorFile, params: &Params<f32>) -> Result<Vec<Vec<f32>>
 }
 
 fn store_values(params: &mut Params<f32>, values: Vec<Vec<f32>>) {
-    for (p, v) in params.iter_mut().zip(values) {
-        p.value.as_mut_slice().copy_from_slice(&v);
+    let count = params.len();
+    let (weights, buffers) = values.split_at(count.min(values.len()));
+    for (p, v) in params.iter_mut().zip(weights) {
+        p.value.as_mut_slice().copy_from_slice(v);
+    }
+    for (b, v) in params.buffers_mut().zip(buffers) {
+        b.value.as_mut_slice().copy_from_slice(v);
     }
 }
 

@@ -132,7 +132,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
             let mut c = confusion();
             let s = eval::evaluate_counting(
                 &net,
-                &params,
+                &mut params,
                 &mut tape,
                 &data.test,
                 &mut batch,
@@ -149,7 +149,7 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
                 let mut c = confusion();
                 let s = eval::evaluate_mc_counting(
                     &net,
-                    &params,
+                    &mut params,
                     &mut tape,
                     &data.test,
                     &mut batch,

@@ -188,7 +188,7 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
     let phase = if args.eval { Phase::Eval } else { Phase::Train };
     // The same dropout stream as the first step of `netc train` with this seed.
     let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, DROPOUT_SALT));
-    let pass = lowered.forward(&mut tape, &params, x, targets, phase, &mut rng)?;
+    let pass = lowered.forward(&mut tape, &mut params, x, targets, phase, &mut rng)?;
     tape.backward(pass.loss, &mut params)?;
 
     let loss = [tape.scalar(pass.loss)?];
@@ -201,14 +201,18 @@ fn grad(model: &Model, args: &GradArgs) -> Result<(), TrainError> {
         ));
     }
     for (b, &id) in model.bindings.iter().zip(&pass.activations) {
-        let (rows, cols) = tape.shape(id)?;
+        let (rows, _) = tape.shape(id)?;
+        // `[N, C, H, W]` for a feature map, as PyTorch writes it.
+        let dims: Vec<usize> = std::iter::once(rows)
+            .chain(b.shape.iter().copied())
+            .collect();
         let value = tape.value(id)?.to_vec();
         let grad = match tape.grad(id)? {
             Some(g) => g.to_vec(),
             None => vec![0.0; value.len()], // computed from the input alone
         };
-        owned.push((format!("act/{}", b.name), vec![rows, cols], value));
-        owned.push((format!("grad_act/{}", b.name), vec![rows, cols], grad));
+        owned.push((format!("act/{}", b.name), dims.clone(), value));
+        owned.push((format!("grad_act/{}", b.name), dims, grad));
     }
     let mut entries = vec![TensorEntry {
         name: "loss".into(),

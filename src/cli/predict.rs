@@ -308,8 +308,15 @@ fn predict_all(
             if norm.is_some() {
                 split.set_normalization(norm).map_err(|e| err(e.into()))?;
             }
-            let preds =
-                predict(&net, &params, &mut tape, &split, &mut batch, &mut method).map_err(err)?;
+            let preds = predict(
+                &net,
+                &mut params,
+                &mut tape,
+                &split,
+                &mut batch,
+                &mut method,
+            )
+            .map_err(err)?;
             for (i, p) in preds.iter().enumerate() {
                 let label = score.then(|| label_of(split.labels(), i));
                 row(&mut w, first + i, p, label.as_ref()).map_err(|e| e.to_string())?;

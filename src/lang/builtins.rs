@@ -261,6 +261,41 @@ const fn unary(name: &'static str, example: &'static str, help: &'static str) ->
     }
 }
 
+const DROPOUT_MODE: Param = p(
+    "mode",
+    Kind::Choice(DROPOUT_MODES),
+    Default::Word("inverted"),
+    "how the expected activation is kept: `inverted` or `classic`",
+);
+
+/// `max_pool2d` and `avg_pool2d`: windows of `kernel` × `kernel`, `stride`
+/// apart (by default the kernel: windows that do not overlap).
+const fn pool(name: &'static str, example: &'static str, help: &'static str) -> Builtin {
+    Builtin {
+        name,
+        role: Role::Function,
+        params: POOL_PARAMS,
+        example,
+        help,
+    }
+}
+
+const POOL_PARAMS: &[Param] = &[
+    X,
+    p(
+        "kernel",
+        SIZE,
+        Default::Required,
+        "the side of the square window",
+    ),
+    p(
+        "stride",
+        SIZE,
+        Default::Derived("kernel"),
+        "the step between windows",
+    ),
+];
+
 const DATA_TERM_PARAMS: &[Param] = &[
     p(
         "input",
@@ -518,12 +553,7 @@ pub static BUILTINS: &[Builtin] = &[
                 Default::Num(0.5),
                 "the probability of dropping a unit",
             ),
-            p(
-                "mode",
-                Kind::Choice(DROPOUT_MODES),
-                Default::Word("inverted"),
-                "how the expected activation is kept: `inverted` or `classic`",
-            ),
+            DROPOUT_MODE,
         ],
         example: "dropout(h, 0.5)",
         help: "drops each unit with probability p while training",
@@ -538,7 +568,86 @@ pub static BUILTINS: &[Builtin] = &[
         "log_softmax(out)",
         "over the features of each sample",
     ),
-    unary("flatten", "flatten(x)", "[d1, d2, ...] → [d1·d2·...]"),
+    unary(
+        "flatten",
+        "flatten(x)",
+        "[d1, d2, ...] → [d1·d2·...], in PyTorch's order",
+    ),
+    Builtin {
+        name: "conv2d",
+        role: Role::Function,
+        params: &[
+            X,
+            p(
+                "channels",
+                SIZE,
+                Default::Required,
+                "the number of output channels",
+            ),
+            p(
+                "kernel",
+                SIZE,
+                Default::Required,
+                "the side of the square kernel",
+            ),
+            p(
+                "stride",
+                SIZE,
+                Default::Num(1.0),
+                "the step between windows",
+            ),
+            p(
+                "padding",
+                Kind::Whole {
+                    min: 0,
+                    max: MAX_SIZE,
+                },
+                Default::Num(0.0),
+                "zeros added on every side",
+            ),
+            p(
+                "bias",
+                Kind::Bool,
+                Default::Bool(true),
+                "whether it adds a bias per channel",
+            ),
+        ],
+        example: "conv2d(x, 6, 5, padding: 2)",
+        help: "a 2-d convolution (cross-correlation) over a `[c, h, w]` activation, as nn.Conv2d",
+    },
+    pool(
+        "max_pool2d",
+        "max_pool2d(c1, 2)",
+        "the maximum of each window, per channel",
+    ),
+    pool(
+        "avg_pool2d",
+        "avg_pool2d(c1, 2)",
+        "the mean of each window, per channel",
+    ),
+    Builtin {
+        name: "dropout2d",
+        role: Role::Function,
+        params: &[
+            X,
+            p(
+                "p",
+                Kind::Real(Range::Prob),
+                Default::Num(0.5),
+                "the probability of dropping a channel",
+            ),
+            DROPOUT_MODE,
+        ],
+        example: "dropout2d(c1, 0.2)",
+        help: "drops whole channels of a `[c, h, w]` activation with probability p while training",
+    },
+    Builtin {
+        name: "batch_norm",
+        role: Role::Function,
+        params: &[X],
+        example: "batch_norm(c1)",
+        help: "normalises each feature of `[n]` or channel of `[c, h, w]` by batch statistics while training, running ones at evaluation",
+    },
     data_term(
         "cross_entropy",
         "cross_entropy(out, y)",

@@ -6,6 +6,8 @@ use super::builtins::dropout_mode_name;
 use super::diag::Diagnostics;
 use crate::data::DataSpec;
 pub use crate::data::LabelKind;
+use crate::ops::conv::Conv2dGeom;
+use crate::ops::pool::Pool2dGeom;
 pub use crate::optim::OptimizerConfig;
 pub use crate::optim::{MomentumRamp, Schedule};
 pub use crate::tape::DropoutMode;
@@ -62,10 +64,11 @@ pub struct Label {
 pub struct Binding {
     pub name: String,
     pub expr: Expr,
-    /// Per-sample shape, e.g. `[128]` (the batch dimension is not included).
+    /// Per-sample shape, e.g. `[128]` or `[6, 28, 28]` (the batch dimension
+    /// is not included).
     pub shape: Vec<usize>,
     /// The one layer with parameters in this binding, if any: its parameters
-    /// are `<name>.weight` `[units, inputs]` and `<name>.bias` `[units]`.
+    /// are named after the binding (`<name>.weight`, `<name>.bias`).
     pub layer: Option<Layer>,
     /// 1-based line of the binding in the file.
     pub line: usize,
@@ -78,12 +81,117 @@ impl Binding {
     }
 }
 
-/// A `linear` layer's sizes.
+/// A tensor a layer holds: its field (`weight`, `running_mean`) and shape.
+pub type Field = (&'static str, Vec<usize>);
+
+/// A layer with parameters, with the sizes its parameters need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Layer {
-    pub inputs: usize,
-    pub units: usize,
-    pub bias: bool,
+pub enum Layer {
+    /// `linear`: weight `[units, inputs]`, bias `[units]`.
+    Linear {
+        inputs: usize,
+        units: usize,
+        bias: bool,
+    },
+    /// `conv2d`: weight `[channels, in_channels, kernel, kernel]`, bias
+    /// `[channels]` (`nn.Conv2d`'s layout).
+    Conv2d {
+        in_channels: usize,
+        channels: usize,
+        kernel: usize,
+        bias: bool,
+    },
+    /// `batch_norm`: weight (γ) and bias (β) `[features]`, and the running
+    /// statistics, state that is saved but never trained.
+    BatchNorm { features: usize },
+}
+
+impl Layer {
+    /// Its parameters: (field, shape), weight first, as PyTorch lays them out.
+    pub fn params(&self) -> Vec<Field> {
+        let (weight, out, bias) = match *self {
+            Layer::Linear {
+                inputs,
+                units,
+                bias,
+            } => (vec![units, inputs], units, bias),
+            Layer::Conv2d {
+                in_channels,
+                channels,
+                kernel,
+                bias,
+            } => (vec![channels, in_channels, kernel, kernel], channels, bias),
+            Layer::BatchNorm { features } => (vec![features], features, true),
+        };
+        let mut out_params = vec![("weight", weight)];
+        if bias {
+            out_params.push(("bias", vec![out]));
+        }
+        out_params
+    }
+
+    /// Its state: running statistics that evaluation reads and training
+    /// updates, outside the optimizer (`running_mean`, `running_var`).
+    pub fn state(&self) -> Vec<Field> {
+        match *self {
+            Layer::BatchNorm { features } => {
+                vec![
+                    ("running_mean", vec![features]),
+                    ("running_var", vec![features]),
+                ]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The number of its weights (the largest layer is named when a net is
+    /// too large to train).
+    pub fn weights(&self) -> u128 {
+        self.params()[0].1.iter().map(|&d| d as u128).product()
+    }
+
+    /// The builtin it is, as files call it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layer::Linear { .. } => "linear",
+            Layer::Conv2d { .. } => "conv2d",
+            Layer::BatchNorm { .. } => "batch_norm",
+        }
+    }
+}
+
+/// A `[channels, height, width]` activation's sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chw {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Chw {
+    /// As a per-sample shape.
+    pub fn dims(self) -> Vec<usize> {
+        vec![self.c, self.h, self.w]
+    }
+}
+
+/// Which pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// The maximum of each window (its gradient goes to the first maximum).
+    Max,
+    /// The mean of each window.
+    Avg,
+}
+
+impl Pool {
+    /// The name used in `.net` files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Max => "max_pool2d",
+            Pool::Avg => "avg_pool2d",
+        }
+    }
 }
 
 /// An expression over primitives, as checked.
@@ -99,6 +207,24 @@ pub enum Expr {
         /// Its own max-norm constraint, when the call gives one.
         max_norm: Option<f64>,
     },
+    /// A 2-d convolution of `input` with the binding's parameters.
+    Conv2d {
+        x: Box<Expr>,
+        input: Chw,
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    },
+    /// Max or average pooling of `input`, per channel.
+    Pool {
+        pool: Pool,
+        x: Box<Expr>,
+        input: Chw,
+        kernel: usize,
+        stride: usize,
+    },
     /// An element-wise or per-sample function without parameters.
     Apply { func: Func, x: Box<Expr> },
     /// Dropout with drop probability `p`.
@@ -107,8 +233,91 @@ pub enum Expr {
         p: f64,
         mode: DropoutMode,
     },
+    /// Dropout of whole channels of `input`, each with probability `p`.
+    Dropout2d {
+        x: Box<Expr>,
+        input: Chw,
+        p: f64,
+        mode: DropoutMode,
+    },
+    /// Batch normalisation of the features of `[n]` or the channels of
+    /// `[c, h, w]` (`input`), with the binding's parameters and state.
+    BatchNorm { x: Box<Expr>, input: Vec<usize> },
     /// The element-wise sum of two or more activations of one shape.
     Add(Vec<Expr>),
+}
+
+impl Expr {
+    /// The expressions it applies to directly.
+    pub fn inputs(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Name(_) => Vec::new(),
+            Expr::Linear { x, .. }
+            | Expr::Conv2d { x, .. }
+            | Expr::Pool { x, .. }
+            | Expr::Apply { x, .. }
+            | Expr::Dropout { x, .. }
+            | Expr::Dropout2d { x, .. }
+            | Expr::BatchNorm { x, .. } => vec![x],
+            Expr::Add(ts) => ts.iter().collect(),
+        }
+    }
+
+    /// The engine's geometry of a `conv2d`.
+    pub fn conv_geom(&self) -> Option<Conv2dGeom> {
+        match *self {
+            Expr::Conv2d {
+                input,
+                channels,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => Some(Conv2dGeom {
+                in_c: input.c,
+                in_h: input.h,
+                in_w: input.w,
+                out_c: channels,
+                kernel,
+                stride,
+                padding,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The engine's geometry of a pooling.
+    pub fn pool_geom(&self) -> Option<Pool2dGeom> {
+        match *self {
+            Expr::Pool {
+                input,
+                kernel,
+                stride,
+                ..
+            } => Some(Pool2dGeom {
+                c: input.c,
+                h: input.h,
+                w: input.w,
+                kernel,
+                stride,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The input shape of the `batch_norm` in it, if any.
+    pub fn norm_input(&self) -> Option<&[usize]> {
+        match self {
+            Expr::BatchNorm { input, .. } => Some(input),
+            _ => self.inputs().into_iter().find_map(Expr::norm_input),
+        }
+    }
+
+    /// Whether it samples a dropout mask while training, here or below.
+    pub fn has_dropout(&self) -> bool {
+        matches!(self, Expr::Dropout { .. } | Expr::Dropout2d { .. })
+            || self.inputs().into_iter().any(Expr::has_dropout)
+    }
 }
 
 /// The functions without parameters or settings.
@@ -172,13 +381,52 @@ impl fmt::Display for Expr {
                 write!(f, ")")
             }
             Expr::Apply { func, x } => write!(f, "{}({x})", func.name()),
-            Expr::Dropout { x, p, mode } => {
-                write!(f, "dropout({x}, {}", num(*p))?;
+            Expr::Dropout { x, p, mode } | Expr::Dropout2d { x, p, mode, .. } => {
+                let name = match self {
+                    Expr::Dropout { .. } => "dropout",
+                    _ => "dropout2d",
+                };
+                write!(f, "{name}({x}, {}", num(*p))?;
                 if *mode != DropoutMode::Inverted {
                     write!(f, ", mode: {}", dropout_mode_name(*mode))?;
                 }
                 write!(f, ")")
             }
+            Expr::Conv2d {
+                x,
+                channels,
+                kernel,
+                stride,
+                padding,
+                bias,
+                ..
+            } => {
+                write!(f, "conv2d({x}, {channels}, {kernel}")?;
+                if *stride != 1 {
+                    write!(f, ", stride: {stride}")?;
+                }
+                if *padding != 0 {
+                    write!(f, ", padding: {padding}")?;
+                }
+                if !bias {
+                    write!(f, ", bias: false")?;
+                }
+                write!(f, ")")
+            }
+            Expr::Pool {
+                pool,
+                x,
+                kernel,
+                stride,
+                ..
+            } => {
+                write!(f, "{}({x}, {kernel}", pool.name())?;
+                if stride != kernel {
+                    write!(f, ", stride: {stride}")?;
+                }
+                write!(f, ")")
+            }
+            Expr::BatchNorm { x, .. } => write!(f, "batch_norm({x})"),
             Expr::Add(terms) => {
                 for (i, t) in terms.iter().enumerate() {
                     if i > 0 {
@@ -514,7 +762,8 @@ impl EvalSpec {
 pub struct ParamSpec {
     /// `h1.weight` or `h1.bias`
     pub name: String,
-    /// `[out, in]` for a weight, `[out]` for a bias (PyTorch's layout).
+    /// PyTorch's layout: `[out, in]` for a linear weight, `[out, in, k, k]`
+    /// for a convolution's, `[out]` for a bias.
     pub dims: Vec<usize>,
     /// The binding it belongs to.
     pub binding: String,
@@ -530,21 +779,23 @@ impl ParamSpec {
 impl Model {
     /// Every parameter in creation order (binding order; weight before bias).
     pub fn params(&self) -> Vec<ParamSpec> {
+        self.specs(Layer::params)
+    }
+
+    /// Every tensor of state (batch norm's running statistics), in binding order.
+    pub fn state(&self) -> Vec<ParamSpec> {
+        self.specs(Layer::state)
+    }
+
+    fn specs(&self, of: fn(&Layer) -> Vec<Field>) -> Vec<ParamSpec> {
         let mut out = Vec::new();
         for b in &self.bindings {
-            if let Some(l) = b.layer {
+            for (field, dims) in b.layer.as_ref().map(of).unwrap_or_default() {
                 out.push(ParamSpec {
-                    name: format!("{}.weight", b.name),
-                    dims: vec![l.units, l.inputs],
+                    name: format!("{}.{field}", b.name),
+                    dims,
                     binding: b.name.clone(),
                 });
-                if l.bias {
-                    out.push(ParamSpec {
-                        name: format!("{}.bias", b.name),
-                        dims: vec![l.units],
-                        binding: b.name.clone(),
-                    });
-                }
             }
         }
         out
@@ -566,8 +817,14 @@ impl Model {
         fn own(e: &Expr) -> Option<Option<f64>> {
             match e {
                 Expr::Linear { max_norm, .. } => Some(*max_norm),
-                Expr::Name(_) => None,
-                Expr::Apply { x, .. } | Expr::Dropout { x, .. } => own(x),
+                // A filter is a row of the stored weight: the block's bound holds it.
+                Expr::Conv2d { .. } => Some(None),
+                // A scale per channel, not a unit's incoming weights.
+                Expr::Name(_) | Expr::BatchNorm { .. } => None,
+                Expr::Apply { x, .. }
+                | Expr::Dropout { x, .. }
+                | Expr::Dropout2d { x, .. }
+                | Expr::Pool { x, .. } => own(x),
                 Expr::Add(ts) => ts.iter().find_map(own),
             }
         }
@@ -582,14 +839,6 @@ impl Model {
 
     /// Whether any binding uses dropout.
     pub fn has_dropout(&self) -> bool {
-        fn walk(e: &Expr) -> bool {
-            match e {
-                Expr::Name(_) => false,
-                Expr::Dropout { .. } => true,
-                Expr::Linear { x, .. } | Expr::Apply { x, .. } => walk(x),
-                Expr::Add(ts) => ts.iter().any(walk),
-            }
-        }
-        self.bindings.iter().any(|b| walk(&b.expr))
+        self.bindings.iter().any(|b| b.expr.has_dropout())
     }
 }

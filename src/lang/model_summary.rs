@@ -262,6 +262,17 @@ pub fn summary(m: &Model) -> String {
     table(&mut out, &rows);
     out.push('\n');
 
+    // Running statistics: saved with the weights, never trained.
+    let state = m.state();
+    if !state.is_empty() {
+        let mut rows = vec![vec!["state".to_string(), "shape".to_string()]];
+        for p in &state {
+            rows.push(vec![p.name.clone(), shape(&p.dims)]);
+        }
+        table(&mut out, &rows);
+        out.push('\n');
+    }
+
     let mut rows = vec![vec![
         "loss".to_string(),
         data_term(&m.loss.data, &m.label.name),

@@ -71,7 +71,7 @@ impl<T: Real> Tape<T> {
         })
     }
 
-    fn dropout_eval(&mut self, x: NodeId, p: f64, mode: DropoutMode) -> Result<NodeId> {
+    pub(crate) fn dropout_eval(&mut self, x: NodeId, p: f64, mode: DropoutMode) -> Result<NodeId> {
         match mode {
             DropoutMode::Inverted => {
                 self.node(x)?;
@@ -109,7 +109,7 @@ impl<T: Real> Tape<T> {
     }
 }
 
-fn check_p(p: f64) -> Result<()> {
+pub(crate) fn check_p(p: f64) -> Result<()> {
     if (0.0..1.0).contains(&p) {
         Ok(())
     } else {
@@ -118,7 +118,7 @@ fn check_p(p: f64) -> Result<()> {
 }
 
 /// Units whose 16-bit uniform is below this are dropped (`0..=65536`).
-fn threshold(p: f64) -> u32 {
+pub(crate) fn threshold(p: f64) -> u32 {
     (p * 65536.0).round() as u32
 }
 
@@ -153,7 +153,7 @@ pub fn mask_kernel<R: rand::Rng + ?Sized>(words: &mut [u64], p: f64, rng: &mut R
     fill_mask(words, threshold(p), rng);
 }
 
-fn fill_mask<R: rand::Rng + ?Sized>(words: &mut [u64], t: u32, rng: &mut R) {
+pub(crate) fn fill_mask<R: rand::Rng + ?Sized>(words: &mut [u64], t: u32, rng: &mut R) {
     let mut streams: [Pcg64Mcg; STREAMS] = std::array::from_fn(|_| Pcg64Mcg::from_rng(rng));
     if t == 0 {
         words.fill(u64::MAX);
@@ -212,7 +212,7 @@ fn fill_words<const L: u32, const HIGH: bool>(
 }
 
 #[inline(always)]
-fn bit(mask: &[u64], i: usize) -> bool {
+pub(crate) fn bit(mask: &[u64], i: usize) -> bool {
     (mask[i / 64] >> (i % 64)) & 1 == 1
 }
 

@@ -52,14 +52,7 @@ impl<T: Real> Tape<T> {
         weight: ParamId,
         bias: Option<ParamId>,
     ) -> Result<NodeId> {
-        for id in std::iter::once(weight).chain(bias) {
-            if id.index() >= params.len() {
-                return Err(Error::Invalid(format!(
-                    "parameter #{} is not in this store",
-                    id.index()
-                )));
-            }
-        }
+        self.check_in_store(params, weight, bias)?;
         if matches!(self.node(x)?.op, Op::Param(_)) {
             // A parameter as the input too: both would live in the store,
             // which backward cannot read and write at once. The copying form.
@@ -68,6 +61,24 @@ impl<T: Real> Tape<T> {
             return self.linear(x, w, b);
         }
         self.record_linear(Some(params), x, Arg::Param(weight), bias.map(Arg::Param))
+    }
+
+    /// The weight and bias are parameters of `params`.
+    pub(crate) fn check_in_store(
+        &self,
+        params: &Params<T>,
+        weight: ParamId,
+        bias: Option<ParamId>,
+    ) -> Result<()> {
+        for id in std::iter::once(weight).chain(bias) {
+            if id.index() >= params.len() {
+                return Err(Error::Invalid(format!(
+                    "parameter #{} is not in this store",
+                    id.index()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Checks the shapes and records the layer: one node.
@@ -121,7 +132,7 @@ impl<T: Real> Tape<T> {
     }
 
     /// The shape of a node, or of a parameter in `params` (checked to be there).
-    fn arg_shape(&self, params: Option<&Params<T>>, a: Arg) -> Result<(usize, usize)> {
+    pub(crate) fn arg_shape(&self, params: Option<&Params<T>>, a: Arg) -> Result<(usize, usize)> {
         match (a, params) {
             (Arg::Node(id), _) => self.shape(id),
             (Arg::Param(p), Some(params)) => Ok(params.value(p).shape()),
@@ -131,7 +142,7 @@ impl<T: Real> Tape<T> {
 
     /// Notes that the pass reads values in place from `params`, which must be
     /// the store (and version) any earlier such op read.
-    fn reads_store(&mut self, params: &Params<T>) -> Result<()> {
+    pub(crate) fn reads_store(&mut self, params: &Params<T>) -> Result<()> {
         match self.store_read {
             Some((v, _)) if v != params.version() => Err(Error::Invalid(
                 "the parameters were changed (or another store given) during the pass".into(),

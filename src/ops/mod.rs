@@ -7,11 +7,15 @@
 //! go through [`matmul`], which picks the kernel.
 
 pub mod activation;
+pub mod batch_norm;
+pub mod conv;
 pub mod dropout;
+pub mod dropout2d;
 pub mod elementwise;
 pub mod linear;
 pub mod loss;
 pub(crate) mod matmul;
+pub mod pool;
 pub mod reduce;
 
 use crate::error::Result;

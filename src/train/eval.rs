@@ -6,8 +6,9 @@ use super::TrainError;
 use super::net::{Batch, Net};
 use crate::data::Split;
 use crate::lang::DataLoss;
+use crate::lang::lower::Mode;
 use crate::params::Params;
-use crate::tape::{Phase, Tape};
+use crate::tape::Tape;
 use rand_pcg::Pcg64Mcg;
 
 pub use crate::data::EVAL_BATCH;
@@ -37,7 +38,7 @@ pub struct McScores {
 /// Dropout off (weight scaling), in batches of [`EVAL_BATCH`].
 pub fn evaluate(
     net: &Net<'_>,
-    params: &Params<f32>,
+    params: &mut Params<f32>,
     tape: &mut Tape<f32>,
     split: &Split,
     batch: &mut Batch,
@@ -49,7 +50,7 @@ pub fn evaluate(
 /// classifier in `confusion`.
 pub fn evaluate_counting(
     net: &Net<'_>,
-    params: &Params<f32>,
+    params: &mut Params<f32>,
     tape: &mut Tape<f32>,
     split: &Split,
     batch: &mut Batch,
@@ -59,7 +60,7 @@ pub fn evaluate_counting(
     let mut rng = Pcg64Mcg::new(0); // unused: no dropout is sampled at evaluation
     for chunk in indices(split.len()).chunks(EVAL_BATCH) {
         tape.clear();
-        let pass = net.record(tape, params, split, chunk, batch, Phase::Eval, &mut rng)?;
+        let pass = net.record(tape, params, split, chunk, batch, Mode::Eval, &mut rng)?;
         loss += tape.scalar(pass.data)? as f64 * chunk.len() as f64;
         let out = tape.value(pass.output)?;
         correct += batch.correct(out, net.classes());
@@ -76,10 +77,11 @@ pub fn evaluate_counting(
     })
 }
 
-/// The mean of `passes` stochastic passes (dropout sampled as in training).
+/// The mean of `passes` stochastic passes (dropout sampled as in training,
+/// batch norm on its running statistics as at evaluation).
 pub fn evaluate_mc(
     net: &Net<'_>,
-    params: &Params<f32>,
+    params: &mut Params<f32>,
     tape: &mut Tape<f32>,
     split: &Split,
     batch: &mut Batch,
@@ -94,7 +96,7 @@ pub fn evaluate_mc(
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_mc_counting(
     net: &Net<'_>,
-    params: &Params<f32>,
+    params: &mut Params<f32>,
     tape: &mut Tape<f32>,
     split: &Split,
     batch: &mut Batch,
@@ -160,7 +162,7 @@ impl McSums {
     pub(super) fn collect(
         &mut self,
         net: &Net<'_>,
-        params: &Params<f32>,
+        params: &mut Params<f32>,
         tape: &mut Tape<f32>,
         split: &Split,
         chunk: &[usize],
@@ -174,7 +176,7 @@ impl McSums {
         self.passes = passes;
         for m in 0..passes {
             tape.truncate(mark);
-            let pass = net.record_on(tape, params, start, batch, Phase::Train, rng)?;
+            let pass = net.record_on(tape, params, start, batch, Mode::Sample, rng)?;
             let out = tape.value(pass.output)?;
             if m == 0 {
                 self.width = out.len() / chunk.len();

@@ -9,11 +9,12 @@ use super::steering::Steering;
 use super::{Config, Observer, TrainError};
 use crate::checkpoint::{self, TrainState};
 use crate::data::{self, Dataset, SearchDir, Split};
+use crate::lang::lower::Mode;
 use crate::lang::{Length, Model, lower};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::params::Params;
 use crate::run::{Row, RunDir, RunRecord, metadata, metrics};
-use crate::tape::{Phase, Tape};
+use crate::tape::Tape;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use std::collections::BTreeMap;
@@ -198,11 +199,11 @@ fn train_here(
         tape.clear();
         let pass = net.record(
             &mut tape,
-            &params,
+            &mut params,
             &data.train,
             idx,
             &mut batch,
-            Phase::Train,
+            Mode::Train,
             &mut dropout_rng,
         )?;
         let loss = tape.scalar(pass.loss)?;
@@ -248,12 +249,13 @@ fn train_here(
             || every.is_some_and(|e| step.is_multiple_of(e))
             || step == total;
         if at_eval {
-            let train_scores = eval::evaluate(&net, &params, &mut tape, &data.train, &mut batch)?;
+            let train_scores =
+                eval::evaluate(&net, &mut params, &mut tape, &data.train, &mut batch)?;
             let val_scores = match &val {
-                Some(v) => Some(eval::evaluate(&net, &params, &mut tape, v, &mut batch)?),
+                Some(v) => Some(eval::evaluate(&net, &mut params, &mut tape, v, &mut batch)?),
                 None => None,
             };
-            let test_scores = eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?;
+            let test_scores = eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)?;
             let k = interval.rows.max(1) as f64;
             let row = Row {
                 epoch: step as f64 / per_epoch as f64,
@@ -303,13 +305,19 @@ fn train_here(
     observer.finished();
     let test = match last_test {
         Some(t) => t,
-        None => eval::evaluate(&net, &params, &mut tape, &data.test, &mut batch)?,
+        None => eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)?,
     };
     let mc = match spec.eval.mc_passes {
         Some(m) if !output_closed => {
             let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
             Some(eval::evaluate_mc(
-                &net, &params, &mut tape, &data.test, &mut batch, m, &mut rng,
+                &net,
+                &mut params,
+                &mut tape,
+                &data.test,
+                &mut batch,
+                m,
+                &mut rng,
             )?)
         }
         _ => None,

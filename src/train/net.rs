@@ -3,10 +3,10 @@
 use super::TrainError;
 use super::eval::{argmax, prediction_of};
 use crate::data::Split;
-use crate::lang::lower::{Lowered, Pass, Targets};
+use crate::lang::lower::{Lowered, Mode, Pass, Targets};
 use crate::lang::{DataLoss, LabelKind, Model};
 use crate::params::Params;
-use crate::tape::{NodeId, Phase, Tape};
+use crate::tape::{NodeId, Tape};
 use rand_pcg::Pcg64Mcg;
 
 /// The model plus what the loop needs to know of it.
@@ -97,10 +97,10 @@ impl<'m> Net<'m> {
     pub fn record_on(
         &self,
         tape: &mut Tape<f32>,
-        params: &Params<f32>,
+        params: &mut Params<f32>,
         start: Start,
         batch: &Batch,
-        phase: Phase,
+        mode: Mode,
         rng: &mut Pcg64Mcg,
     ) -> Result<Pass, TrainError> {
         let targets = match start.target {
@@ -109,7 +109,7 @@ impl<'m> Net<'m> {
         };
         Ok(self
             .lowered
-            .forward(tape, params, start.x, targets, phase, rng)?)
+            .forward(tape, params, start.x, targets, mode, rng)?)
     }
 
     /// [`Net::record_input`] then [`Net::record_on`].
@@ -117,15 +117,15 @@ impl<'m> Net<'m> {
     pub fn record(
         &self,
         tape: &mut Tape<f32>,
-        params: &Params<f32>,
+        params: &mut Params<f32>,
         split: &Split,
         idx: &[usize],
         batch: &mut Batch,
-        phase: Phase,
+        mode: Mode,
         rng: &mut Pcg64Mcg,
     ) -> Result<Pass, TrainError> {
         let start = self.record_input(tape, split, idx, batch)?;
-        self.record_on(tape, params, start, batch, phase, rng)
+        self.record_on(tape, params, start, batch, mode, rng)
     }
 }
 

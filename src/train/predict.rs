@@ -6,8 +6,9 @@ use super::TrainError;
 use super::eval::{EVAL_BATCH, McSums, argmax, entropy};
 use super::net::{Batch, Net};
 use crate::data::Split;
+use crate::lang::lower::Mode;
 use crate::params::Params;
-use crate::tape::{Phase, Tape};
+use crate::tape::Tape;
 use rand_pcg::Pcg64Mcg;
 
 /// What the net predicts for one sample.
@@ -41,7 +42,7 @@ pub enum Method<'r> {
 /// (as `netc eval` does, so that the same seed gives the same passes).
 pub fn predict(
     net: &Net<'_>,
-    params: &Params<f32>,
+    params: &mut Params<f32>,
     tape: &mut Tape<f32>,
     split: &Split,
     batch: &mut Batch,
@@ -56,7 +57,7 @@ pub fn predict(
             Method::Scaling => {
                 tape.clear();
                 let pass =
-                    net.record(tape, params, split, chunk, batch, Phase::Eval, &mut unused)?;
+                    net.record(tape, params, split, chunk, batch, Mode::Eval, &mut unused)?;
                 let output = tape.value(pass.output)?;
                 let width = output.len() / chunk.len();
                 for row in output.chunks_exact(width) {

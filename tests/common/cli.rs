@@ -50,3 +50,24 @@ pub fn train_tiny(out: &std::path::Path, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     netc(&args)
 }
+
+/// Trains with `train` (into a folder, with extra arguments) whole, and for
+/// one epoch then resumed from its checkpoint: the two model files are the
+/// same bytes and the metrics the same numbers (all but the times).
+pub fn assert_resume_is_bit_identical(train: impl Fn(&std::path::Path, &[&str]) -> Run) {
+    let (whole, part) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ok(&train(whole.path(), &[]));
+    ok(&train(part.path(), &["--epochs", "1"]));
+    let ckpt = part.path().join("checkpoint.safetensors");
+    ok(&train(part.path(), &["--resume", ckpt.to_str().unwrap()]));
+    let bytes = |d: &std::path::Path| std::fs::read(d.join("model.safetensors")).unwrap();
+    assert_eq!(bytes(whole.path()), bytes(part.path()));
+    // The metrics carry on from the checkpoint: the same rows, but for the time.
+    let rows = |d: &std::path::Path| -> Vec<String> {
+        let m = std::fs::read_to_string(d.join("metrics.csv")).unwrap();
+        m.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(rows(whole.path()), rows(part.path()));
+}

@@ -119,7 +119,7 @@ fn run(m: &Model) {
                     Targets::Values(t)
                 }
             };
-            let pass = lowered.forward(&mut tape, &params, xi, targets, phase, &mut rng)?;
+            let pass = lowered.forward(&mut tape, &mut params, xi, targets, phase, &mut rng)?;
             tape.backward(pass.loss, &mut params)?;
             tape.scalar(pass.loss)
         })();

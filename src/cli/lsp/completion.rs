@@ -345,19 +345,12 @@ impl Items {
                 continue;
             }
             if let Some(l) = b.layer {
-                let w = format!("{}.weight", b.name);
-                self.push(
-                    &w,
-                    CompletionItemKind::FIELD,
-                    format!("parameter [{}, {}]", l.units, l.inputs),
-                    None,
-                );
-                if l.bias {
-                    let bias = format!("{}.bias", b.name);
+                for (field, dims) in l.params().into_iter().chain(l.state()) {
+                    let full = format!("{}.{field}", b.name);
                     self.push(
-                        &bias,
+                        &full,
                         CompletionItemKind::FIELD,
-                        format!("parameter [{}]", l.units),
+                        described(field, &dims),
                         None,
                     );
                 }
@@ -370,17 +363,11 @@ impl Items {
         let Some(l) = doc.binding(name).and_then(|b| b.layer) else {
             return;
         };
-        self.push(
-            "weight",
-            CompletionItemKind::FIELD,
-            format!("parameter [{}, {}]", l.units, l.inputs),
-            None,
-        );
-        if l.bias {
+        for (field, dims) in l.params().into_iter().chain(l.state()) {
             self.push(
-                "bias",
+                field,
                 CompletionItemKind::FIELD,
-                format!("parameter [{}]", l.units),
+                described(field, &dims),
                 None,
             );
         }
@@ -448,6 +435,17 @@ impl Items {
             }
         }
     }
+}
+
+/// "parameter [32, 128]", or "state [6]" for a running statistic.
+fn described(field: &str, dims: &[usize]) -> String {
+    let what = if field.starts_with("running_") {
+        "state"
+    } else {
+        "parameter"
+    };
+    let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+    format!("{what} [{}]", dims.join(", "))
 }
 
 #[cfg(test)]

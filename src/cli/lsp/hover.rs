@@ -79,16 +79,27 @@ fn activation(b: &Binding) -> String {
         b.features()
     );
     if let Some(l) = b.layer {
-        let count = l.units * l.inputs + if l.bias { l.units } else { 0 };
+        let params = l.params();
+        let count: usize = params
+            .iter()
+            .map(|(_, d)| d.iter().product::<usize>())
+            .sum();
+        let listed: Vec<String> = params
+            .iter()
+            .map(|(field, dims)| format!("`{}.{field}` `{}`", b.name, shape(dims)))
+            .collect();
         out.push_str(&format!(
-            "\n\nparameters: `{}.weight` `{}`",
-            b.name,
-            shape(&[l.units, l.inputs])
+            "\n\nparameters: {} ({count} values)",
+            listed.join(", ")
         ));
-        if l.bias {
-            out.push_str(&format!(", `{}.bias` `{}`", b.name, shape(&[l.units])));
+        let state: Vec<String> = l
+            .state()
+            .iter()
+            .map(|(field, dims)| format!("`{}.{field}` `{}`", b.name, shape(dims)))
+            .collect();
+        if !state.is_empty() {
+            out.push_str(&format!("\n\nstate (not trained): {}", state.join(", ")));
         }
-        out.push_str(&format!(" ({count} values)"));
     }
     out
 }
@@ -96,14 +107,13 @@ fn activation(b: &Binding) -> String {
 /// `h1.weight`: its shape and count, from its layer.
 fn parameter(doc: &Document, layer: &str, param: &str) -> Option<String> {
     let l = doc.binding(layer)?.layer?;
-    let dims = match param {
-        "weight" => vec![l.units, l.inputs],
-        "bias" if l.bias => vec![l.units],
-        _ => return None,
+    let (what, dims) = match l.params().into_iter().find(|(f, _)| *f == param) {
+        Some((_, dims)) => ("parameter", dims),
+        None => ("state", l.state().into_iter().find(|(f, _)| *f == param)?.1),
     };
     let count: usize = dims.iter().product();
     Some(format!(
-        "parameter `{layer}.{param}`: `{}` ({count} values)",
+        "{what} `{layer}.{param}`: `{}` ({count} values)",
         shape(&dims)
     ))
 }

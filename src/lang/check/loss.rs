@@ -392,16 +392,26 @@ impl Checker<'_> {
         let Some(l) = has else {
             self.push(
                 Diagnostic::error(layer.span, format!("`{}` has no parameters", layer.text))
-                    .label("no `linear` layer in this binding")
-                    .help("penalise the binding that holds the `linear(...)`, or the activation itself"),
+                    .label("no layer with parameters in this binding")
+                    .help("penalise the binding that holds the `linear(...)` (or `conv2d`, `batch_norm`), or the activation itself"),
             );
             return None;
         };
-        let fields: &[&str] = if l.bias {
-            &["weight", "bias"]
-        } else {
-            &["weight"]
-        };
+        let fields: Vec<&str> = l.params().into_iter().map(|(f, _)| f).collect();
+        if l.state().iter().any(|(f, _)| *f == field.text) {
+            self.push(
+                Diagnostic::error(
+                    field.span,
+                    format!("`{}.{}` is not a parameter", layer.text, field.text),
+                )
+                .label("a running statistic: state, not trained")
+                .help(format!(
+                    "penalties apply to parameters (`{0}.weight`, `{0}.bias`) or activations (`{0}`)",
+                    layer.text
+                )),
+            );
+            return None;
+        }
         if !fields.contains(&field.text.as_str()) {
             let mut d = Diagnostic::error(
                 field.span,

@@ -8,6 +8,7 @@ mod controls;
 mod loss;
 mod memory;
 mod net;
+mod spatial;
 mod train;
 
 pub use memory::{MEMORY_LIMIT, MemoryEstimate, estimate_memory, human_bytes};
@@ -49,7 +50,7 @@ struct Checked {
     expr: model::Expr,
     shape: Vec<usize>,
     layer: Option<model::Layer>,
-    /// The `linear(...)` call, for messages about sizes.
+    /// The layer's call (`linear(...)`, `conv2d(...)`), for messages about sizes.
     layer_span: Option<Span>,
 }
 
@@ -128,15 +129,7 @@ impl<'a> Checker<'a> {
 
     /// Whether any checked binding uses dropout.
     fn any_dropout(&self) -> bool {
-        fn walk(e: &model::Expr) -> bool {
-            match e {
-                model::Expr::Name(_) => false,
-                model::Expr::Dropout { .. } => true,
-                model::Expr::Linear { x, .. } | model::Expr::Apply { x, .. } => walk(x),
-                model::Expr::Add(ts) => ts.iter().any(walk),
-            }
-        }
-        self.checked.values().any(|c| walk(&c.expr))
+        self.checked.values().any(|c| c.expr.has_dropout())
     }
 
     /// 1-based line of a byte offset.
@@ -228,6 +221,9 @@ pub fn check_in_part(
     }
     c.net_failed |= !file.broken.is_empty();
     let train = c.train(file);
+    if let Some((t, _)) = &train {
+        c.batch_norm_batch(&bindings, t.batch);
+    }
     c.unused(file);
     c.missing(file, header.as_ref().map(|h| h.1));
 

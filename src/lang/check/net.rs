@@ -6,7 +6,7 @@ use super::{Checked, Checker, MAX_SIZE, NameKind};
 use crate::lang::ast::{self, Expr, ExprKind, Ident, StmtKind};
 use crate::lang::builtins::{self, CLASSES, Role, dropout_mode};
 use crate::lang::diag::{Diagnostic, quote};
-use crate::lang::model::{self, Func, LabelKind};
+use crate::lang::model::{self, Func, LabelKind, Pool};
 use crate::lang::span::Span;
 use crate::lang::suggest::did_you_mean;
 
@@ -26,12 +26,12 @@ pub fn shape_text(shape: &[usize]) -> String {
 }
 
 /// Per-binding state while its expression is checked.
-struct Scope {
+pub(super) struct Scope {
     /// Where the binding's statement starts: names used must be defined before it.
     pos: usize,
     binding: String,
-    /// Every `linear(...)` call in the binding, in reading order.
-    layers: Vec<(Span, model::Layer)>,
+    /// Every call of a layer with parameters in the binding, in reading order.
+    pub(super) layers: Vec<(Span, model::Layer)>,
 }
 
 impl Checker<'_> {
@@ -481,7 +481,7 @@ impl Checker<'_> {
                 let (inputs, units, bias) = (inputs?, units? as usize, bias?);
                 scope.layers.push((
                     e.span,
-                    model::Layer {
+                    model::Layer::Linear {
                         inputs,
                         units,
                         bias,
@@ -497,6 +497,11 @@ impl Checker<'_> {
                     vec![units],
                 ))
             }
+            "conv2d" => self.conv2d(e, &bound, x, scope),
+            "max_pool2d" => self.pool(e, Pool::Max, &bound, x),
+            "avg_pool2d" => self.pool(e, Pool::Avg, &bound, x),
+            "dropout2d" => self.dropout2d(&bound, x),
+            "batch_norm" => self.batch_norm(e, &bound, x, scope),
             "dropout" => {
                 let p = self.real_param(&bound, "p");
                 let mode = self.choice_param(&bound, "mode").map(dropout_mode);

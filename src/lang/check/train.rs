@@ -330,9 +330,9 @@ impl Checker<'_> {
 
     /// Whether a known data set's samples and labels match the input and label.
     fn data_fits(&mut self, span: Span, spec: &DataSpec) {
-        let (features, dims) = match spec {
-            DataSpec::Digits { .. } => (64, "8x8"),
-            DataSpec::Mnist | DataSpec::FashionMnist => (784, "28x28"),
+        let (side, dims) = match spec {
+            DataSpec::Digits { .. } => (8, "8x8"),
+            DataSpec::Mnist | DataSpec::FashionMnist => (28, "28x28"),
             DataSpec::Synthetic { .. } | DataSpec::Idx { .. } => {
                 if let Some((l, ls)) = self.label.clone()
                     && let LabelKind::Targets(_) = l.kind
@@ -349,6 +349,32 @@ impl Checker<'_> {
             DataSpec::Csv { .. } => return,
         };
         let name = data_name(spec);
+        let features = side * side;
+        // One grey image per sample: flat, square, or with its one channel.
+        let fits = |d: &[usize]| {
+            matches!(*d, [f] if f == features) || d == [side, side] || d == [1, side, side]
+        };
+        if let Some((input, is)) = self.input.clone()
+            && input.features == features
+            && !fits(&input.dims)
+        {
+            let shape = crate::lang::check::net::shape_text(&input.dims);
+            self.push(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`{name}` has one channel of {side}×{side} per sample, but the input `{}` is {shape}",
+                        input.name
+                    ),
+                )
+                .label(format!("[1, {side}, {side}]"))
+                .with(is, shape)
+                .help(format!(
+                    "declare `input {0}: 1x{dims}` (or `{dims}`, or `{features}`)",
+                    input.name
+                )),
+            );
+        }
         if let Some((input, is)) = self.input.clone()
             && input.features != features
         {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::data::DataSpec;
-use crate::lang::model::{DropoutMode, Expr, Length, OptimizerConfig};
+use crate::lang::model::{DropoutMode, Expr, Layer, Length, OptimizerConfig};
 
 const NET: &str = "\
 net t v1
@@ -70,7 +70,10 @@ fn absent_arguments_are_inserted_named() {
     let m = model(&src, &["d.p=0.1", "d.mode=classic", "h1.bias=false"]);
     assert_eq!(dropout_p(&m, "d"), (0.1, DropoutMode::Classic));
     assert!(m.source.contains("dropout(h1, p: 0.1, mode: classic)"));
-    assert!(!m.binding("h1").unwrap().layer.unwrap().bias);
+    assert!(matches!(
+        m.binding("h1").unwrap().layer,
+        Some(Layer::Linear { bias: false, .. })
+    ));
     // A trailing comma already there is kept, not doubled.
     let src = NET.replace("dropout(h1, 0.5)", "dropout(h1,)");
     let m = model(&src, &["d.p=0.3"]);
@@ -82,7 +85,10 @@ fn a_width_change_is_checked_through_every_shape() {
     let m = model(NET, &["h1.units=256"]);
     assert_eq!(m.binding("h1").unwrap().shape, vec![256]);
     assert_eq!(m.binding("d").unwrap().shape, vec![256]);
-    assert_eq!(m.binding("out").unwrap().layer.unwrap().inputs, 256);
+    assert!(matches!(
+        m.binding("out").unwrap().layer,
+        Some(Layer::Linear { inputs: 256, .. })
+    ));
     // The output width must still match the label's classes.
     let e = err(NET, &["out.units=7"]);
     assert!(e.contains("shape [7]"), "{e}");

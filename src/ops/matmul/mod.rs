@@ -11,11 +11,16 @@ use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
 use sparse_weight_grad::Columns;
 
-/// Below this many multiply-adds a product runs on one thread: threads cost
-/// more than they save on small products (see shared/bench/BASELINES.md). The
-/// MNIST net's 64x784x128 (6.4M) is above: on two threads its step ran 1.26x
-/// faster.
-const PAR_MIN_FLOPS: usize = 1 << 20;
+/// Below this many multiply-adds (about 0.2 ms of one core here) a product
+/// runs on one thread: handing half of it to another thread costs a wake-up
+/// and a wait, which on this shared 2-core machine cost more than the half
+/// saved. Measured with `netc train models/mnist.net --epochs 1`, runs
+/// alternating: at 2^20 its 64x784x128 products (6.4M) were split and the
+/// epoch took 1.4-2.8 s on two threads against 0.53-0.82 s on one; at 2^23
+/// two threads took 0.73-0.76 s against 0.80-0.86 s. LeNet's largest
+/// products (15.4M, `examples/lenet`) gained nothing split (6% slower), so
+/// the line is above them too; the wide products of big layers still split.
+const PAR_MIN_FLOPS: usize = 1 << 24;
 
 /// The threads products may use, and the workspace of the sparse weight
 /// gradient (kept between passes, so a step allocates nothing).
@@ -23,6 +28,9 @@ const PAR_MIN_FLOPS: usize = 1 << 20;
 pub(crate) struct Products<T> {
     par: Par,
     columns: Columns<T>,
+    /// Scratch space the ops lend themselves around their products (the
+    /// convolution's unfolded patches), kept between passes.
+    pub(crate) scratch: Vec<T>,
 }
 
 impl<T: Real> Default for Products<T> {
@@ -30,6 +38,7 @@ impl<T: Real> Default for Products<T> {
         Products {
             par: Par::Seq,
             columns: Columns::default(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -46,7 +55,7 @@ impl<T: Real> Products<T> {
 
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
     pub(crate) fn capacity(&self) -> usize {
-        self.columns.capacity()
+        self.columns.capacity() + self.scratch.capacity()
     }
 
     /// Single-threaded below a size where threads pay off.

@@ -1,0 +1,668 @@
+//! 2-D convolution as PyTorch's `nn.Conv2d` computes it (cross-correlation,
+//! zero padding, square kernels), on nodes of one sample a row, each row in
+//! PyTorch's order (channel, row, column): `flatten` is no op at all.
+//!
+//! A chunk of samples is unfolded (im2col) into one `[in_c·k·k, samples·out_h·out_w]`
+//! matrix, so the whole chunk is one product with the weight `[out_c, in_c·k·k]`
+//! (one large product runs far closer to the machine's peak than a small one
+//! per sample); the result is then permuted into the samples' rows. Backward
+//! permutes the output gradient the same way, and folds (col2im) the input
+//! gradient back. Chunks keep the unfolded matrix within [`COL_MAX`] elements.
+
+use crate::error::{Error, GeometryError, Result};
+use crate::ops::matmul::Products;
+use crate::params::{ParamId, Params};
+use crate::real::Real;
+use crate::tape::{Arg, Back, NodeId, Op, Tape};
+use faer::{Accum, MatMut, MatRef};
+
+/// At most this many elements in a chunk's unfolded matrix (2 MB in f32:
+/// it stays in the cache while the product reads it).
+const COL_MAX: usize = 1 << 19;
+
+/// The shapes of a convolution: input `[in_c, in_h, in_w]`, `out_c` filters of
+/// `kernel × kernel`, the stride and the zero padding on every side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dGeom {
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Conv2dGeom {
+    /// Output rows: `(in_h + 2·padding − kernel) / stride + 1`, rounded down.
+    #[inline]
+    pub fn out_h(&self) -> usize {
+        out_size(self.in_h + 2 * self.padding, self.kernel, self.stride)
+    }
+
+    /// Output columns, as [`Conv2dGeom::out_h`].
+    #[inline]
+    pub fn out_w(&self) -> usize {
+        out_size(self.in_w + 2 * self.padding, self.kernel, self.stride)
+    }
+
+    /// Values per sample in: `in_c · in_h · in_w`.
+    pub fn in_len(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+
+    /// Values per sample out: `out_c · out_h · out_w`.
+    pub fn out_len(&self) -> usize {
+        self.out_c * self.out_h() * self.out_w()
+    }
+
+    /// Columns of the weight: `in_c · kernel · kernel`, one filter a row.
+    pub fn patch(&self) -> usize {
+        self.in_c * self.kernel * self.kernel
+    }
+
+    /// A stride or kernel of 0, no channels, or a kernel larger than the
+    /// padded input are refused.
+    pub fn validate(&self) -> Result<()> {
+        let (h, w) = (self.in_h + 2 * self.padding, self.in_w + 2 * self.padding);
+        check_window(
+            "conv2d",
+            self.in_c.min(self.out_c),
+            h,
+            w,
+            self.kernel,
+            self.stride,
+        )
+    }
+
+    #[inline]
+    fn out_hw(&self) -> usize {
+        self.out_h() * self.out_w()
+    }
+}
+
+/// Floor output size of a window sliding over `size` (padding included).
+pub(crate) fn out_size(size: usize, kernel: usize, stride: usize) -> usize {
+    size.saturating_sub(kernel) / stride.max(1) + 1
+}
+
+/// The checks a sliding window's geometry shares between conv and pooling.
+pub(crate) fn check_window(
+    op: &'static str,
+    channels: usize,
+    h: usize,
+    w: usize,
+    kernel: usize,
+    stride: usize,
+) -> Result<()> {
+    let problem = if stride == 0 {
+        GeometryError::ZeroStride
+    } else if kernel == 0 {
+        GeometryError::ZeroKernel
+    } else if channels == 0 {
+        GeometryError::ZeroChannels
+    } else if kernel > h || kernel > w {
+        GeometryError::KernelTooLarge {
+            kernel,
+            height: h,
+            width: w,
+        }
+    } else {
+        return Ok(());
+    };
+    Err(Error::Geometry { op, problem })
+}
+
+/// A node's row length against the `c × h × w` it should hold.
+pub(crate) fn check_input(
+    op: &'static str,
+    cols: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Result<()> {
+    if cols == c * h * w {
+        return Ok(());
+    }
+    Err(Error::Geometry {
+        op,
+        problem: GeometryError::InputSize {
+            got: cols,
+            channels: c,
+            height: h,
+            width: w,
+        },
+    })
+}
+
+impl<T: Real> Tape<T> {
+    /// A convolution of `x` (`[n, in_c·in_h·in_w]`) by the filters `w`
+    /// (`[out_c, in_c·k·k]`: PyTorch's `[out, in, kH, kW]` flattened, one filter a
+    /// row), plus `bias` (`[1, out_c]`) on every output channel:
+    /// `[n, out_c·out_h·out_w]`.
+    pub fn conv2d(
+        &mut self,
+        x: NodeId,
+        w: NodeId,
+        bias: Option<NodeId>,
+        g: Conv2dGeom,
+    ) -> Result<NodeId> {
+        self.record_conv(None, x, Arg::Node(w), bias.map(Arg::Node), g)
+    }
+
+    /// [`Tape::conv2d`] with the weight and bias read straight from the store,
+    /// as [`Tape::linear_param`] reads a linear layer's.
+    pub fn conv2d_param(
+        &mut self,
+        params: &Params<T>,
+        x: NodeId,
+        weight: ParamId,
+        bias: Option<ParamId>,
+        g: Conv2dGeom,
+    ) -> Result<NodeId> {
+        self.check_in_store(params, weight, bias)?;
+        if matches!(self.node(x)?.op, Op::Param(_)) {
+            // As in `linear_param`: the store cannot be read and written at once.
+            let w = self.param(params, weight);
+            let b = bias.map(|b| self.param(params, b));
+            return self.conv2d(x, w, b, g);
+        }
+        self.record_conv(Some(params), x, Arg::Param(weight), bias.map(Arg::Param), g)
+    }
+
+    fn record_conv(
+        &mut self,
+        params: Option<&Params<T>>,
+        x: NodeId,
+        w: Arg,
+        bias: Option<Arg>,
+        g: Conv2dGeom,
+    ) -> Result<NodeId> {
+        g.validate()?;
+        let nx = *self.node(x)?;
+        check_input("conv2d", nx.cols, g.in_c, g.in_h, g.in_w)?;
+        let ws = self.arg_shape(params, w)?;
+        if ws != (g.out_c, g.patch()) {
+            return Err(Error::ShapeMismatch {
+                op: "conv2d weight",
+                lhs: (g.out_c, g.patch()),
+                rhs: ws,
+            });
+        }
+        if let Some(b) = bias {
+            let bs = self.arg_shape(params, b)?;
+            if bs != (1, g.out_c) {
+                return Err(Error::ShapeMismatch {
+                    op: "conv2d bias",
+                    lhs: (1, g.out_c),
+                    rhs: bs,
+                });
+            }
+        }
+        if let Some(params) = params {
+            self.reads_store(params)?;
+        }
+        let needs = |a: Arg| match a {
+            Arg::Node(id) => self.nodes[id.index()].needs_grad,
+            Arg::Param(_) => true,
+        };
+        let needs_grad = nx.needs_grad || needs(w) || bias.is_some_and(needs);
+        let op = Op::Conv2d { x, w, bias, g };
+        let id = self.push_uninit(op, nx.rows, g.out_len(), needs_grad);
+        let off = self.nodes[id.index()].off;
+        let (before, dst) = self.values.split_at_mut(off);
+        let nodes = &self.nodes;
+        let value = |a: Arg| match (a, params) {
+            (Arg::Node(id), _) => &before[nodes[id.index()].range()],
+            (Arg::Param(p), Some(params)) => params.value(p).as_slice(),
+            (Arg::Param(_), None) => unreachable!("a stored weight comes with its store"),
+        };
+        let mut ws = std::mem::take(&mut self.products.scratch);
+        let out = &mut dst[..nx.rows * g.out_len()];
+        forward(
+            &self.products,
+            &mut ws,
+            out,
+            &before[nx.range()],
+            value(w),
+            bias.map(value),
+            &g,
+        );
+        self.products.scratch = ws;
+        Ok(id)
+    }
+}
+
+/// Samples per chunk, so that a chunk's unfolded matrix stays within [`COL_MAX`].
+fn chunk(g: &Conv2dGeom, n: usize) -> usize {
+    (COL_MAX / (g.patch() * g.out_hw()).max(1)).clamp(1, n.max(1))
+}
+
+/// Grows `ws` to at least `len` (only while the sizes grow) and returns it.
+fn workspace<T: Real>(ws: &mut Vec<T>, len: usize) -> &mut [T] {
+    if ws.len() < len {
+        ws.resize(len, T::ZERO);
+    }
+    &mut ws[..len]
+}
+
+/// `out = w ⊛ x + bias` for every sample of `x`.
+fn forward<T: Real>(
+    pr: &Products<T>,
+    ws: &mut Vec<T>,
+    out: &mut [T],
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    g: &Conv2dGeom,
+) {
+    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
+    let n = out.len() / g.out_len().max(1);
+    let cn = chunk(g, n);
+    let (col, tmp) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    let w = MatRef::from_row_major_slice(w, oc, patch);
+    for s0 in (0..n).step_by(cn) {
+        let m = cn.min(n - s0);
+        let cols = m * ohw;
+        let col = &mut col[..patch * cols];
+        for j in 0..m {
+            im2col(
+                g,
+                &x[(s0 + j) * g.in_len()..][..g.in_len()],
+                col,
+                cols,
+                j * ohw,
+            );
+        }
+        let tmp = &mut tmp[..oc * cols];
+        let rhs = MatRef::from_row_major_slice(col, patch, cols);
+        pr.product(
+            MatMut::from_row_major_slice_mut(tmp, oc, cols),
+            Accum::Replace,
+            w,
+            rhs,
+        );
+        for j in 0..m {
+            let o_row = &mut out[(s0 + j) * g.out_len()..][..g.out_len()];
+            for (o, dst) in o_row.chunks_exact_mut(ohw).enumerate() {
+                let b = bias.map_or(T::ZERO, |b| b[o]);
+                let src = &tmp[o * cols + j * ohw..][..ohw];
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b);
+            }
+        }
+    }
+}
+
+/// `dst[o, j·ohw + p] = gy[s0 + j][o, p]`: a chunk's output gradient as one matrix.
+fn gather_dy<T: Real>(dst: &mut [T], gy: &[T], s0: usize, m: usize, g: &Conv2dGeom) {
+    let (ohw, cols) = (g.out_hw(), m * g.out_hw());
+    for j in 0..m {
+        let g_row = &gy[(s0 + j) * g.out_len()..][..g.out_len()];
+        for (o, src) in g_row.chunks_exact(ohw).enumerate() {
+            dst[o * cols + j * ohw..][..ohw].copy_from_slice(src);
+        }
+    }
+}
+
+/// `dx += wᵀ · dy`, folded back onto the input.
+fn input_grad<T: Real>(
+    pr: &Products<T>,
+    ws: &mut Vec<T>,
+    dx: &mut [T],
+    gy: &[T],
+    w: &[T],
+    g: &Conv2dGeom,
+) {
+    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
+    let n = gy.len() / g.out_len().max(1);
+    let cn = chunk(g, n);
+    let (dcol, dy) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    let w = MatRef::from_row_major_slice(w, oc, patch);
+    for s0 in (0..n).step_by(cn) {
+        let m = cn.min(n - s0);
+        let cols = m * ohw;
+        let dy = &mut dy[..oc * cols];
+        gather_dy(dy, gy, s0, m, g);
+        let dcol = &mut dcol[..patch * cols];
+        let dst = MatMut::from_row_major_slice_mut(dcol, patch, cols);
+        let dy = MatRef::from_row_major_slice(dy, oc, cols);
+        pr.product(dst, Accum::Replace, w.transpose(), dy);
+        for j in 0..m {
+            col2im(
+                g,
+                dcol,
+                cols,
+                j * ohw,
+                &mut dx[(s0 + j) * g.in_len()..][..g.in_len()],
+            );
+        }
+    }
+}
+
+/// `dw (=|+=) Σ over samples of dy · unfold(x)ᵀ`.
+fn weight_grad<T: Real>(
+    pr: &Products<T>,
+    ws: &mut Vec<T>,
+    dw: &mut [T],
+    accum: Accum,
+    gy: &[T],
+    x: &[T],
+    g: &Conv2dGeom,
+) {
+    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
+    let n = gy.len() / g.out_len().max(1);
+    let cn = chunk(g, n);
+    let (col, dy) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    if n == 0 && accum == Accum::Replace {
+        dw.fill(T::ZERO);
+    }
+    for s0 in (0..n).step_by(cn) {
+        let m = cn.min(n - s0);
+        let cols = m * ohw;
+        let col = &mut col[..patch * cols];
+        for j in 0..m {
+            im2col(
+                g,
+                &x[(s0 + j) * g.in_len()..][..g.in_len()],
+                col,
+                cols,
+                j * ohw,
+            );
+        }
+        let dy = &mut dy[..oc * cols];
+        gather_dy(dy, gy, s0, m, g);
+        let acc = if s0 == 0 { accum } else { Accum::Add };
+        let dst = MatMut::from_row_major_slice_mut(dw, oc, patch);
+        let dy = MatRef::from_row_major_slice(dy, oc, cols);
+        let col = MatRef::from_row_major_slice(col, patch, cols);
+        pr.product(dst, acc, dy, col.transpose());
+    }
+}
+
+/// The output columns `lo..hi` whose input column (`ox·stride + kj − padding`)
+/// lies inside an input `size` wide; the others read padding.
+fn inside(out: usize, size: usize, k_off: usize, stride: usize, padding: usize) -> (usize, usize) {
+    let lo = if k_off >= padding {
+        0
+    } else {
+        (padding - k_off).div_ceil(stride)
+    };
+    let hi = if size + padding <= k_off {
+        0
+    } else {
+        ((size + padding - k_off - 1) / stride + 1).min(out)
+    };
+    (lo.min(hi), hi)
+}
+
+/// Writes the unfolded patches of one sample `x` into the columns
+/// `at..at + out_h·out_w` of `col` (`patch` rows, `ld` columns): row
+/// `(c·k + ki)·k + kj` holds, per output position, the input value under that
+/// kernel tap (0 in the padding).
+fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize) {
+    let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
+    let (oh, ohw) = (g.out_h(), g.out_hw());
+    for c in 0..g.in_c {
+        let plane = &x[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        for ki in 0..k {
+            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
+            for kj in 0..k {
+                let (lo, hi) = inside(ow, g.in_w, kj, s, p);
+                let r = (c * k + ki) * k + kj;
+                let row = &mut col[r * ld + at..][..ohw];
+                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
+                    if oy < rlo || oy >= rhi {
+                        dst.fill(T::ZERO);
+                        continue;
+                    }
+                    let src = &plane[(oy * s + ki - p) * g.in_w..][..g.in_w];
+                    dst[..lo].fill(T::ZERO);
+                    dst[hi..].fill(T::ZERO);
+                    if s == 1 {
+                        // a loop, not copy_from_slice: rows are short, and a
+                        // call to memmove per row cost more than the copy
+                        let src = &src[lo + kj - p..hi + kj - p];
+                        dst[lo..hi].iter_mut().zip(src).for_each(|(d, &v)| *d = v);
+                    } else {
+                        for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
+                            *d = src[(ox + lo) * s + kj - p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The reverse of [`im2col`]: adds each tap's column back onto the input
+/// value it was read from (padding taps are dropped).
+fn col2im<T: Real>(g: &Conv2dGeom, col: &[T], ld: usize, at: usize, dx: &mut [T]) {
+    let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
+    let (oh, ohw) = (g.out_h(), g.out_hw());
+    for c in 0..g.in_c {
+        let plane = &mut dx[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
+        for ki in 0..k {
+            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
+            for kj in 0..k {
+                let (lo, hi) = inside(ow, g.in_w, kj, s, p);
+                let r = (c * k + ki) * k + kj;
+                let row = &col[r * ld + at..][..ohw];
+                for oy in rlo..rhi {
+                    let src = &row[oy * ow..][lo..hi];
+                    let dst = &mut plane[(oy * s + ki - p) * g.in_w..][..g.in_w];
+                    if s == 1 {
+                        let dst = &mut dst[lo + kj - p..hi + kj - p];
+                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                    } else {
+                        for (ox, &v) in src.iter().enumerate() {
+                            dst[(ox + lo) * s + kj - p] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// dx (=|+=) the folded `wᵀ · dy`, dw (=|+=) `dy · unfold(x)ᵀ`, and the bias
+/// gets the sums of dy per output channel.
+pub(crate) fn backward<T: Real>(
+    b: &mut Back<'_, T>,
+    x: NodeId,
+    w: Arg,
+    bias: Option<Arg>,
+    g: Conv2dGeom,
+) {
+    let (gy, xv) = (b.gy, b.value(x));
+    let mut ws = std::mem::take(&mut b.products.scratch);
+    let w_on_tape = match w {
+        Arg::Node(id) => Some(b.value(id)),
+        Arg::Param(_) => None,
+    };
+    if let Some(d) = b.grads.of(x) {
+        let wv = match (w, w_on_tape, d.store) {
+            (_, Some(v), _) => v,
+            (Arg::Param(p), None, Some(store)) => store.value(p).as_slice(),
+            _ => unreachable!("a stored weight with a stored input"),
+        };
+        input_grad(b.products, &mut ws, d.zeroed(), gy, wv, &g);
+    }
+    if let Some(d) = b.grads.of(w) {
+        weight_grad(b.products, &mut ws, d.buf, d.accum, gy, xv, &g);
+    }
+    if let Some(d) = bias.and_then(|bias| b.grads.of(bias)) {
+        let gb = d.zeroed();
+        for row in gy.chunks_exact(g.out_len().max(1)) {
+            for (o, plane) in row.chunks_exact(g.out_hw().max(1)).enumerate() {
+                gb[o] += plane.iter().fold(T::ZERO, |a, &v| a + v);
+            }
+        }
+    }
+    b.products.scratch = ws;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Params;
+    use crate::tensor::Tensor;
+
+    /// The definition, one multiply-add at a time: (y, dx, dw) for the
+    /// output gradient `gy`.
+    fn naive(
+        g: &Conv2dGeom,
+        n: usize,
+        x: &[f64],
+        w: &[f64],
+        gy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (oh, ow, k) = (g.out_h(), g.out_w(), g.kernel);
+        let mut y = vec![0.0; n * g.out_len()];
+        let mut dx = vec![0.0; n * g.in_len()];
+        let mut dw = vec![0.0; w.len()];
+        for s in 0..n {
+            for o in 0..g.out_c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let yi = s * g.out_len() + (o * oh + oy) * ow + ox;
+                        for c in 0..g.in_c {
+                            for ki in 0..k {
+                                for kj in 0..k {
+                                    let iy = (oy * g.stride + ki) as isize - g.padding as isize;
+                                    let ix = (ox * g.stride + kj) as isize - g.padding as isize;
+                                    let inside = (0..g.in_h as isize).contains(&iy)
+                                        && (0..g.in_w as isize).contains(&ix);
+                                    if !inside {
+                                        continue;
+                                    }
+                                    let xi = s * g.in_len()
+                                        + (c * g.in_h + iy as usize) * g.in_w
+                                        + ix as usize;
+                                    let wi = o * g.patch() + (c * k + ki) * k + kj;
+                                    y[yi] += w[wi] * x[xi];
+                                    dx[xi] += w[wi] * gy[yi];
+                                    dw[wi] += x[xi] * gy[yi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx, dw)
+    }
+
+    /// Sizes whose unfolded batch spans several chunks with a remainder
+    /// (18 samples a chunk: 20 = 18 + 2), and small odd ones in one chunk.
+    #[test]
+    fn the_chunked_products_match_the_definition() {
+        let cases = [
+            (
+                Conv2dGeom {
+                    in_c: 4,
+                    in_h: 28,
+                    in_w: 28,
+                    out_c: 3,
+                    kernel: 3,
+                    stride: 1,
+                    padding: 1,
+                },
+                20,
+            ),
+            (
+                Conv2dGeom {
+                    in_c: 2,
+                    in_h: 7,
+                    in_w: 5,
+                    out_c: 3,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 2,
+                },
+                3,
+            ),
+            (
+                Conv2dGeom {
+                    in_c: 1,
+                    in_h: 6,
+                    in_w: 9,
+                    out_c: 2,
+                    kernel: 4,
+                    stride: 3,
+                    padding: 0,
+                },
+                2,
+            ),
+        ];
+        assert!(chunk(&cases[0].0, 20) == 18);
+        for (g, n) in cases {
+            let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
+            let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
+            let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
+            // loss = ½ Σ (y + shift)², so dy = y + shift
+            let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
+            let (y, _, _) = naive(&g, n, &x, &w, &shift);
+            let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
+            let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
+            let mut params = Params::new();
+            let wid = params
+                .add("w", Tensor::from_vec(g.out_c, g.patch(), w).unwrap())
+                .unwrap();
+            let xid = params
+                .add("x", Tensor::from_vec(n, g.in_len(), x).unwrap())
+                .unwrap();
+            let mut tape = Tape::new();
+            let xn = tape.param(&params, xid);
+            let xn = tape.scale(xn, 1.0).unwrap();
+            let out = tape.conv2d_param(&params, xn, wid, None, g).unwrap();
+            let sn = tape.input(&Tensor::from_vec(n, g.out_len(), shift).unwrap());
+            let z = tape.add(out, sn).unwrap();
+            let sq = tape.sumsq(z).unwrap();
+            let loss = tape.scale(sq, 0.5).unwrap();
+            tape.backward(loss, &mut params).unwrap();
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                assert_eq!(a.len(), b.len());
+                for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (p - q).abs() < 1e-12 * (1.0 + q.abs()),
+                        "{what}[{i}] {g:?}: {p} vs {q}"
+                    );
+                }
+            };
+            close(tape.value(out).unwrap(), &y, "y");
+            close(params.grad(xid).as_slice(), &dx, "dx");
+            close(params.grad(wid).as_slice(), &dw, "dw");
+        }
+    }
+
+    #[test]
+    fn impossible_geometry_is_refused_with_its_reason() {
+        let g = Conv2dGeom {
+            in_c: 1,
+            in_h: 4,
+            in_w: 6,
+            out_c: 2,
+            kernel: 5,
+            stride: 1,
+            padding: 0,
+        };
+        let e = g.validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "conv2d: a 5x5 kernel does not fit the 4x6 input (padding included)"
+        );
+        assert!(Conv2dGeom { padding: 1, ..g }.validate().is_ok());
+        let e = Conv2dGeom { stride: 0, ..g }.validate().unwrap_err();
+        assert_eq!(e.to_string(), "conv2d: the stride must be at least 1");
+        let mut tape = Tape::<f32>::new();
+        let x = tape.input(&Tensor::zeros(2, 23));
+        let w = tape.input(&Tensor::zeros(2, 25));
+        let e = tape
+            .conv2d(x, w, None, Conv2dGeom { padding: 1, ..g })
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "conv2d: the input has 23 values per sample, not 1x4x6"
+        );
+    }
+}

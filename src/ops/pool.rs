@@ -1,0 +1,243 @@
+//! Max and average pooling over `kernel × kernel` windows, as PyTorch's
+//! `max_pool2d` and `avg_pool2d` without padding (output sizes rounded down).
+//! The max's gradient goes to the first maximum of its window in row-major
+//! order, as PyTorch's does; backward finds it again rather than keeping it.
+
+use super::conv::{check_input, check_window, out_size};
+use crate::error::Result;
+use crate::real::Real;
+use crate::tape::{Back, NodeId, Op, Tape};
+
+/// The shapes of a pooling: input `[c, h, w]`, window `kernel × kernel`, stride.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2dGeom {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+}
+
+impl Pool2dGeom {
+    /// Output rows: `(h − kernel) / stride + 1`, rounded down.
+    pub fn out_h(&self) -> usize {
+        out_size(self.h, self.kernel, self.stride)
+    }
+
+    /// Output columns, as [`Pool2dGeom::out_h`].
+    pub fn out_w(&self) -> usize {
+        out_size(self.w, self.kernel, self.stride)
+    }
+
+    /// Values per sample out: `c · out_h · out_w`.
+    pub fn out_len(&self) -> usize {
+        self.c * self.out_h() * self.out_w()
+    }
+
+    /// A stride or kernel of 0, no channels, or a kernel larger than the
+    /// input are refused.
+    pub fn validate(&self) -> Result<()> {
+        check_window("pool2d", self.c, self.h, self.w, self.kernel, self.stride)
+    }
+}
+
+/// Which pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pooling {
+    Max,
+    Avg,
+}
+
+impl<T: Real> Tape<T> {
+    /// The maximum of each window, per channel: `[n, c·h·w] -> [n, c·out_h·out_w]`.
+    /// A NaN in a window is its maximum, as in PyTorch.
+    pub fn max_pool2d(&mut self, x: NodeId, g: Pool2dGeom) -> Result<NodeId> {
+        self.pool(x, g, Pooling::Max)
+    }
+
+    /// The mean of each window, per channel.
+    pub fn avg_pool2d(&mut self, x: NodeId, g: Pool2dGeom) -> Result<NodeId> {
+        self.pool(x, g, Pooling::Avg)
+    }
+
+    fn pool(&mut self, x: NodeId, g: Pool2dGeom, kind: Pooling) -> Result<NodeId> {
+        g.validate()?;
+        let n = *self.node(x)?;
+        check_input("pool2d", n.cols, g.c, g.h, g.w)?;
+        let op = Op::Pool2d { x, g, kind };
+        let id = self.push_uninit(op, n.rows, g.out_len(), n.needs_grad);
+        let (before, out) = self.values.split_at_mut(self.nodes[id.index()].off);
+        let (x, out) = (&before[n.range()], &mut out[..n.rows * g.out_len()]);
+        match kind {
+            Pooling::Max => {
+                // where each maximum was, for backward: one u32 per output
+                let at = self.labels.len();
+                self.labels.resize(at + out.len(), 0);
+                max_forward(&g, x, out, &mut self.labels[at..]);
+            }
+            Pooling::Avg => avg_forward(&g, x, out),
+        }
+        Ok(id)
+    }
+}
+
+/// The planes of `x` and `out`, one per (sample, channel), paired.
+fn planes<'a, T: Real, O>(
+    g: &Pool2dGeom,
+    x: &'a [T],
+    out: &'a mut [O],
+) -> impl Iterator<Item = (&'a [T], &'a mut [O])> {
+    let oh_ow = (g.out_h() * g.out_w()).max(1);
+    x.chunks_exact((g.h * g.w).max(1))
+        .zip(out.chunks_exact_mut(oh_ow))
+}
+
+/// Each window's first maximum (row-major; a NaN counts as the maximum, as
+/// in PyTorch), and its place in the plane in `arg`.
+fn max_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
+    #[allow(clippy::eq_op)]
+    if x.iter().any(|&v| v != v) {
+        window_max::<T, true>(g, x, out, arg)
+    } else {
+        window_max::<T, false>(g, x, out, arg)
+    }
+}
+
+/// [`max_forward`], with the NaN rule only when `NAN`: without it the
+/// comparison is one `>`, so the winner is kept with a mask and a max, not a
+/// branch (which one wins is a coin toss, and a mispredicted branch cost more
+/// than the rest of the loop).
+fn window_max<T: Real, const NAN: bool>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let arg_planes = arg.chunks_exact_mut((g.out_h() * ow).max(1));
+    for ((xp, op), ap) in planes(g, x, out).zip(arg_planes) {
+        let rows = op
+            .chunks_exact_mut(ow.max(1))
+            .zip(ap.chunks_exact_mut(ow.max(1)));
+        for (oy, (orow, arow)) in rows.enumerate() {
+            for (ox, (o, a)) in orow.iter_mut().zip(arow.iter_mut()).enumerate() {
+                let at = oy * s * w + ox * s;
+                let (mut best, mut bi) = (xp[at], at);
+                for r in 0..k {
+                    let row = at + r * w;
+                    for (j, &v) in xp[row..row + k].iter().enumerate() {
+                        #[allow(clippy::eq_op)]
+                        let take = v > best || (NAN && v != v && best == best);
+                        let m = (take as usize).wrapping_neg();
+                        bi = (bi & !m) | ((row + j) & m);
+                        best = if NAN { xp[bi] } else { best.max(v) };
+                    }
+                }
+                (*o, *a) = (best, bi as u32);
+            }
+        }
+    }
+}
+
+/// Each window's mean.
+fn avg_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T]) {
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let inv = T::ONE / T::from_f64((k * k) as f64);
+    for (xp, op) in planes(g, x, out) {
+        for (i, o) in op.iter_mut().enumerate() {
+            let at = (i / ow) * s * w + (i % ow) * s;
+            let mut sum = T::ZERO;
+            for r in 0..k {
+                sum += xp[at + r * w..][..k].iter().fold(T::ZERO, |a, &v| a + v);
+            }
+            *o = sum * inv;
+        }
+    }
+}
+
+/// Max: each output's gradient to its window's first maximum (recorded by
+/// the forward). Avg: spread evenly over the window. Windows may overlap:
+/// contributions add.
+pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, g: Pool2dGeom, kind: Pooling) {
+    let (gy, arg) = (b.gy, b.labels());
+    let Some(d) = b.grads.of(x) else { return };
+    let dx = d.zeroed();
+    let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
+    let oh_ow = (g.out_h() * ow).max(1);
+    let dx_planes = dx.chunks_exact_mut((g.h * w).max(1));
+    for (i, (dp, gp)) in dx_planes.zip(gy.chunks_exact(oh_ow)).enumerate() {
+        match kind {
+            Pooling::Max => {
+                for (&a, &v) in arg[i * oh_ow..][..oh_ow].iter().zip(gp) {
+                    dp[a as usize] += v;
+                }
+            }
+            Pooling::Avg => {
+                let inv = T::ONE / T::from_f64((k * k) as f64);
+                for (o, &v) in gp.iter().enumerate() {
+                    let at = (o / ow) * s * w + (o % ow) * s;
+                    let v = v * inv;
+                    for r in 0..k {
+                        dp[at + r * w..][..k].iter_mut().for_each(|d| *d += v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Params;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn the_max_gradient_goes_to_the_first_maximum_and_nan_wins() {
+        // one 2x4 plane, two 2x2 windows: ties in the first, a NaN in the second
+        let x = [1.0, 3.0, 2.0, 0.5, 3.0, 3.0, f64::NAN, 9.0];
+        let mut params = Params::new();
+        let id = params
+            .add("x", Tensor::from_vec(1, 8, x.to_vec()).unwrap())
+            .unwrap();
+        let mut tape = Tape::new();
+        let xn = tape.param(&params, id);
+        let g = Pool2dGeom {
+            c: 1,
+            h: 2,
+            w: 4,
+            kernel: 2,
+            stride: 2,
+        };
+        let y = tape.max_pool2d(xn, g).unwrap();
+        let v = tape.value(y).unwrap();
+        assert_eq!(v[0], 3.0);
+        assert!(v[1].is_nan());
+        let s = tape.sum(y).unwrap();
+        tape.backward(s, &mut params).unwrap();
+        assert_eq!(
+            params.grad(id).as_slice(),
+            &[0., 1., 0., 0., 0., 0., 1., 0.]
+        );
+    }
+
+    #[test]
+    fn output_sizes_round_down_as_pytorch() {
+        let g = Pool2dGeom {
+            c: 6,
+            h: 28,
+            w: 27,
+            kernel: 2,
+            stride: 2,
+        };
+        assert_eq!((g.out_h(), g.out_w()), (14, 13));
+        let g = Pool2dGeom {
+            c: 1,
+            h: 5,
+            w: 5,
+            kernel: 3,
+            stride: 1,
+        };
+        assert_eq!((g.out_h(), g.out_w(), g.out_len()), (3, 3, 9));
+        let e = Pool2dGeom { kernel: 6, ..g }.validate().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pool2d: a 6x6 kernel does not fit the 5x5 input (padding included)"
+        );
+    }
+}
