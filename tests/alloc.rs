@@ -3,7 +3,9 @@
 
 use netc::checkpoint::{CheckpointError, load_model};
 use netc::optim::{AdamConfig, Optimizer, SgdConfig};
-use netc::{DropoutMode, Linear, Params, Phase, Tape, Tensor};
+use netc::{
+    BatchNorm, Conv2d, Conv2dGeom, DropoutMode, Linear, Params, Phase, Pool2dGeom, Tape, Tensor,
+};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -124,6 +126,64 @@ fn a_training_step_after_the_first_does_not_allocate() {
         let loss = tape.add(nll, ce).unwrap();
         let loss = tape.add(loss, l1).unwrap();
         let loss = tape.add(loss, l2).unwrap();
+        tape.backward_replacing(loss, params).unwrap();
+        opt.step(params).unwrap();
+    };
+    step(&mut tape, &mut params);
+    step(&mut tape, &mut params);
+    let before = allocations();
+    for _ in 0..10 {
+        step(&mut tape, &mut params);
+    }
+    assert_eq!(allocations() - before, 0);
+}
+
+#[test]
+fn an_image_step_after_the_first_does_not_allocate() {
+    // conv (its workspace), max pooling (its argmax), dropout2d, batch norm
+    // in training (its statistics), average pooling, then SGD.
+    let mut rng = Pcg64Mcg::seed_from_u64(0);
+    let mut params = Params::<f32>::new();
+    let geom = Conv2dGeom {
+        in_c: 2,
+        in_h: 9,
+        in_w: 9,
+        out_c: 4,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+    };
+    let conv = Conv2d::new(&mut params, "c", geom, true, &mut rng).unwrap();
+    let bn = BatchNorm::new(&mut params, "bn", 4, 16).unwrap();
+    let out = Linear::new(&mut params, "out", 4 * 2 * 2, 3, true, &mut rng).unwrap();
+    let pool = |c, side, kernel| Pool2dGeom {
+        c,
+        h: side,
+        w: side,
+        kernel,
+        stride: kernel,
+    };
+    let mut opt = Optimizer::sgd(SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::new(0.01)
+    })
+    .unwrap();
+    let x = Tensor::from_fn(5, 162, |r, c| ((r * 3 + c) % 7) as f32 * 0.1);
+    let labels = [0, 1, 2, 0, 1];
+    let mut tape = Tape::new();
+    let mut step = |tape: &mut Tape<f32>, params: &mut Params<f32>| {
+        tape.clear();
+        let xi = tape.input(&x);
+        let h = conv.forward(tape, params, xi).unwrap();
+        let h = tape.relu(h).unwrap();
+        let h = tape.max_pool2d(h, pool(4, 9, 2)).unwrap();
+        let h = tape
+            .dropout2d(h, 4, 0.25, DropoutMode::Inverted, Phase::Train, &mut rng)
+            .unwrap();
+        let h = bn.forward(tape, params, h, Phase::Train).unwrap();
+        let h = tape.avg_pool2d(h, pool(4, 4, 2)).unwrap();
+        let z = out.forward(tape, params, h).unwrap();
+        let loss = tape.cross_entropy(z, &labels).unwrap();
         tape.backward_replacing(loss, params).unwrap();
         opt.step(params).unwrap();
     };
