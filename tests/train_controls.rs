@@ -235,3 +235,27 @@ fn resuming_keeps_the_schedule_ramp_clipping_and_max_norm_bit_for_bit() {
     assert_eq!(rows, strip(metrics(whole.path())));
     assert!(rows.iter().any(|r| r.clipped.unwrap() > 0), "{rows:?}");
 }
+
+#[test]
+fn max_norm_holds_each_filter_of_a_convolution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = "net convnorm v1\ninput x: 1x8x8\nlabel y: classes(4)\n\
+               c1 = relu(conv2d(x, 4, 3, max_norm: 0.3))\nc2 = relu(conv2d(c1, 4, 3))\n\
+               out = linear(flatten(c2), 4)\nloss = cross_entropy(out, y)\n\
+               train {\n    data: synthetic(samples: 160, test_samples: 40)\n    batch: 16\n\
+               \x20   epochs: 3\n    optimizer: sgd(lr: 0.5, momentum: 0.9)\n    max_norm: 0.5\n}\n";
+    run(src, tmp.path(), false, 0).unwrap();
+    let t = Tensors::read(&RunDir::new(tmp.path()).model);
+    // A filter is all of one output channel's weights: `[in, k, k]` of `[out, in, k, k]`.
+    for (name, c) in [("c1.weight", 0.3), ("c2.weight", 0.5), ("out.weight", 0.5)] {
+        let (dims, w) = t.get(name);
+        let row: usize = dims[1..].iter().product();
+        let norms: Vec<f64> = w
+            .chunks(row)
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .collect();
+        assert_eq!(norms.len(), dims[0], "{name}");
+        assert!(norms.iter().all(|&n| n <= c), "{name}: {norms:?}");
+        assert!(norms.iter().any(|&n| n > 0.99 * c), "{name}: {norms:?}");
+    }
+}

@@ -489,7 +489,7 @@ pub static TRAIN_SETTINGS: &[Param] = &[
         "max_norm",
         Kind::Real(Range::Positive),
         Default::Absent,
-        "the largest norm of each unit's incoming weights, for every `linear`",
+        "the largest norm of each unit's incoming weights (each filter's), for every `linear` and `conv2d`",
     ),
     p(
         "validation",
@@ -610,6 +610,12 @@ pub static BUILTINS: &[Builtin] = &[
                 Kind::Bool,
                 Default::Bool(true),
                 "whether it adds a bias per channel",
+            ),
+            p(
+                "max_norm",
+                Kind::Real(Range::Positive),
+                Default::Absent,
+                "the largest norm of each filter (else the train block's)",
             ),
         ],
         example: "conv2d(x, 6, 5, padding: 2)",

@@ -216,6 +216,8 @@ pub enum Expr {
         stride: usize,
         padding: usize,
         bias: bool,
+        /// Its own max-norm constraint on each filter, when the call gives one.
+        max_norm: Option<f64>,
     },
     /// Max or average pooling of `input`, per channel.
     Pool {
@@ -399,6 +401,7 @@ impl fmt::Display for Expr {
                 stride,
                 padding,
                 bias,
+                max_norm,
                 ..
             } => {
                 write!(f, "conv2d({x}, {channels}, {kernel}")?;
@@ -410,6 +413,9 @@ impl fmt::Display for Expr {
                 }
                 if !bias {
                     write!(f, ", bias: false")?;
+                }
+                if let Some(c) = max_norm {
+                    write!(f, ", max_norm: {}", num(*c))?;
                 }
                 write!(f, ")")
             }
@@ -817,8 +823,8 @@ impl Model {
         fn own(e: &Expr) -> Option<Option<f64>> {
             match e {
                 Expr::Linear { max_norm, .. } => Some(*max_norm),
-                // A filter is a row of the stored weight: the block's bound holds it.
-                Expr::Conv2d { .. } => Some(None),
+                // A filter is a row of the stored weight, held as a unit's row is.
+                Expr::Conv2d { max_norm, .. } => Some(*max_norm),
                 // A scale per channel, not a unit's incoming weights.
                 Expr::Name(_) | Expr::BatchNorm { .. } => None,
                 Expr::Apply { x, .. }

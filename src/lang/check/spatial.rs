@@ -30,7 +30,11 @@ impl Checker<'_> {
         let stride = self.stride(bound, "conv2d", x.as_ref().map(|(_, s)| &s[..]), Some(1));
         let padding = self.whole_param(bound, "padding");
         let bias = self.bool_param(bound, "bias");
+        let max_norm = bound
+            .arg("max_norm")
+            .map(|e| self.real(e, "max_norm", crate::range::Range::Positive));
         let (x, _) = x?;
+        let max_norm = max_norm.map(|c| c.ok_or(())).transpose().ok()?;
         let (input, channels, kernel) = (input?, channels?, kernel?);
         let (stride, padding, bias) = (stride?, padding?, bias?);
         let at = bound.arg("kernel").map_or(call.span, |k| k.span);
@@ -69,6 +73,7 @@ impl Checker<'_> {
             stride: stride as usize,
             padding: padding as usize,
             bias,
+            max_norm,
         };
         Some((expr, out.dims()))
     }
