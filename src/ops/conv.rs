@@ -202,11 +202,8 @@ impl<T: Real> Tape<T> {
         if let Some(params) = params {
             self.reads_store(params)?;
         }
-        let needs = |a: Arg| match a {
-            Arg::Node(id) => self.nodes[id.index()].needs_grad,
-            Arg::Param(_) => true,
-        };
-        let needs_grad = nx.needs_grad || needs(w) || bias.is_some_and(needs);
+        let needs_grad =
+            nx.needs_grad || self.arg_needs_grad(w) || bias.is_some_and(|b| self.arg_needs_grad(b));
         let op = Op::Conv2d { x, w, bias, g };
         let id = self.push_uninit(op, nx.rows, g.out_len(), needs_grad);
         let off = self.nodes[id.index()].off;
@@ -265,15 +262,7 @@ fn forward<T: Real>(
         let m = cn.min(n - s0);
         let cols = m * ohw;
         let col = &mut col[..patch * cols];
-        for j in 0..m {
-            im2col(
-                g,
-                &x[(s0 + j) * g.in_len()..][..g.in_len()],
-                col,
-                cols,
-                j * ohw,
-            );
-        }
+        unfold_chunk(g, x, s0, m, col);
         let tmp = &mut tmp[..oc * cols];
         let rhs = MatRef::from_row_major_slice(col, patch, cols);
         pr.product(
@@ -360,15 +349,7 @@ fn weight_grad<T: Real>(
         let m = cn.min(n - s0);
         let cols = m * ohw;
         let col = &mut col[..patch * cols];
-        for j in 0..m {
-            im2col(
-                g,
-                &x[(s0 + j) * g.in_len()..][..g.in_len()],
-                col,
-                cols,
-                j * ohw,
-            );
-        }
+        unfold_chunk(g, x, s0, m, col);
         let dy = &mut dy[..oc * cols];
         gather_dy(dy, gy, s0, m, g);
         let acc = if s0 == 0 { accum } else { Accum::Add };
@@ -393,6 +374,21 @@ fn inside(out: usize, size: usize, k_off: usize, stride: usize, padding: usize) 
         ((size + padding - k_off - 1) / stride + 1).min(out)
     };
     (lo.min(hi), hi)
+}
+
+/// Unfolds samples `s0..s0 + m` of `x` side by side into `col`
+/// (`[patch, m·out_h·out_w]`), the right operand of one product for the chunk.
+fn unfold_chunk<T: Real>(g: &Conv2dGeom, x: &[T], s0: usize, m: usize, col: &mut [T]) {
+    let (ohw, cols) = (g.out_hw(), m * g.out_hw());
+    for j in 0..m {
+        im2col(
+            g,
+            &x[(s0 + j) * g.in_len()..][..g.in_len()],
+            col,
+            cols,
+            j * ohw,
+        );
+    }
 }
 
 /// Writes the unfolded patches of one sample `x` into the columns

@@ -111,11 +111,8 @@ impl<T: Real> Tape<T> {
         if let Some(params) = params {
             self.reads_store(params)?;
         }
-        let needs = |a: Arg| match a {
-            Arg::Node(id) => self.nodes[id.index()].needs_grad,
-            Arg::Param(_) => true,
-        };
-        let needs_grad = nx.needs_grad || needs(w) || bias.is_some_and(needs);
+        let needs_grad =
+            nx.needs_grad || self.arg_needs_grad(w) || bias.is_some_and(|b| self.arg_needs_grad(b));
         let id = self.push_uninit(Op::Linear { x, w, bias }, nx.rows, out, needs_grad);
         let off = self.nodes[id.index()].off;
         let (before, dst) = self.values.split_at_mut(off);
@@ -137,6 +134,15 @@ impl<T: Real> Tape<T> {
             (Arg::Node(id), _) => self.shape(id),
             (Arg::Param(p), Some(params)) => Ok(params.value(p).shape()),
             (Arg::Param(_), None) => unreachable!("a stored weight comes with its store"),
+        }
+    }
+
+    /// Whether a layer's weight or bias wants a gradient: a stored parameter
+    /// always does, a node as its own inputs decide.
+    pub(crate) fn arg_needs_grad(&self, a: Arg) -> bool {
+        match a {
+            Arg::Node(id) => self.nodes[id.index()].needs_grad,
+            Arg::Param(_) => true,
         }
     }
 
