@@ -8,13 +8,19 @@
 //! per sample); the result is then permuted into the samples' rows. Backward
 //! permutes the output gradient the same way, and folds (col2im) the input
 //! gradient back. Chunks keep the unfolded matrix within [`COL_MAX`] elements.
+//!
+//! On several threads a large enough batch is split into parts of whole
+//! samples, one a thread ([`Products::parts`]); the weight gradient is the sum
+//! of the parts' sums, added in the parts' order, so a given thread count
+//! always gives the same numbers.
 
 use crate::error::{Error, GeometryError, Result};
-use crate::ops::matmul::Products;
+use crate::ops::matmul::{Products, product_seq};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tape::{Arg, Back, NodeId, Op, Tape};
 use faer::{Accum, MatMut, MatRef};
+use rayon::prelude::*;
 
 /// At most this many elements in a chunk's unfolded matrix (2 MB in f32:
 /// it stays in the cache while the product reads it).
@@ -235,18 +241,76 @@ fn chunk(g: &Conv2dGeom, n: usize) -> usize {
     (COL_MAX / (g.patch() * g.out_hw()).max(1)).clamp(1, n.max(1))
 }
 
-/// Grows `ws` to at least `len` (only while the sizes grow) and returns it.
-fn workspace<T: Real>(ws: &mut Vec<T>, len: usize) -> &mut [T] {
-    if ws.len() < len {
-        ws.resize(len, T::ZERO);
-    }
-    &mut ws[..len]
+/// The workspace of a part of up to `n` samples: a chunk's unfolded
+/// matrix and its output (or output gradient) beside it.
+fn part_len(g: &Conv2dGeom, n: usize) -> usize {
+    (g.patch() + g.out_c) * chunk(g, n) * g.out_hw()
 }
 
-/// `out = w ⊛ x + bias` for every sample of `x`.
+/// How a pass over `n` samples is split: the parts, the samples a part (the
+/// last may have fewer), and the parts' workspaces, each grown to at least
+/// `len(samples a part)` (only while the sizes grow).
+fn split<'w, T: Real>(
+    pr: &Products<T>,
+    ws: &'w mut Vec<Vec<T>>,
+    n: usize,
+    g: &Conv2dGeom,
+    len: impl Fn(usize) -> usize,
+) -> (usize, &'w mut [Vec<T>]) {
+    let parts = pr.parts(n, n * g.out_len() * g.patch());
+    let per = n.div_ceil(parts).max(1);
+    if ws.len() < parts {
+        ws.resize_with(parts, Vec::new);
+    }
+    let len = len(per);
+    for w in &mut ws[..parts] {
+        if w.len() < len {
+            w.resize(len, T::ZERO);
+        }
+    }
+    (per, &mut ws[..parts])
+}
+
+/// A product on `pr`'s threads, or on this thread alone (`None`: in a part
+/// of a split batch).
+fn product<T: Real>(
+    pr: Option<&Products<T>>,
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) {
+    match pr {
+        Some(pr) => pr.product(dst, accum, lhs, rhs),
+        None => product_seq(dst, accum, lhs, rhs),
+    }
+}
+
+/// `out = w ⊛ x + bias` for every sample of `x`, the batch split across threads.
 fn forward<T: Real>(
     pr: &Products<T>,
-    ws: &mut Vec<T>,
+    ws: &mut Vec<Vec<T>>,
+    out: &mut [T],
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    g: &Conv2dGeom,
+) {
+    let n = out.len() / g.out_len().max(1);
+    let (per, ws) = split(pr, ws, n, g, |per| part_len(g, per));
+    if let [ws] = ws {
+        return forward_part(Some(pr), ws, out, x, w, bias, g);
+    }
+    out.par_chunks_mut(per * g.out_len())
+        .zip(x.par_chunks(per * g.in_len()))
+        .zip(ws.par_iter_mut())
+        .for_each(|((out, x), ws)| forward_part(None, ws, out, x, w, bias, g));
+}
+
+/// [`forward`] for the samples of one part.
+fn forward_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
     out: &mut [T],
     x: &[T],
     w: &[T],
@@ -256,7 +320,7 @@ fn forward<T: Real>(
     let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
     let n = out.len() / g.out_len().max(1);
     let cn = chunk(g, n);
-    let (col, tmp) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    let (col, tmp) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
     let w = MatRef::from_row_major_slice(w, oc, patch);
     for s0 in (0..n).step_by(cn) {
         let m = cn.min(n - s0);
@@ -265,7 +329,8 @@ fn forward<T: Real>(
         unfold_chunk(g, x, s0, m, col);
         let tmp = &mut tmp[..oc * cols];
         let rhs = MatRef::from_row_major_slice(col, patch, cols);
-        pr.product(
+        product(
+            pr,
             MatMut::from_row_major_slice_mut(tmp, oc, cols),
             Accum::Replace,
             w,
@@ -293,10 +358,30 @@ fn gather_dy<T: Real>(dst: &mut [T], gy: &[T], s0: usize, m: usize, g: &Conv2dGe
     }
 }
 
-/// `dx += wᵀ · dy`, folded back onto the input.
+/// `dx += wᵀ · dy`, folded back onto the input, the batch split across threads.
 fn input_grad<T: Real>(
     pr: &Products<T>,
-    ws: &mut Vec<T>,
+    ws: &mut Vec<Vec<T>>,
+    dx: &mut [T],
+    gy: &[T],
+    w: &[T],
+    g: &Conv2dGeom,
+) {
+    let n = gy.len() / g.out_len().max(1);
+    let (per, ws) = split(pr, ws, n, g, |per| part_len(g, per));
+    if let [ws] = ws {
+        return input_grad_part(Some(pr), ws, dx, gy, w, g);
+    }
+    dx.par_chunks_mut(per * g.in_len())
+        .zip(gy.par_chunks(per * g.out_len()))
+        .zip(ws.par_iter_mut())
+        .for_each(|((dx, gy), ws)| input_grad_part(None, ws, dx, gy, w, g));
+}
+
+/// [`input_grad`] for the samples of one part.
+fn input_grad_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
     dx: &mut [T],
     gy: &[T],
     w: &[T],
@@ -305,7 +390,7 @@ fn input_grad<T: Real>(
     let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
     let n = gy.len() / g.out_len().max(1);
     let cn = chunk(g, n);
-    let (dcol, dy) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    let (dcol, dy) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
     let w = MatRef::from_row_major_slice(w, oc, patch);
     for s0 in (0..n).step_by(cn) {
         let m = cn.min(n - s0);
@@ -315,7 +400,7 @@ fn input_grad<T: Real>(
         let dcol = &mut dcol[..patch * cols];
         let dst = MatMut::from_row_major_slice_mut(dcol, patch, cols);
         let dy = MatRef::from_row_major_slice(dy, oc, cols);
-        pr.product(dst, Accum::Replace, w.transpose(), dy);
+        product(pr, dst, Accum::Replace, w.transpose(), dy);
         for j in 0..m {
             col2im(
                 g,
@@ -328,10 +413,52 @@ fn input_grad<T: Real>(
     }
 }
 
-/// `dw (=|+=) Σ over samples of dy · unfold(x)ᵀ`.
+/// `dw (=|+=) Σ over samples of dy · unfold(x)ᵀ`, the batch split across
+/// threads: the first part writes (or adds) into `dw`, each other part sums
+/// into the front of its workspace, and those sums are added to `dw` in the
+/// parts' order.
 fn weight_grad<T: Real>(
     pr: &Products<T>,
-    ws: &mut Vec<T>,
+    ws: &mut Vec<Vec<T>>,
+    dw: &mut [T],
+    accum: Accum,
+    gy: &[T],
+    x: &[T],
+    g: &Conv2dGeom,
+) {
+    let n = gy.len() / g.out_len().max(1);
+    let size = dw.len();
+    let (per, ws) = split(pr, ws, n, g, |per| size + part_len(g, per));
+    let Some((first, rest)) = ws.split_first_mut() else {
+        unreachable!("a pass has one part at least")
+    };
+    if rest.is_empty() {
+        return weight_grad_part(Some(pr), first, dw, accum, gy, x, g);
+    }
+    let (gy0, gy_rest) = gy.split_at(per * g.out_len());
+    let (x0, x_rest) = x.split_at(per * g.in_len());
+    rayon::join(
+        || weight_grad_part(None, first, dw, accum, gy0, x0, g),
+        || {
+            rest.par_iter_mut()
+                .zip(gy_rest.par_chunks(per * g.out_len()))
+                .zip(x_rest.par_chunks(per * g.in_len()))
+                .for_each(|((ws, gy), x)| {
+                    let (sum, ws) = ws.split_at_mut(size);
+                    weight_grad_part(None, ws, sum, Accum::Replace, gy, x, g);
+                });
+        },
+    );
+    let used = gy_rest.len().div_ceil(per * g.out_len());
+    for ws in &rest[..used] {
+        dw.iter_mut().zip(&ws[..size]).for_each(|(d, &s)| *d += s);
+    }
+}
+
+/// [`weight_grad`] for the samples of one part.
+fn weight_grad_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
     dw: &mut [T],
     accum: Accum,
     gy: &[T],
@@ -341,7 +468,7 @@ fn weight_grad<T: Real>(
     let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
     let n = gy.len() / g.out_len().max(1);
     let cn = chunk(g, n);
-    let (col, dy) = workspace(ws, (patch + oc) * cn * ohw).split_at_mut(patch * cn * ohw);
+    let (col, dy) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
     if n == 0 && accum == Accum::Replace {
         dw.fill(T::ZERO);
     }
@@ -356,7 +483,7 @@ fn weight_grad<T: Real>(
         let dst = MatMut::from_row_major_slice_mut(dw, oc, patch);
         let dy = MatRef::from_row_major_slice(dy, oc, cols);
         let col = MatRef::from_row_major_slice(col, patch, cols);
-        pr.product(dst, acc, dy, col.transpose());
+        product(pr, dst, acc, dy, col.transpose());
     }
 }
 
@@ -555,22 +682,42 @@ mod tests {
     }
 
     /// Sizes whose unfolded batch spans several chunks with a remainder
-    /// (18 samples a chunk: 20 = 18 + 2), and small odd ones in one chunk.
+    /// (18 samples a chunk: 20 = 18 + 2), and small odd ones in one chunk;
+    /// on one thread, and split into parts on two and three (the first case
+    /// is large enough to split: 15 + 15 and 10 + 10 + 10 samples; 31 splits
+    /// unevenly: 16 + 15 and 11 + 11 + 9).
     #[test]
-    fn the_chunked_products_match_the_definition() {
+    fn the_chunked_and_split_products_match_the_definition() {
+        let big = Conv2dGeom {
+            in_c: 4,
+            in_h: 28,
+            in_w: 28,
+            out_c: 3,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        };
+        assert!(chunk(&big, 20) == 18);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for threads in [1, 2, 3] {
+            let mut pr = Products::<f64>::default();
+            pr.set_threads(threads);
+            let flops = |n: usize| n * big.out_len() * big.patch();
+            assert_eq!(pr.parts(30, flops(30)), threads, "the large case splits");
+            pool.install(|| {
+                for n in [20, 30, 31] {
+                    match_the_definition(big, n, threads);
+                }
+                small_cases_match_the_definition(threads);
+            });
+        }
+    }
+
+    fn small_cases_match_the_definition(threads: usize) {
         let cases = [
-            (
-                Conv2dGeom {
-                    in_c: 4,
-                    in_h: 28,
-                    in_w: 28,
-                    out_c: 3,
-                    kernel: 3,
-                    stride: 1,
-                    padding: 1,
-                },
-                20,
-            ),
             (
                 Conv2dGeom {
                     in_c: 2,
@@ -596,45 +743,51 @@ mod tests {
                 2,
             ),
         ];
-        assert!(chunk(&cases[0].0, 20) == 18);
         for (g, n) in cases {
-            let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
-            let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
-            let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
-            // loss = ½ Σ (y + shift)², so dy = y + shift
-            let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
-            let (y, _, _) = naive(&g, n, &x, &w, &shift);
-            let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
-            let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
-            let mut params = Params::new();
-            let wid = params
-                .add("w", Tensor::from_vec(g.out_c, g.patch(), w).unwrap())
-                .unwrap();
-            let xid = params
-                .add("x", Tensor::from_vec(n, g.in_len(), x).unwrap())
-                .unwrap();
-            let mut tape = Tape::new();
-            let xn = tape.param(&params, xid);
-            let xn = tape.scale(xn, 1.0).unwrap();
-            let out = tape.conv2d_param(&params, xn, wid, None, g).unwrap();
-            let sn = tape.input(&Tensor::from_vec(n, g.out_len(), shift).unwrap());
-            let z = tape.add(out, sn).unwrap();
-            let sq = tape.sumsq(z).unwrap();
-            let loss = tape.scale(sq, 0.5).unwrap();
-            tape.backward(loss, &mut params).unwrap();
-            let close = |a: &[f64], b: &[f64], what: &str| {
-                assert_eq!(a.len(), b.len());
-                for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (p - q).abs() < 1e-12 * (1.0 + q.abs()),
-                        "{what}[{i}] {g:?}: {p} vs {q}"
-                    );
-                }
-            };
-            close(tape.value(out).unwrap(), &y, "y");
-            close(params.grad(xid).as_slice(), &dx, "dx");
-            close(params.grad(wid).as_slice(), &dw, "dw");
+            match_the_definition(g, n, threads);
         }
+    }
+
+    /// The tape's conv2d (forward, dx, dw) on `threads` threads against
+    /// [`naive`], for `n` samples of `g`.
+    fn match_the_definition(g: Conv2dGeom, n: usize, threads: usize) {
+        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
+        let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
+        let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
+        // loss = ½ Σ (y + shift)², so dy = y + shift
+        let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
+        let (y, _, _) = naive(&g, n, &x, &w, &shift);
+        let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
+        let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
+        let mut params = Params::new();
+        let wid = params
+            .add("w", Tensor::from_vec(g.out_c, g.patch(), w).unwrap())
+            .unwrap();
+        let xid = params
+            .add("x", Tensor::from_vec(n, g.in_len(), x).unwrap())
+            .unwrap();
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let xn = tape.param(&params, xid);
+        let xn = tape.scale(xn, 1.0).unwrap();
+        let out = tape.conv2d_param(&params, xn, wid, None, g).unwrap();
+        let sn = tape.input(&Tensor::from_vec(n, g.out_len(), shift).unwrap());
+        let z = tape.add(out, sn).unwrap();
+        let sq = tape.sumsq(z).unwrap();
+        let loss = tape.scale(sq, 0.5).unwrap();
+        tape.backward(loss, &mut params).unwrap();
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len());
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (p - q).abs() < 1e-12 * (1.0 + q.abs()),
+                    "{what}[{i}] {g:?}, {n} samples, {threads} threads: {p} vs {q}"
+                );
+            }
+        };
+        close(tape.value(out).unwrap(), &y, "y");
+        close(params.grad(xid).as_slice(), &dx, "dx");
+        close(params.grad(wid).as_slice(), &dw, "dw");
     }
 
     #[test]

@@ -22,21 +22,30 @@ use sparse_weight_grad::Columns;
 /// the line is above them too; the wide products of big layers still split.
 const PAR_MIN_FLOPS: usize = 1 << 24;
 
+/// Below this many multiply-adds an op's batch is not split into parts, one a
+/// thread (see [`Products::parts`]). Parts share nothing until their results
+/// are joined, so they pay off far below [`PAR_MIN_FLOPS`]: LeNet's
+/// convolutions (7.5M and 15.4M multiply-adds a pass at batch 64) split.
+const SPLIT_MIN_FLOPS: usize = 1 << 21;
+
 /// The threads products may use, and the workspace of the sparse weight
 /// gradient (kept between passes, so a step allocates nothing).
 #[derive(Debug)]
 pub(crate) struct Products<T> {
     par: Par,
+    threads: usize,
     columns: Columns<T>,
     /// Scratch space the ops lend themselves around their products (the
-    /// convolution's unfolded patches), kept between passes.
-    pub(crate) scratch: Vec<T>,
+    /// convolution's unfolded patches), one buffer per part of a batch split
+    /// across threads, kept between passes.
+    pub(crate) scratch: Vec<Vec<T>>,
 }
 
 impl<T: Real> Default for Products<T> {
     fn default() -> Self {
         Products {
             par: Par::Seq,
+            threads: 1,
             columns: Columns::default(),
             scratch: Vec::new(),
         }
@@ -46,6 +55,7 @@ impl<T: Real> Default for Products<T> {
 impl<T: Real> Products<T> {
     /// Lets large products use `threads` threads of rayon's current pool.
     pub(crate) fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
         self.par = if threads <= 1 {
             Par::Seq
         } else {
@@ -55,7 +65,21 @@ impl<T: Real> Products<T> {
 
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
     pub(crate) fn capacity(&self) -> usize {
-        self.columns.capacity() + self.scratch.capacity()
+        let scratch: usize = self.scratch.iter().map(Vec::capacity).sum();
+        self.columns.capacity() + scratch + self.scratch.capacity()
+    }
+
+    /// Into how many parts to split a batch of `n` samples, each part on a
+    /// thread of its own with products on that thread alone
+    /// ([`product_seq`]): one (no split) on one thread, or below
+    /// [`SPLIT_MIN_FLOPS`] of work in all, which takes longer to hand over
+    /// than to do.
+    pub(crate) fn parts(&self, n: usize, flops: usize) -> usize {
+        if self.threads <= 1 || flops < SPLIT_MIN_FLOPS {
+            1
+        } else {
+            self.threads.min(n).max(1)
+        }
     }
 
     /// Single-threaded below a size where threads pay off.
@@ -155,6 +179,17 @@ impl<T: Real> Products<T> {
             );
         }
     }
+}
+
+/// `dst (=|+=) lhs · rhs` on faer, on the calling thread: for work that is
+/// already split across threads.
+pub(crate) fn product_seq<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) {
+    matmul(dst, accum, lhs, rhs, Par::Seq);
 }
 
 /// faer's product, then [`clean_upper_simd`].
