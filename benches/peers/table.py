@@ -37,11 +37,11 @@ def criterion_medians(home):
     return medians
 
 
-def netc_mnist(out, threads):
+def netc_run(out, threads, model="mnist"):
     """(seconds of training, samples trained, test acc, peak RSS in MB or None) of a
-    netc train run, or None when the run is missing or failed."""
-    run = out / f"netc-mnist-t{threads}"
-    log = out / f"netc-mnist-t{threads}.log"
+    netc train run of models/MODEL.net, or None when the run is missing or failed."""
+    run = out / f"netc-{model}-t{threads}"
+    log = out / f"netc-{model}-t{threads}.log"
     metrics = run / "metrics.csv"
     if not metrics.is_file() or not log.is_file():
         return None
@@ -53,7 +53,7 @@ def netc_mnist(out, threads):
     acc = re.search(r"test acc ([\d.]+)%", summary)
     samples = min(steps * MNIST_BATCH, MNIST_TRAIN)  # the runs are at most one epoch
     rss = None
-    rss_file = out / f"netc-mnist-t{threads}.rss.json"
+    rss_file = out / f"netc-{model}-t{threads}.rss.json"
     if rss_file.is_file():
         rss = json.loads(rss_file.read_text())["max_rss_kib"] * 1024 / 1e6
     return seconds, samples, float(acc.group(1)) / 100 if acc else None, rss
@@ -81,7 +81,10 @@ class Table:
         self.missing = []
 
     def row(self, workload, unit, netc, torch, higher_better, note=""):
-        """netc's advantage: how many times better netc is (> 1: netc better)."""
+        """netc's advantage: how many times better netc is (> 1: netc better).
+        A workload neither side measured in this sitting (compare.sh --only) is left out."""
+        if netc is None and torch is None:
+            return
         if netc is None or torch is None or netc <= 0 or torch <= 0:
             adv = "—"
         else:
@@ -98,11 +101,16 @@ class Table:
 def build(out):
     crit = criterion_medians(out / "criterion") if (out / "criterion").is_dir() else {}
     torch_doc = json.loads((out / "torch.json").read_text()) if (out / "torch.json").is_file() else {}
-    peer = torch_doc.get("results", {})
+    lenet_doc = json.loads((out / "torch-lenet.json").read_text()) \
+        if (out / "torch-lenet.json").is_file() else {}
+    peer = {**torch_doc.get("results", {}), **lenet_doc.get("results", {})}
+    torch_doc = torch_doc or lenet_doc
     t = Table()
 
     def ns(full_id):
         if full_id not in crit:
+            if not crit:  # the benches were not run in this sitting
+                return None
             t.missing.append(full_id)
             return None
         return crit[full_id]
@@ -141,7 +149,7 @@ def build(out):
 
     epochs = {}
     for threads in (1, 2):
-        netc = netc_mnist(out, threads)
+        netc = netc_run(out, threads)
         epochs[threads] = netc
         key = f"mnist/epoch/t{threads}"
         note = []
@@ -174,7 +182,43 @@ def build(out):
     t.row("peak RSS of the MNIST training process, 1 thread", "MB", rss_netc,
           peer_value("mnist/peak_rss"), False,
           "each process loads MNIST (188 MB as f32, 47 MB as bytes), trains and evaluates")
+
+    lenet_rows(t, out, peer)
     return t, torch_doc
+
+
+def lenet_rows(t, out, peer):
+    """LeNet's epoch (models/lenet.net against lenet.py) on 1 and 2 threads, and
+    each side's speed-up from the second thread."""
+    epochs = {}
+    for threads in (1, 2):
+        netc = netc_run(out, threads, "lenet")
+        p = peer.get(f"lenet/epoch/t{threads}")
+        note, netc_s, torch_s = [], None, None
+        if netc:
+            seconds, samples, acc, rss = netc
+            netc_s = seconds * MNIST_TRAIN / samples
+            if samples != MNIST_TRAIN:
+                note.append(f"netc: scaled from {samples} samples")
+            if acc is not None:
+                note.append(f"netc test acc {100 * acc:.2f}%")
+            if rss is not None:
+                note.append(f"netc peak RSS {rss:.0f} MB")
+        if p:
+            torch_s = p["value"]
+            if p["steps"] * MNIST_BATCH < MNIST_TRAIN:
+                note.append(f"torch: scaled from {p['steps']} steps")
+            note.append(f"torch test acc {100 * p['test_acc']:.2f}%, data: {p['data']}")
+        epochs[threads] = (netc_s, torch_s)
+        t.row(f"LeNet (models/lenet.net), one epoch of training, batch 64, {threads} "
+              f"thread{'s' if threads > 1 else ''}", "s", netc_s, torch_s, False, "; ".join(note))
+
+    def speedup(i):
+        one, two = epochs[1][i], epochs[2][i]
+        return one / two if one and two else None
+
+    t.row("LeNet, speed-up of 2 threads over 1 (1-thread time / 2-thread time)", "×",
+          speedup(0), speedup(1), True, "netc's goal: ≥ 1.7")
 
 
 def sitting(out):
