@@ -137,6 +137,11 @@ def main(argv):
                          **torch_peers.blas_info(torch)},
             "results": results,
         }
+        try:
+            import numpy
+            doc["versions"]["numpy"] = numpy.__version__
+        except ImportError:
+            pass
         Path(cfg.json).write_text(json.dumps(doc, indent=1) + "\n")
 
 
