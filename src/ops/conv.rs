@@ -593,6 +593,35 @@ fn col2im<T: Real>(g: &Conv2dGeom, col: &[T], ld: usize, at: usize, dx: &mut [T]
     }
 }
 
+/// `gb += Σ` of each output channel's plane, per sample. Each plane is summed
+/// in order from 0 (what a plain fold does), four channels side by side: four
+/// independent chains of additions, where one chain at a time waited on each
+/// addition's latency. The same sums, so the same bits.
+fn bias_grad<T: Real>(gb: &mut [T], gy: &[T], g: &Conv2dGeom) {
+    let ohw = g.out_hw().max(1);
+    for row in gy.chunks_exact(g.out_len().max(1)) {
+        let mut quads = row.chunks_exact(4 * ohw);
+        let mut o = 0;
+        for quad in &mut quads {
+            let (p0, rest) = quad.split_at(ohw);
+            let (p1, rest) = rest.split_at(ohw);
+            let (p2, p3) = rest.split_at(ohw);
+            let mut s = [T::ZERO; 4];
+            for (((&a, &b), &c), &d) in p0.iter().zip(p1).zip(p2).zip(p3) {
+                s = [s[0] + a, s[1] + b, s[2] + c, s[3] + d];
+            }
+            for (gb, s) in gb[o..o + 4].iter_mut().zip(s) {
+                *gb += s;
+            }
+            o += 4;
+        }
+        for plane in quads.remainder().chunks_exact(ohw) {
+            gb[o] += plane.iter().fold(T::ZERO, |a, &v| a + v);
+            o += 1;
+        }
+    }
+}
+
 /// dx (=|+=) the folded `wᵀ · dy`, dw (=|+=) `dy · unfold(x)ᵀ`, and the bias
 /// gets the sums of dy per output channel.
 pub(crate) fn backward<T: Real>(
@@ -620,12 +649,7 @@ pub(crate) fn backward<T: Real>(
         weight_grad(b.products, &mut ws, d.buf, d.accum, gy, xv, &g);
     }
     if let Some(d) = bias.and_then(|bias| b.grads.of(bias)) {
-        let gb = d.zeroed();
-        for row in gy.chunks_exact(g.out_len().max(1)) {
-            for (o, plane) in row.chunks_exact(g.out_hw().max(1)).enumerate() {
-                gb[o] += plane.iter().fold(T::ZERO, |a, &v| a + v);
-            }
-        }
+        bias_grad(d.zeroed(), gy, &g);
     }
     b.products.scratch = ws;
 }
@@ -798,6 +822,38 @@ mod tests {
         let (_, loss) = record(&mut tape, &params);
         tape.backward_replacing(loss, &mut params).unwrap();
         assert_eq!(params.grad(wid).as_slice(), &first[..], "{threads} threads");
+    }
+
+    /// Every count of channels around the groups of four (1, 3, 4, 6, 9),
+    /// values of many magnitudes (so the order of the additions shows in the
+    /// bits): the same bits as one plain fold per plane.
+    #[test]
+    fn the_bias_gradient_sums_each_plane_in_order() {
+        for out_c in [1, 3, 4, 6, 9] {
+            let g = Conv2dGeom {
+                in_c: 1,
+                in_h: 7,
+                in_w: 6,
+                out_c,
+                kernel: 2,
+                stride: 1,
+                padding: 0,
+            };
+            let n = 3;
+            let gy: Vec<f32> = (0..n * g.out_len())
+                .map(|i| ((i * 7919) % 201) as f32 * 10f32.powi((i % 9) as i32 - 4))
+                .collect();
+            let mut want = vec![0.5f32; out_c];
+            for row in gy.chunks_exact(g.out_len()) {
+                for (o, plane) in row.chunks_exact(g.out_hw()).enumerate() {
+                    want[o] += plane.iter().fold(0.0, |a, &v| a + v);
+                }
+            }
+            let mut got = vec![0.5f32; out_c];
+            bias_grad(&mut got, &gy, &g);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{out_c} channels");
+        }
     }
 
     #[test]
