@@ -3,7 +3,8 @@
 //! `models/` and for a net that uses every function of the language. The
 //! runtimes come from Python (`NETC_PYTHON`, else `python3`): without
 //! `onnx`/`onnxruntime`/`numpy`, or `torch`/`safetensors`, those tests say
-//! they are skipped (`NETC_REQUIRE_ONNX` makes the ONNX ones fail instead).
+//! they are skipped (`NETC_REQUIRE_ONNX`, `NETC_REQUIRE_TORCH` make them fail
+//! instead). `scripts/test-pytorch.sh` installs PyTorch and runs its tests.
 
 mod common;
 
@@ -180,6 +181,7 @@ fn onnx_runtime_gives_netcs_outputs_for_every_model_and_every_op() {
             said.contains(&format!("onnxruntime {}", t.output)),
             "{net}: {said}"
         );
+        println!("{net}:\n{said}");
     }
 }
 
@@ -197,7 +199,7 @@ fn dropout_off(net: &Path) -> Vec<String> {
 
 #[test]
 fn the_pytorch_module_loads_netcs_weights_strictly_and_gives_its_outputs_and_loss() {
-    let Some(py) = python("torch, safetensors, numpy", None) else {
+    let Some(py) = python("torch, safetensors, numpy", Some("NETC_REQUIRE_TORCH")) else {
         return;
     };
     for net in nets() {
@@ -214,7 +216,7 @@ fn the_pytorch_module_loads_netcs_weights_strictly_and_gives_its_outputs_and_los
         let module = export(&t, "--pytorch", "module.py", &[]);
         let module_off = export(&t, "--pytorch", "module_off.py", &off);
         let out = Path::new(&t.output);
-        script(
+        let evaluated = script(
             &py,
             "check_pytorch.py",
             &[&module, &t.weights, &t.batch, out, &eval],
@@ -232,6 +234,7 @@ fn the_pytorch_module_loads_netcs_weights_strictly_and_gives_its_outputs_and_los
             ],
         );
         assert!(said.contains("pytorch train loss"), "{net}: {said}");
+        println!("{net}:\n{evaluated}{said}");
     }
 }
 
