@@ -161,8 +161,8 @@ fn header(model: &Model, class: &str) -> String {
     if bn {
         s.push_str(
             "\nnetc does not store batch norm's `num_batches_tracked` (PyTorch reads it only\n\
-             with `momentum=None`): `load_state_dict` starts it at 0 when the state dict\n\
-             lacks it, as it does for a state dict older than that buffer.\n",
+             with `momentum=None`): `load_state_dict` fills it in when a state dict\n\
+             without PyTorch's version metadata, as `load_file` returns, lacks it.\n",
         );
     }
     s.push_str("\"\"\"\n\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n");
