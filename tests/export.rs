@@ -396,3 +396,51 @@ fn weights_of_another_net_are_refused() {
     says(&r, "is not the net `every_op`");
     assert!(!out.exists());
 }
+
+/// The overrides stored with the weights are the net's: a dropout trained
+/// with `--set d.p=0.25 --set d.mode=classic` is exported so, and `--set`
+/// after them still changes it.
+#[test]
+fn the_overrides_stored_with_the_weights_are_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let r = run.to_str().unwrap();
+    let sets = ["--set", "d.p=0.25", "--set", "d.mode=classic"];
+    let args = [
+        "train",
+        "models/digits.net",
+        "--quiet",
+        "--steps",
+        "1",
+        "--out",
+        r,
+    ];
+    ok(&netc(&[&args[..], &sets].concat()));
+    let w = run.join("model.safetensors");
+    let py = dir.path().join("m.py");
+    let export = |extra: &[&str]| {
+        let mut a = vec![
+            "export",
+            "models/digits.net",
+            "--weights",
+            w.to_str().unwrap(),
+        ];
+        a.extend(["--pytorch", py.to_str().unwrap(), "--force"]);
+        a.extend(extra);
+        netc(&a)
+    };
+    let r = export(&[]);
+    ok(&r);
+    says(&r, "applying the overrides stored with");
+    let module = std::fs::read_to_string(&py).unwrap();
+    assert!(
+        module.contains("d = classic_dropout(h1, 0.25, self.training)"),
+        "{module}"
+    );
+    ok(&export(&["--set", "d.p=0.1"]));
+    let module = std::fs::read_to_string(&py).unwrap();
+    assert!(
+        module.contains("d = classic_dropout(h1, 0.1, self.training)"),
+        "{module}"
+    );
+}

@@ -3,13 +3,11 @@
 
 use super::Reporter;
 use super::console::outln;
-use super::recorded::{against_record, wrong_run_file};
+use super::recorded::model_and_weights;
 use clap::Args;
 use netc::checkpoint;
 use netc::export::{onnx, pytorch};
 use netc::lang::{Model, lower};
-use netc::run::MODEL;
-use netc::train::provenance::Recorded;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -52,26 +50,9 @@ pub fn run(args: &ExportArgs, r: &mut Reporter) {
             return;
         }
     }
-    let Some(src) = r.read(&args.file) else {
-        return;
-    };
-    if let Some(why) = wrong_run_file(&args.weights, MODEL, "--weights") {
-        return r.error(why);
-    }
-    let weights = match checkpoint::read_tensors(&args.weights) {
-        Ok(w) => w,
-        Err(e) => return r.error(e.to_string()),
-    };
     // The net as trained: the overrides stored with the weights (a dropout's
     // p, say) change the graph.
-    let base = match Recorded::from_metadata(weights.metadata()) {
-        Some(rec) => match against_record(&args.file, &args.weights, &src, &rec, false, r) {
-            Some(text) => text,
-            None => return,
-        },
-        None => src,
-    };
-    let Some((model, _)) = r.model_from(&args.file, &base, &args.sets) else {
+    let Some((model, weights)) = model_and_weights(&args.file, &args.weights, &args.sets, r) else {
         return;
     };
     let mut params = match lower::init_params::<f32>(&model, 0) {

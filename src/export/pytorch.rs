@@ -421,3 +421,29 @@ fn loss(model: &Model) -> String {
         terms.join("\n        + ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_class_is_named_after_the_net_in_camel_case() {
+        assert_eq!(class_name("fashion_bn"), "FashionBn");
+        assert_eq!(class_name("mlp"), "Mlp");
+        assert_eq!(class_name("_x__y_"), "XY");
+        assert_eq!(class_name("_2nd"), "Net2nd");
+    }
+
+    #[test]
+    fn long_lists_wrap_at_88_characters() {
+        let items: Vec<String> = (0..40).map(|i| format!("\"h{i}\": h{i}")).collect();
+        let lines = wrap(&items, 16);
+        assert!(lines.len() > 1);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.len() <= 88 && l.starts_with(&" ".repeat(16)))
+        );
+        assert_eq!(lines.join(", ").split(", ").count(), 40);
+    }
+}
