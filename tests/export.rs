@@ -62,24 +62,32 @@ struct Trained {
     output: String,
 }
 
-/// `path`'s net trained 2 steps on synthetic data (its data line replaced),
-/// so the test needs no data set; batch norm's running statistics move.
+/// `path`'s net trained 2 steps; one on MNIST or Fashion-MNIST on synthetic
+/// data instead (its data line replaced), so the test needs no data set.
+/// Batch norm's running statistics move.
 fn trained(path: &str) -> Trained {
     let text = std::fs::read_to_string(path).unwrap();
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_path_buf();
+    let mut replaced = false;
     let lines: Vec<String> = text
         .lines()
         .map(|l| {
-            if l.trim_start().starts_with("data:") {
+            if l.trim_start().starts_with("data:") && l.contains("mnist") {
+                replaced = true;
                 "    data: synthetic(samples: 64, test_samples: 8)".to_string()
             } else {
                 l.to_string()
             }
         })
         .collect();
-    let net = dir.join(Path::new(path).file_name().unwrap());
-    std::fs::write(&net, lines.join("\n") + "\n").unwrap();
+    let net = if replaced {
+        let net = dir.join(Path::new(path).file_name().unwrap());
+        std::fs::write(&net, lines.join("\n") + "\n").unwrap();
+        net
+    } else {
+        PathBuf::from(path)
+    };
     let run = dir.join("run");
     let args = ["train", net.to_str().unwrap(), "--quiet", "--steps", "2"];
     ok(&netc(
@@ -98,25 +106,39 @@ fn trained(path: &str) -> Trained {
     }
 }
 
-/// `rows` samples: `x` `[rows, input dims...]` in [-1, 1), class labels `y`.
+/// `rows` samples: `x` `[rows, input dims...]` in [-1, 1); `y`, class
+/// labels or value targets `[rows, width]`.
 fn write_batch(path: &Path, model: &netc::lang::Model, rows: usize) {
-    let n = rows * model.input.features;
-    let x: Vec<f32> = (0..n)
-        .map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0)
-        .collect();
-    let classes = match model.label.kind {
-        netc::lang::LabelKind::Classes(c) => c,
-        netc::lang::LabelKind::Targets(_) => panic!("class labels only"),
+    use safetensors::{Dtype, tensor::TensorView};
+    let wave = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0)
+            .collect()
     };
-    let y: Vec<i64> = (0..rows).map(|i| (i % classes) as i64).collect();
+    let x = wave(rows * model.input.features);
+    let (y, ydtype, ydims): (Vec<u8>, _, _) = match model.label.kind {
+        netc::lang::LabelKind::Classes(c) => (
+            (0..rows)
+                .flat_map(|i| ((i % c) as i64).to_le_bytes())
+                .collect(),
+            Dtype::I64,
+            vec![rows],
+        ),
+        netc::lang::LabelKind::Targets(w) => (
+            wave(rows * w)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            Dtype::F32,
+            vec![rows, w],
+        ),
+    };
     let xb: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let yb: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
     let mut dims = vec![rows];
     dims.extend(&model.input.dims);
-    use safetensors::{Dtype, tensor::TensorView};
     let tensors = [
         ("x", TensorView::new(Dtype::F32, dims, &xb).unwrap()),
-        ("y", TensorView::new(Dtype::I64, vec![rows], &yb).unwrap()),
+        ("y", TensorView::new(ydtype, ydims, &y).unwrap()),
     ];
     safetensors::serialize_to_file(tensors, None, path).unwrap();
 }
@@ -155,7 +177,7 @@ fn export(t: &Trained, flag: &str, name: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
-/// Every model of `models/`, and the every-op net.
+/// Every model of `models/`, the every-op net and a regression net.
 fn nets() -> Vec<String> {
     let mut all: Vec<String> = std::fs::read_dir("models")
         .unwrap()
@@ -164,6 +186,7 @@ fn nets() -> Vec<String> {
         .collect();
     all.sort();
     all.push(EVERY_OP.into());
+    all.push("tests/fixtures/nets/values_conv.net".into());
     all
 }
 

@@ -25,6 +25,12 @@ pub enum ExportError {
     /// The loss's data term reads the input itself: there is no layer to export.
     #[error("the loss reads the input `{0}` directly: the net has no output activation to export")]
     NoOutput(String),
+    /// Weights past what one protobuf message holds.
+    #[error(
+        "the weights take {0} bytes, more than the 2 GiB an ONNX file holds in itself \
+         (larger models keep their weights in external data files, which netc does not write)"
+    )]
+    TooLarge(u64),
     /// A tensor the net needs is not in the weights (a bug: the weights were checked).
     #[error("the weights hold no tensor `{0}`")]
     Missing(String),

@@ -25,10 +25,24 @@ pub const BATCH: &str = "N";
 /// Batch norm's epsilon, as netc and PyTorch use it.
 const BN_EPS: f32 = 1e-5;
 
+/// The most one protobuf message may hold, 2 GiB − 1, less room for the graph.
+const MAX_WEIGHT_BYTES: u64 = (1 << 31) - 1 - (1 << 20);
+
+/// Refuses weights of `bytes` bytes that one ONNX file cannot hold.
+fn check_size(bytes: u64) -> Result<(), ExportError> {
+    if bytes > MAX_WEIGHT_BYTES {
+        return Err(ExportError::TooLarge(bytes));
+    }
+    Ok(())
+}
+
 /// The ONNX model of `model`'s evaluation pass with the weights in `params`,
 /// encoded.
 pub fn onnx(model: &Model, params: &Params<f32>) -> Result<Vec<u8>, ExportError> {
     let out = output(model)?;
+    // f32 weights and running statistics, raw in the file.
+    let values = params.count() + params.buffers().map(|b| b.value.len()).sum::<usize>();
+    check_size(values as u64 * 4)?;
     let mut g = Graph {
         params,
         nodes: Vec::new(),
@@ -267,5 +281,21 @@ impl Graph<'_> {
             }
             Expr::Add(_) => self.node("Sum", args, out, vec![]),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_past_what_one_protobuf_message_holds_are_refused() {
+        assert_eq!(check_size(100 << 20), Ok(()));
+        assert_eq!(check_size(3 << 30), Err(ExportError::TooLarge(3 << 30)));
+        let said = ExportError::TooLarge(3 << 30).to_string();
+        assert!(
+            said.contains("more than the 2 GiB an ONNX file holds"),
+            "{said}"
+        );
     }
 }
