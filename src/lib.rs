@@ -49,6 +49,7 @@ pub mod checkpoint;
 mod claimed;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod lang;
 pub mod layers;

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["plot"],
     &["train"],
     &["sweep"],
+    &["export"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

@@ -7,6 +7,7 @@ mod console;
 mod data_fetch;
 mod data_places;
 mod eval;
+mod export;
 mod fmt;
 mod grad;
 mod lsp;
@@ -51,6 +52,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// One forward and backward pass on a given batch, written out.
     Grad(grad::GradArgs),
+    /// Write a trained net for other tools: an ONNX model, a PyTorch module.
+    Export(export::ExportArgs),
     /// Train a grid of overrides × seeds, one process per trial, and summarise it.
     Sweep(sweep::SweepArgs),
     /// Overlay the learning curves of several runs in one SVG.
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval(a) => eval::run(&a, &mut r),
         Command::Predict(a) => predict::run(&a, &mut r),
         Command::Grad(a) => grad::run(&a, &mut r),
+        Command::Export(a) => export::run(&a, &mut r),
         Command::Sweep(a) => sweep::run(&a, &mut r),
         Command::Plot(a) => plot::run(&a, &mut r),
         Command::Lsp(a) => lsp::run(&a, &mut r),
@@ -167,11 +171,16 @@ impl Reporter {
     /// existing file or directory is refused, naming it, unless `force` lets
     /// the command replace it (atomically, as it writes every file).
     pub fn output_free(&mut self, path: &Path, force: bool) -> bool {
+        self.output_free_for(path, force, "--out")
+    }
+
+    /// [`Reporter::output_free`] for a file given with the flag `flag`.
+    pub fn output_free_for(&mut self, path: &Path, force: bool, flag: &str) -> bool {
         if force || fs::symlink_metadata(path).is_err() {
             return true;
         }
         self.error(format!(
-            "{} already exists; give another --out, or overwrite it with --force",
+            "{} already exists; give another {flag}, or overwrite it with --force",
             path.display()
         ));
         false

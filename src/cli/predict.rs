@@ -9,7 +9,7 @@ use super::data_places;
 use super::grad::{read_x, read_y};
 use super::plot::svg_name;
 use super::predictions_csv::{Score, header, label_of, row};
-use super::recorded::{against_record, wrong_run_file};
+use super::recorded;
 use super::wording;
 use clap::{Args, ValueEnum};
 use netc::checkpoint::{self, TensorFile, read_tensors};
@@ -17,11 +17,9 @@ use netc::data::{EVAL_BATCH, InputFile, InputSpec, LabelKind, Labels, Normalizat
 use netc::files::{write_atomic, write_atomic_with};
 use netc::lang::{Model, lower};
 use netc::plot::{Tile, image_grid};
-use netc::run::MODEL;
 use netc::tape::Tape;
 use netc::train::net::{Batch, Net};
 use netc::train::predict::{Method, Prediction, predict};
-use netc::train::provenance::Recorded;
 use netc::train::{MC_SALT, TrainError, load_data, stream};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -143,28 +141,9 @@ fn classes(model: &Model) -> bool {
     matches!(model.label.kind, LabelKind::Classes(_))
 }
 
-/// The checked model the weights were trained as (the overrides stored with
-/// them applied, then `--set`), and the weights.
+/// The checked model the weights were trained as, and the weights.
 fn model_and_weights(args: &PredictArgs, r: &mut Reporter) -> Option<(Model, TensorFile)> {
-    let src = r.read(&args.file)?;
-    if let Some(why) = wrong_run_file(&args.weights, MODEL, "--weights") {
-        r.error(why);
-        return None;
-    }
-    let weights = match checkpoint::read_tensors(&args.weights) {
-        Ok(w) => w,
-        Err(e) => {
-            r.error(e.to_string());
-            return None;
-        }
-    };
-    let base = match Recorded::from_metadata(weights.metadata()) {
-        // Another split does not matter here: nothing is measured on it.
-        Some(rec) => against_record(&args.file, &args.weights, &src, &rec, false, r)?,
-        None => src,
-    };
-    let (model, _) = r.model_from(&args.file, &base, &args.sets)?;
-    Some((model, weights))
+    recorded::model_and_weights(&args.file, &args.weights, &args.sets, r)
 }
 
 /// Where the samples come from, a split at a time.

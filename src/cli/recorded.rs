@@ -4,6 +4,8 @@
 
 use super::Reporter;
 use super::wording;
+use netc::checkpoint::{self, TensorFile};
+use netc::lang::Model;
 use netc::lang::overrides::keys;
 use netc::run::{CHECKPOINT, MODEL};
 use netc::train::provenance::{self, Comparison, Recorded, to_map};
@@ -131,4 +133,34 @@ pub fn against_record(
         ));
     }
     Some(c.source)
+}
+
+/// The checked model of `file` as the weights in `weights` were trained (the
+/// overrides stored with them applied, then `sets`), and the weights; `None`
+/// when an error was reported. Another held-out split is not refused:
+/// nothing is measured on it.
+pub fn model_and_weights(
+    file: &Path,
+    weights: &Path,
+    sets: &[String],
+    r: &mut Reporter,
+) -> Option<(Model, TensorFile)> {
+    let src = r.read(file)?;
+    if let Some(why) = wrong_run_file(weights, MODEL, "--weights") {
+        r.error(why);
+        return None;
+    }
+    let tensors = match checkpoint::read_tensors(weights) {
+        Ok(w) => w,
+        Err(e) => {
+            r.error(e.to_string());
+            return None;
+        }
+    };
+    let base = match Recorded::from_metadata(tensors.metadata()) {
+        Some(rec) => against_record(file, weights, &src, &rec, false, r)?,
+        None => src,
+    };
+    let (model, _) = r.model_from(file, &base, sets)?;
+    Some((model, tensors))
 }
