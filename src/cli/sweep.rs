@@ -467,20 +467,29 @@ fn brief(o: &netc::sweep::Outcome) -> String {
 /// `--collect DIR`: the plan from DIR/sweep.txt (or, without one, every run
 /// directory found), then the summary of whatever finished.
 fn collect_dir(dir: &Path, r: &mut Reporter) {
+    let Some(manifest) = read_sweep(dir, r) else {
+        return;
+    };
+    summarise(dir, &manifest, r);
+}
+
+/// The plan of sweep directory `dir`: its sweep.txt, or without one the
+/// trials its subdirectories record; `None` (reported) if it has none.
+pub(super) fn read_sweep(dir: &Path, r: &mut Reporter) -> Option<Manifest> {
     let path = dir.join(MANIFEST);
     let manifest = if path.exists() {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
                 r.error(format!("cannot read {}: {e}", path.display()));
-                return;
+                return None;
             }
         };
         match Manifest::parse(&text, &path) {
             Ok(m) => m,
             Err(e) => {
                 r.error(e.to_string());
-                return;
+                return None;
             }
         }
     } else {
@@ -505,7 +514,7 @@ fn collect_dir(dir: &Path, r: &mut Reporter) {
                     "cannot read the sweep directory {}: {e}",
                     dir.display()
                 ));
-                return;
+                return None;
             }
         }
     };
@@ -514,9 +523,9 @@ fn collect_dir(dir: &Path, r: &mut Reporter) {
             "{} holds no {MANIFEST} and no run directory",
             dir.display()
         ));
-        return;
+        return None;
     }
-    summarise(dir, &manifest, r);
+    Some(manifest)
 }
 
 /// Reads every planned trial, names the unfinished ones, and writes

@@ -1,6 +1,7 @@
 //! Pictures of runs and sweeps, as SVG text drawn with plotters: the learning
 //! curves of one run (`curves.svg`), several runs overlaid (`netc plot`) and
-//! a sweep's summary (`summary.svg`); Monte-Carlo dropout's test error
+//! a sweep's summary (`summary.svg`) and its errors against a swept value
+//! (`netc plot --x`); Monte-Carlo dropout's test error
 //! against its passes (`netc eval --curve`); and a grid of images with captions
 //! (`netc predict --images`), written by hand.
 //!
@@ -10,6 +11,7 @@
 //! are needed (the `ttf` feature would pull font-kit and fontconfig).
 
 mod curves;
+mod errors_against;
 mod figure;
 mod image_grid;
 mod mc_curve;
@@ -17,6 +19,7 @@ mod sweep_chart;
 mod ticks;
 
 pub use curves::{Run, curves, overlay};
+pub use errors_against::{ErrorLine, ErrorPlot, ErrorPoint, errors_against};
 pub use figure::{Figure, LegendEntry, Panel, Series, render};
 pub use image_grid::{Tile, image_grid};
 pub use mc_curve::{McCurve, mc_curve};
