@@ -139,6 +139,14 @@ TORCH_ARGS=(--json "$OUT/torch.json")
 [ -n "$DATA" ] && TORCH_ARGS+=(--data-dir "$DATA")
 [ "$QUICK" = yes ] && TORCH_ARGS+=(--quick)
 "$PY" "$HERE/torch_peers.py" "${TORCH_ARGS[@]}"
+# The dropout paper's Table 9 net: netc's step/table9 (above, in the step bench)
+# beside torch's epoch of it.
+echo "== torch: table9.py"
+TABLE9_ARGS=(--json "$OUT/torch-table9.json")
+[ -n "$DATA" ] && TABLE9_ARGS+=(--data-dir "$DATA")
+[ "$QUICK" = yes ] && TABLE9_ARGS+=(--steps 20)
+"$PY" "$HERE/table9.py" "${TABLE9_ARGS[@]}" | tee "$OUT/table9.txt"
+grep -A1 -E '^step/(table9|faer_1024)' "$OUT/cargo-bench.log" | tee -a "$OUT/table9.txt" || true
 
 # --- 5. one table ---------------------------------------------------------------
 echo
