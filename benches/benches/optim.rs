@@ -5,7 +5,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use netc::checkpoint::{
     TensorData, TensorEntry, TrainState, encode, load_checkpoint, save_checkpoint,
 };
-use netc::optim::{AdamConfig, Optimizer, SgdConfig};
+use netc::optim::{AdamConfig, Optimizer, SgdConfig, constrain_rows};
 use netc::{Params, Tensor};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -57,6 +57,33 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// The max-norm constraint on the Table 9 net's four weights (4.0 M f32),
+/// rows at PyTorch's initial norms (≈ 0.58 < 3): the norm pass alone, as in
+/// most steps of training.
+fn max_norm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("optim_step");
+    let widths = [784, 1024, 1024, 2048, 10];
+    let mut weights: Vec<Tensor<f32>> = widths
+        .windows(2)
+        .map(|w| {
+            let bound = 1.0 / (w[0] as f32).sqrt();
+            Tensor::from_fn(w[1], w[0], |r, c| {
+                (((r * 31 + c * 7) % 97) as f32 / 48.0 - 1.0) * bound
+            })
+        })
+        .collect();
+    let count: usize = weights.iter().map(|w| w.as_slice().len()).sum();
+    group.throughput(Throughput::Elements(count as u64));
+    group.bench_function("max_norm_table9", |b| {
+        b.iter(|| {
+            for w in &mut weights {
+                black_box(constrain_rows(w, 3.0));
+            }
+        })
+    });
+    group.finish();
+}
+
 fn checkpoints(c: &mut Criterion) {
     let mut group = c.benchmark_group("checkpoint");
     group.sample_size(20);
@@ -92,5 +119,5 @@ fn checkpoints(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, checkpoints);
+criterion_group!(benches, steps, max_norm, checkpoints);
 criterion_main!(benches);

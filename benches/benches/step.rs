@@ -8,12 +8,21 @@
 //! - `lenet`: LeNet (`examples/lenet/net.rs`, the net the `lenet` example
 //!   times over an epoch), batch 64, SGD lr 0.01 momentum 0.9; one and two
 //!   threads.
+//! - `table9`: the dropout paper's MNIST net (Srivastava et al. 2014, Table
+//!   9): 784 → dropout 0.2 → 1024 → 1024 → 2048 ReLU, dropout 0.5 after each
+//!   → 10, log_softmax + NLL, batch 100, SGD lr 0.01 momentum 0.95, max-norm 3
+//!   on every weight's rows; one and two threads. Its throughput counts the
+//!   step's matrix-product FLOPs, so criterion's Gelem/s reads as GFLOP/s;
+//!   `faer_1024` (raw faer, 1024³, `Par::Seq` and two threads) measures the
+//!   machine's peak in the same run, to compare against.
 //!
 //! The data are synthetic batches of the right shapes, made once and cycled,
 //! so the figures are the engine's work alone (no data loading).
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use netc::optim::{Optimizer, SgdConfig};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use netc::optim::{Optimizer, SgdConfig, constrain_rows};
 use netc::{DropoutMode, Linear, Params, Phase, Tape, Tensor};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -162,5 +171,114 @@ fn lenet_on(c: &mut Criterion, name: &str, threads: usize) {
     });
 }
 
-criterion_group!(benches, mlp, mnist, lenet);
+/// The Table 9 net's widths, input to output.
+const TABLE9: [usize; 5] = [784, 1024, 1024, 2048, 10];
+const TABLE9_BATCH: usize = 100;
+
+/// Matrix-product FLOPs of one Table 9 step: the forward products, the
+/// weight gradients, and the input gradients of every layer but the first
+/// (the data need none).
+fn table9_flops() -> u64 {
+    let b = TABLE9_BATCH as u64;
+    let products: Vec<u64> = TABLE9
+        .windows(2)
+        .map(|w| 2 * b * (w[0] * w[1]) as u64)
+        .collect();
+    let all: u64 = products.iter().sum();
+    2 * all + (all - products[0])
+}
+
+fn table9(c: &mut Criterion) {
+    let mut g = c.benchmark_group("step");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(table9_flops()));
+    for threads in [1, 2] {
+        let name = if threads == 1 {
+            "table9".to_string()
+        } else {
+            format!("table9_{threads}threads")
+        };
+        let mut rng = Pcg64Mcg::seed_from_u64(0);
+        let mut params = Params::<f32>::new();
+        let layers: Vec<Linear> = TABLE9
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                Linear::new(&mut params, &format!("l{i}"), w[0], w[1], true, &mut rng).unwrap()
+            })
+            .collect();
+        let data = batches(TABLE9_BATCH, TABLE9[0], 10, &mut rng);
+        let mut opt = Optimizer::sgd(SgdConfig {
+            momentum: 0.95,
+            ..SgdConfig::new(0.01)
+        })
+        .unwrap();
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            pool.install(|| {
+                b.iter(|| {
+                    let (x, y) = &data[i % BATCHES];
+                    i += 1;
+                    tape.clear();
+                    let mut h = tape.input(x);
+                    h = tape
+                        .dropout(h, 0.2, DropoutMode::Inverted, Phase::Train, &mut rng)
+                        .unwrap();
+                    for (k, layer) in layers.iter().enumerate() {
+                        h = layer.forward(&mut tape, &params, h).unwrap();
+                        if k + 1 < layers.len() {
+                            h = tape.relu(h).unwrap();
+                            h = tape
+                                .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+                                .unwrap();
+                        }
+                    }
+                    let lp = tape.log_softmax(h).unwrap();
+                    let loss = tape.nll(lp, y).unwrap();
+                    tape.backward_replacing(loss, &mut params).unwrap();
+                    opt.step(&mut params).unwrap();
+                    for layer in &layers {
+                        constrain_rows(&mut params.get_mut(layer.weight).value, 3.0);
+                    }
+                    black_box(tape.scalar(loss).unwrap());
+                })
+            })
+        });
+    }
+    // The peak to compare with, in the same run: raw faer on 1024³.
+    let n = 1024;
+    g.throughput(Throughput::Elements((2 * n * n * n) as u64));
+    let a: Vec<f32> = (0..n * n)
+        .map(|i| ((i * 31) % 97) as f32 / 97.0 - 0.5)
+        .collect();
+    let b: Vec<f32> = (0..n * n)
+        .map(|i| ((i * 17) % 89) as f32 / 89.0 - 0.5)
+        .collect();
+    let mut out = vec![0f32; n * n];
+    for (name, par) in [
+        ("faer_1024", Par::Seq),
+        ("faer_1024_2threads", Par::rayon(2)),
+    ] {
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                let dst = MatMut::from_row_major_slice_mut(&mut out, n, n);
+                let (ra, rb) = (
+                    MatRef::from_row_major_slice(&a, n, n),
+                    MatRef::from_row_major_slice(&b, n, n),
+                );
+                matmul(dst, Accum::Replace, ra, rb, 1.0, par);
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mlp, mnist, lenet, table9);
 criterion_main!(benches);

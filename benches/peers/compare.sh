@@ -15,8 +15,9 @@ usage: benches/peers/compare.sh [--data-dir DIR] [--out DIR] [--only LIST] [--qu
                   and torch trains on synthetic data of the same shape)
   --out DIR       where results go (default: <target dir>/peers/<date-time>); must be new
   --only LIST     a comma-separated subset of: benches (matmul, dropout, the MLP step),
-                  mnist (the MNIST epoch and its peak RSS), lenet (the LeNet epoch);
-                  default: all three
+                  mnist (the MNIST epoch and its peak RSS), lenet (the LeNet epoch),
+                  table9 (torch's epoch of the dropout paper's Table 9 net, beside
+                  step/table9 of the step bench when benches ran); default: all four
   --quick         a smoke test of the script: short criterion runs, 100 training
                   steps, few torch repeats; the figures are not a comparison
 
@@ -38,7 +39,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 DATA=${NETC_DATA:-}
 OUT=
 QUICK=no
-ONLY=benches,mnist,lenet
+ONLY=benches,mnist,lenet,table9
 while [ $# -gt 0 ]; do
     case $1 in
         --data-dir) DATA=${2:?--data-dir needs a directory}; shift ;;
@@ -53,8 +54,8 @@ done
 
 for part in ${ONLY//,/ }; do
     case $part in
-        benches | mnist | lenet) ;;
-        *) echo "compare.sh: --only: unknown part '$part' (benches, mnist, lenet)" >&2; exit 2 ;;
+        benches | mnist | lenet | table9) ;;
+        *) echo "compare.sh: --only: unknown part '$part' (benches, mnist, lenet, table9)" >&2; exit 2 ;;
     esac
 done
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -181,6 +182,17 @@ fi
 if wants lenet; then
     echo "== torch: lenet.py"
     "$PY" "$HERE/lenet.py" --json "$OUT/torch-lenet.json" ${COMMON[@]+"${COMMON[@]}"}
+fi
+if wants table9; then
+    # The dropout paper's Table 9 net: netc's step/table9 beside torch's epoch of it.
+    echo "== torch: table9.py"
+    TABLE9_ARGS=(--json "$OUT/torch-table9.json")
+    [ -n "$DATA" ] && TABLE9_ARGS+=(--data-dir "$DATA")
+    [ "$QUICK" = yes ] && TABLE9_ARGS+=(--steps 20)
+    "$PY" "$HERE/table9.py" "${TABLE9_ARGS[@]}" | tee "$OUT/table9.txt"
+    if [ -f "$OUT/cargo-bench.log" ]; then
+        grep -A1 -E '^step/(table9|faer_1024)' "$OUT/cargo-bench.log" | tee -a "$OUT/table9.txt" || true
+    fi
 fi
 
 # --- 5. one table ---------------------------------------------------------------

@@ -1,18 +1,23 @@
 //! `netc eval FILE --weights W`: loss and accuracy on the test split, by weight
-//! scaling and, with `--mc M`, by Monte-Carlo dropout side by side.
+//! scaling and, with `--mc M`, by Monte-Carlo dropout side by side; with
+//! `--mc 1,2,5,...`, Monte-Carlo dropout's error at each pass count, from one
+//! run of the largest (`--curve FILE.svg` draws it).
 
 use super::Reporter;
-use super::console::{out, outln};
+use super::console::{errln, out, outln};
 use super::data_places;
+use super::plot::svg_name;
 use super::recorded::{against_record, wrong_run_file};
 use super::wording;
 use clap::Args;
 use netc::checkpoint;
+use netc::files::write_atomic;
 use netc::lang::lower;
 use netc::lang::model_summary::data_text;
+use netc::plot::{McCurve, mc_curve};
 use netc::run::MODEL;
 use netc::tape::Tape;
-use netc::train::eval::{self, Confusion, McScores, Scores};
+use netc::train::eval::{self, Confusion, McPoint, McScores, Scores};
 use netc::train::net::{Batch, Net};
 use netc::train::provenance::{Recorded, to_map};
 use netc::train::{MC_SALT, load_data, stream};
@@ -29,8 +34,16 @@ pub struct EvalArgs {
     #[arg(long, value_name = "W")]
     weights: PathBuf,
     /// Also evaluate by Monte-Carlo dropout: the mean of M stochastic passes.
-    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    mc: Option<u32>,
+    /// A list (`--mc 1,2,5,10,20,50,100`) runs the largest count once and
+    /// reads the error off the running mean at each count: the figure at k
+    /// is what `--mc k` gives with the same seed.
+    #[arg(long, value_name = "M[,M...]", value_delimiter = ',',
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    mc: Vec<u32>,
+    /// Draws Monte-Carlo dropout's test error against the passes of --mc
+    /// (log axis), weight scaling as a horizontal line, into this SVG file.
+    #[arg(long, value_name = "FILE.svg", requires = "mc")]
+    curve: Option<PathBuf>,
     /// Seed of the Monte-Carlo passes [default: the file's seed].
     #[arg(long)]
     seed: Option<u64>,
@@ -45,12 +58,20 @@ pub struct EvalArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Evaluates even when the file holds out another test split than the
-    /// one the weights were trained with.
+    /// one the weights were trained with; lets --curve replace an existing file.
     #[arg(long)]
     force: bool,
 }
 
 pub fn run(args: &EvalArgs, r: &mut Reporter) {
+    if let Some(svg) = &args.curve {
+        if let Err(e) = svg_name(svg, "netc eval --curve") {
+            return r.error(e);
+        }
+        if !r.output_free(svg, args.force) {
+            return;
+        }
+    }
     let Some(src) = r.read(&args.file) else {
         return;
     };
@@ -103,18 +124,23 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         }
     }
     // `--mc M` sets the passes; without it, the file's `eval:` decides.
-    let passes = args.mc.map(|m| m as usize).or(model.train.eval.mc_passes);
-    let scaling = model.train.eval.scaling || args.mc.is_some() || passes.is_none();
-    if args.mc.is_none()
-        && let Some(m) = passes
-    {
+    let mut counts: Vec<usize> = args.mc.iter().map(|&m| m as usize).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    if counts.is_empty() {
+        counts.extend(model.train.eval.mc_passes);
+    }
+    let asked = !args.mc.is_empty();
+    let passes = counts.last().copied();
+    let scaling = model.train.eval.scaling || asked || passes.is_none();
+    if !asked && let Some(m) = passes {
         r.note(format!(
             "evaluating by Monte-Carlo dropout with {m} passes too, as `eval:` in `{}` says \
              (--mc M sets the passes)",
             args.file.display()
         ));
     }
-    if args.mc.is_some() && !model.has_dropout() {
+    if asked && !model.has_dropout() {
         r.warning(format!(
             "Monte-Carlo evaluation of a net without dropout: `{}` has no `dropout(...)`, so every pass gives the same result",
             args.file.display()
@@ -142,35 +168,86 @@ pub fn run(args: &EvalArgs, r: &mut Reporter) {
         } else {
             None
         };
-        let mc = match passes {
-            Some(m) => {
-                let seed = args.seed.unwrap_or(model.train.seed);
-                let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
-                let mut c = confusion();
-                let s = eval::evaluate_mc_counting(
-                    &net,
-                    &mut params,
-                    &mut tape,
-                    &data.test,
-                    &mut batch,
-                    m,
-                    &mut rng,
-                    c.as_mut(),
-                )?;
-                Some((s, c))
-            }
-            None => None,
+        let (mc, curve) = if counts.is_empty() {
+            (None, Vec::new())
+        } else {
+            let seed = args.seed.unwrap_or(model.train.seed);
+            let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
+            let mut c = confusion();
+            let (s, curve) = eval::evaluate_mc_curve(
+                &net,
+                &mut params,
+                &mut tape,
+                &data.test,
+                &mut batch,
+                &counts,
+                &mut rng,
+                c.as_mut(),
+            )?;
+            (Some((s, c)), curve)
         };
         Ok(Results {
             samples: data.test.len(),
             scaled,
             mc,
+            // One count is the M=... row already.
+            curve: if curve.len() > 1 { curve } else { Vec::new() },
         })
     })();
-    match result {
-        Ok(res) if args.json => outln!("{}", json(&res)),
-        Ok(res) => out!("{}", table(&res)),
-        Err(e) => r.error(wording::train_error(&e)),
+    let res = match result {
+        Ok(res) => res,
+        Err(e) => return r.error(wording::train_error(&e)),
+    };
+    if args.json {
+        outln!("{}", json(&res));
+    } else {
+        out!("{}", table(&res));
+    }
+    if let Some(svg) = &args.curve {
+        draw_curve(args, svg, &res, r);
+    }
+}
+
+/// Writes `--curve`: the Monte-Carlo error at each count (or the one count).
+fn draw_curve(args: &EvalArgs, svg: &std::path::Path, res: &Results, r: &mut Reporter) {
+    let Some((m, _)) = &res.mc else {
+        return;
+    };
+    let points: Vec<McPoint> = if res.curve.is_empty() {
+        vec![McPoint {
+            passes: m.passes,
+            loss: m.loss,
+            acc: m.acc,
+        }]
+    } else {
+        res.curve.clone()
+    };
+    let error = |acc: Option<f64>| acc.map(|a| 100.0 * (1.0 - a));
+    let Some(points) = points
+        .iter()
+        .map(|p| error(p.acc).map(|e| (p.passes, e)))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return r.error(format!(
+            "--curve draws test error, but `{}` is not a classifier (its labels are values)",
+            args.file.display()
+        ));
+    };
+    let title = args
+        .file
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let curve = McCurve {
+        title: format!("{title}: Monte-Carlo dropout against weight scaling"),
+        points,
+        scaling: res.scaled.as_ref().and_then(|(s, _)| error(s.acc)),
+    };
+    let written = mc_curve(&curve)
+        .map_err(|e| e.to_string())
+        .and_then(|text| write_atomic(svg, text.as_bytes()).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => errln!("wrote {}", svg.display()),
+        Err(e) => r.error(e),
     }
 }
 
@@ -179,6 +256,8 @@ struct Results {
     samples: usize,
     scaled: Option<(Scores, Option<Confusion>)>,
     mc: Option<(McScores, Option<Confusion>)>,
+    /// Monte-Carlo dropout at each count of a `--mc` list (empty for one count).
+    curve: Vec<McPoint>,
 }
 
 fn pct(a: Option<f64>) -> String {
@@ -220,11 +299,32 @@ fn table(res: &Results) -> String {
         .mc
         .as_ref()
         .and_then(|(m, c)| Some((m.passes, c.as_ref()?)));
+    if !res.curve.is_empty() {
+        t.push_str(&curve_text(&res.curve));
+    }
     if let Some(c) = scaled {
         t.push_str(&confusion_text("weight scaling", c));
     }
     if let Some((passes, c)) = mc {
         t.push_str(&confusion_text(&format!("monte carlo (M={passes})"), c));
+    }
+    t
+}
+
+/// Monte-Carlo dropout at each pass count: loss, accuracy and error.
+fn curve_text(curve: &[McPoint]) -> String {
+    let mut t = format!(
+        "\nmonte carlo by passes (the first k of the same passes):\n{:>8} {:>10} {:>10} {:>10}\n",
+        "passes", "loss", "accuracy", "error"
+    );
+    for p in curve {
+        t.push_str(&format!(
+            "{:>8} {:>10.4} {:>10} {:>10}\n",
+            p.passes,
+            p.loss,
+            pct(p.acc),
+            pct(p.acc.map(|a| 1.0 - a))
+        ));
     }
     t
 }
@@ -324,6 +424,21 @@ fn json(res: &Results) -> String {
             num(m.mean_entropy),
             confusion_json(c.as_ref())
         ));
+    }
+    if !res.curve.is_empty() {
+        let points: Vec<String> = res
+            .curve
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{\"passes\":{},\"loss\":{},\"accuracy\":{}}}",
+                    p.passes,
+                    num(Some(p.loss)),
+                    num(p.acc)
+                )
+            })
+            .collect();
+        j.push_str(&format!(",\"mc_curve\":[{}]", points.join(",")));
     }
     j.push('}');
     j

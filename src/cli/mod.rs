@@ -17,6 +17,7 @@ mod predictions_csv;
 mod progress;
 mod recorded;
 mod sweep;
+mod sweep_plan;
 mod train;
 mod trial_command;
 mod wording;

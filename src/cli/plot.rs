@@ -1,15 +1,19 @@
 //! `netc plot DIR... -o FILE.svg`: several runs' learning curves on the same
-//! axes, each labelled by the overrides that set it apart.
+//! axes, each labelled by the overrides that set it apart; `netc plot --x KEY
+//! SWEEPDIR -o FILE.svg`: a sweep's final test and training error against
+//! the numeric value of a swept key.
 
 use super::Reporter;
-use super::console::errln;
+use super::console::{errln, outln};
+use super::sweep::read_sweep;
 use clap::Args;
 use netc::checkpoint::read_tensors;
 use netc::files::write_atomic;
 use netc::plot::{self, Run};
 use netc::run::{METRICS, RunDir, metadata, metrics};
+use netc::sweep::collect::{self, State};
 use netc::sweep::manifest::split_overrides;
-use netc::sweep::{MANIFEST, Manifest};
+use netc::sweep::{MANIFEST, Manifest, Trial, against, results};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -26,6 +30,11 @@ pub struct PlotArgs {
     /// The picture's title [default: the runs' net name].
     #[arg(long)]
     title: Option<String>,
+    /// Draw one sweep directory's final test and training error (mean ± std
+    /// over seeds) against the numeric value of this swept key, instead of
+    /// learning curves.
+    #[arg(long, value_name = "KEY")]
+    x: Option<String>,
 }
 
 /// One run directory as read.
@@ -44,6 +53,9 @@ pub fn run(args: &PlotArgs, r: &mut Reporter) {
     }
     if !r.output_free(&args.out, args.force) {
         return;
+    }
+    if let Some(key) = &args.x {
+        return errors_against(args, key, r);
     }
     let mut dirs = Vec::new();
     for d in &args.dirs {
@@ -94,6 +106,82 @@ pub fn run(args: &PlotArgs, r: &mut Reporter) {
         Ok(()) => errln!("wrote {} ({} runs)", args.out.display(), overlay.len()),
         Err(e) => r.error(e.to_string()),
     }
+}
+
+/// `--x KEY`: the sweep's final errors against KEY, drawn and tabulated.
+fn errors_against(args: &PlotArgs, key: &str, r: &mut Reporter) {
+    let [dir] = args.dirs.as_slice() else {
+        return r.error(format!(
+            "--x draws one sweep directory, and {} were given",
+            args.dirs.len()
+        ));
+    };
+    let Some(m) = read_sweep(dir, r) else {
+        return;
+    };
+    let states: Vec<(Trial, State)> = m
+        .trials
+        .iter()
+        .map(|t| (t.clone(), collect::read_planned(dir, t)))
+        .collect();
+    if !states.iter().any(|(_, s)| matches!(s, State::Done(_))) {
+        return r.error(format!(
+            "no trial of {} has finished: nothing to plot",
+            dir.display()
+        ));
+    }
+    let groups = results::aggregate(&states);
+    let mut seeds: Vec<u64> = m.trials.iter().map(|t| t.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let title = args.title.clone().unwrap_or_else(|| {
+        Path::new(&m.file)
+            .file_stem()
+            .map_or_else(|| m.file.clone(), |s| s.to_string_lossy().into_owned())
+    });
+    let data = match against::errors_against(&title, key, &m.keys, &groups, seeds.len()) {
+        Ok(d) => d,
+        Err(e) => return r.error(e.to_string()),
+    };
+    outln!("{}", against_table(&data));
+    let written = plot::errors_against(&data)
+        .map_err(|e| e.to_string())
+        .and_then(|svg| write_atomic(&args.out, svg.as_bytes()).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => errln!("wrote {}", args.out.display()),
+        Err(e) => r.error(e),
+    }
+}
+
+/// The plotted numbers as a table: one row per line and x value.
+fn against_table(p: &plot::ErrorPlot) -> String {
+    let cell = |v: Option<(f64, f64)>| match v {
+        Some((m, s)) if !p.bars.is_empty() => format!("{m:.2} ± {s:.2}"),
+        Some((m, _)) => format!("{m:.2}"),
+        None => "-".into(),
+    };
+    let labelled = p.lines.iter().any(|l| !l.label.is_empty());
+    let mut t = format!(
+        "{:<12} {:>16} {:>16}",
+        p.x_key, "test error %", "train error %"
+    );
+    if labelled {
+        t.push_str("  other keys");
+    }
+    for line in &p.lines {
+        for pt in &line.points {
+            t.push_str(&format!(
+                "\n{:<12} {:>16} {:>16}",
+                pt.x,
+                cell(pt.test),
+                cell(pt.train)
+            ));
+            if labelled {
+                t.push_str(&format!("  {}", line.label));
+            }
+        }
+    }
+    t
 }
 
 /// netc draws SVG only (a bitmap would need a rasteriser and font files), so

@@ -1,11 +1,13 @@
 //! `netc sweep FILE --set KEY=V1,V2,... [--seeds N] [--jobs J] [--out DIR]`:
 //! every combination × seeds, each trial a `netc train` process with its own
 //! directory; then `summary.csv`, a table over seeds and `summary.svg`.
-//! `--plan` prints the trials' commands instead; `--collect DIR` summarises
-//! whatever trials of a sweep directory have finished.
+//! `--plan [lines|slurm|k8s]` prints the trials for another runner instead
+//! (`sweep_plan.rs`); `--collect DIR` summarises whatever trials of a sweep
+//! directory have finished.
 
 use super::Reporter;
 use super::console::{errln, out, outln};
+use super::sweep_plan::{self, Cluster, IMAGE_PLACEHOLDER, PlanFormat};
 use super::trial_command::TrainCommand;
 use super::wording;
 use clap::Args;
@@ -48,10 +50,46 @@ pub struct SweepArgs {
     /// Threads per trial for large matrix products.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     threads: u64,
-    /// Print one shell command per trial (for GNU parallel, a Slurm array, ...)
-    /// instead of running them; DIR/sweep.txt records the plan for --collect.
-    #[arg(long)]
-    plan: bool,
+    /// Print the trials instead of running them: `lines` (the default), one
+    /// shell command per trial (for GNU parallel, xargs, ...); `slurm`, an
+    /// sbatch script with one array task per trial; `k8s`, a Kubernetes
+    /// Indexed Job manifest. DIR/sweep.txt records the plan for --collect.
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1,
+          default_missing_value = "lines")]
+    plan: Option<PlanFormat>,
+    /// The Slurm job's or Kubernetes Job's name [default: netc- and the sweep
+    /// directory's name, as a DNS label].
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Cluster plans (--plan slurm|k8s)"
+    )]
+    job_name: Option<String>,
+    /// The container image of `--plan k8s`: one with netc on its PATH and
+    /// /bin/sh [default: a placeholder to replace].
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        help_heading = "Cluster plans (--plan slurm|k8s)"
+    )]
+    image: Option<String>,
+    /// The PersistentVolumeClaim of `--plan k8s` holding the .net file, the
+    /// data and the sweep directory, as named relative to here.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "netc-sweeps",
+        help_heading = "Cluster plans (--plan slurm|k8s)"
+    )]
+    volume_claim: String,
+    /// Where `--plan k8s` mounts the claim: the trials' working directory.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/netc",
+        help_heading = "Cluster plans (--plan slurm|k8s)"
+    )]
+    mount: String,
     /// Summarise the finished trials of a sweep directory, naming the missing ones.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["file", "sets", "seeds", "jobs", "out", "force", "plan", "data_dir"])]
     collect: Option<PathBuf>,
@@ -99,9 +137,10 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
         threads: args.threads as usize,
     };
     let trials = &plan.manifest.trials;
-    if args.plan {
-        for t in trials {
-            outln!("{}", cmd.shell_line(t));
+    if let Some(format) = args.plan {
+        print_plan(format, cmd, trials, args, r);
+        if r.failed() {
+            return;
         }
         errln!(
             "{} trials planned in {}; `netc sweep --collect {}` summarises the finished ones",
@@ -164,6 +203,77 @@ pub fn run(args: &SweepArgs, r: &mut Reporter) {
             out.display(),
             collect::LOG
         ));
+    }
+}
+
+/// Prints the plan in `format`.
+fn print_plan(
+    format: PlanFormat,
+    mut cmd: TrainCommand,
+    trials: &[Trial],
+    args: &SweepArgs,
+    r: &mut Reporter,
+) {
+    let dir_name = cmd
+        .out
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = match &args.job_name {
+        Some(n) if sweep_plan::is_job_name(n) => n.clone(),
+        Some(n) => {
+            return r.error(format!(
+                "--job-name `{n}` is not a name Kubernetes takes: lowercase letters, digits \
+                 and `-`, starting and ending with a letter or digit, at most 52 characters \
+                 (e.g. `{}`)",
+                sweep_plan::job_name(n)
+            ));
+        }
+        None => sweep_plan::job_name(&format!("netc-{dir_name}")),
+    };
+    let cluster = Cluster {
+        name: &name,
+        jobs: args.jobs.map(|j| j as usize),
+        threads: args.threads as usize,
+        image: args.image.as_deref().unwrap_or(IMAGE_PLACEHOLDER),
+        claim: &args.volume_claim,
+        mount: &args.mount,
+    };
+    match format {
+        PlanFormat::Lines => {
+            for t in trials {
+                outln!("{}", cmd.shell_line(t));
+            }
+        }
+        PlanFormat::Slurm => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            out!("{}", sweep_plan::slurm(&cmd, trials, &cluster, &cwd));
+        }
+        PlanFormat::K8s => {
+            // The container runs the image's netc, in the mounted volume.
+            cmd.exe = PathBuf::from("netc");
+            let outside: Vec<String> = [Some(&cmd.file), Some(&cmd.out), cmd.data_dir.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter(|p| p.is_absolute())
+                .map(|p| p.display().to_string())
+                .collect();
+            if !outside.is_empty() {
+                r.warning(format!(
+                    "{} {} absolute: the pods see it only if the image or the volume mounted \
+                     at {} has it there; relative paths are read on the volume",
+                    outside.join(", "),
+                    if outside.len() == 1 { "is" } else { "are" },
+                    args.mount
+                ));
+            }
+            if args.image.is_none() {
+                r.warning(format!(
+                    "no --image: the manifest names the placeholder `{IMAGE_PLACEHOLDER}`; \
+                     replace it with an image holding netc"
+                ));
+            }
+            out!("{}", sweep_plan::k8s(&cmd, trials, &cluster));
+        }
     }
 }
 
@@ -357,20 +467,29 @@ fn brief(o: &netc::sweep::Outcome) -> String {
 /// `--collect DIR`: the plan from DIR/sweep.txt (or, without one, every run
 /// directory found), then the summary of whatever finished.
 fn collect_dir(dir: &Path, r: &mut Reporter) {
+    let Some(manifest) = read_sweep(dir, r) else {
+        return;
+    };
+    summarise(dir, &manifest, r);
+}
+
+/// The plan of sweep directory `dir`: its sweep.txt, or without one the
+/// trials its subdirectories record; `None` (reported) if it has none.
+pub(super) fn read_sweep(dir: &Path, r: &mut Reporter) -> Option<Manifest> {
     let path = dir.join(MANIFEST);
     let manifest = if path.exists() {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
                 r.error(format!("cannot read {}: {e}", path.display()));
-                return;
+                return None;
             }
         };
         match Manifest::parse(&text, &path) {
             Ok(m) => m,
             Err(e) => {
                 r.error(e.to_string());
-                return;
+                return None;
             }
         }
     } else {
@@ -395,7 +514,7 @@ fn collect_dir(dir: &Path, r: &mut Reporter) {
                     "cannot read the sweep directory {}: {e}",
                     dir.display()
                 ));
-                return;
+                return None;
             }
         }
     };
@@ -404,9 +523,9 @@ fn collect_dir(dir: &Path, r: &mut Reporter) {
             "{} holds no {MANIFEST} and no run directory",
             dir.display()
         ));
-        return;
+        return None;
     }
-    summarise(dir, &manifest, r);
+    Some(manifest)
 }
 
 /// Reads every planned trial, names the unfinished ones, and writes

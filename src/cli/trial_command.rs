@@ -1,7 +1,7 @@
 //! The command that runs one trial of a sweep, built as `netc train`'s own
 //! arguments ([`TrainArgs`]), run as a process or printed as a shell line
-//! (`netc sweep --plan`, for GNU parallel, a Slurm job array or a
-//! Kubernetes Job).
+//! (`netc sweep --plan`; `sweep_plan.rs` wraps the lines for Slurm and
+//! Kubernetes).
 
 use super::train::TrainArgs;
 use netc::run::CHECKPOINT;
@@ -70,7 +70,7 @@ impl TrialCommand for TrainCommand {
 }
 
 /// `word` as a POSIX shell word: unchanged when safe, else in single quotes.
-fn quote(word: &str) -> String {
+pub(super) fn quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .chars()

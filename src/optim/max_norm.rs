@@ -29,8 +29,23 @@ pub fn constrain_rows<T: Real>(w: &mut Tensor<T>, c: f64) -> usize {
     changed
 }
 
+/// Lanes of the norm's sum: independent accumulators the compiler keeps in
+/// vector registers. One running sum is a chain of dependent additions, and
+/// on the Table 9 net's 4 M weights that chain cost more than the step's
+/// other element-wise passes.
+const LANES: usize = 8;
+
 fn row_norm<T: Real>(row: &[T]) -> f64 {
-    row.iter().map(|v| v.to_f64().powi(2)).sum::<f64>().sqrt()
+    let mut acc = [0f64; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            let v = v.to_f64();
+            *a += v * v;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|v| v.to_f64().powi(2)).sum();
+    (acc.iter().sum::<f64>() + tail).sqrt()
 }
 
 fn scale<T: Real>(row: &mut [T], k: f64) {
@@ -62,6 +77,22 @@ mod tests {
         );
         assert_eq!(rows[1], &before[2..4]);
         assert_eq!(rows[3], &before[6..8]);
+    }
+
+    #[test]
+    fn the_norm_summed_in_lanes_is_the_norm() {
+        for n in [0, 1, 7, 8, 9, 33, 1024] {
+            let row: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let plain = row
+                .iter()
+                .map(|v| f64::from(*v).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!(
+                (row_norm(&row) - plain).abs() <= 1e-12 * plain.max(1.0),
+                "{n}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Pictures of runs and sweeps, as SVG text drawn with plotters: the learning
 //! curves of one run (`curves.svg`), several runs overlaid (`netc plot`) and
-//! a sweep's summary (`summary.svg`); and a grid of images with captions
+//! a sweep's summary (`summary.svg`) and its errors against a swept value
+//! (`netc plot --x`); Monte-Carlo dropout's test error
+//! against its passes (`netc eval --curve`); and a grid of images with captions
 //! (`netc predict --images`), written by hand.
 //!
 //! plotters is built without its default features: its SVG backend writes
@@ -9,14 +11,18 @@
 //! are needed (the `ttf` feature would pull font-kit and fontconfig).
 
 mod curves;
+mod errors_against;
 mod figure;
 mod image_grid;
+mod mc_curve;
 mod sweep_chart;
 mod ticks;
 
 pub use curves::{Run, curves, overlay};
+pub use errors_against::{ErrorLine, ErrorPlot, ErrorPoint, errors_against};
 pub use figure::{Figure, LegendEntry, Panel, Series, render};
 pub use image_grid::{Tile, image_grid};
+pub use mc_curve::{McCurve, mc_curve};
 pub use sweep_chart::{DODGE, SPREAD, SummaryLine, SummaryPlot, summary};
 
 use thiserror::Error;

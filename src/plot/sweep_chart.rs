@@ -164,7 +164,7 @@ const NOTE_LINES: usize = 3;
 
 /// "2 of 6 trials have no result: d.p=0.5 seed 1, ...", in lines short
 /// enough to read.
-fn missing_note(planned: usize, missing: &[String]) -> Vec<String> {
+pub(super) fn missing_note(planned: usize, missing: &[String]) -> Vec<String> {
     if missing.is_empty() {
         return Vec::new();
     }

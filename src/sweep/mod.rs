@@ -3,6 +3,7 @@
 //! table over seeds, `summary.svg`). `sweep.txt` records the plan, so a
 //! sweep run elsewhere (`--plan`) can be collected from its directories.
 
+pub mod against;
 pub mod collect;
 pub mod grid;
 pub mod manifest;

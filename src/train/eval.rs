@@ -9,6 +9,7 @@ use crate::lang::DataLoss;
 use crate::lang::lower::Mode;
 use crate::params::Params;
 use crate::tape::Tape;
+use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 pub use crate::data::EVAL_BATCH;
@@ -102,54 +103,127 @@ pub fn evaluate_mc_counting(
     batch: &mut Batch,
     passes: usize,
     rng: &mut Pcg64Mcg,
-    mut confusion: Option<&mut Confusion>,
+    confusion: Option<&mut Confusion>,
 ) -> Result<McScores, TrainError> {
-    let passes = passes.max(1);
-    let (mut loss, mut correct, mut var, mut ent) = (0.0, 0usize, 0.0, 0.0);
+    let (scores, _) =
+        evaluate_mc_curve(net, params, tape, split, batch, &[passes], rng, confusion)?;
+    Ok(scores)
+}
+
+/// The loss and accuracy of the mean of the first `passes` stochastic passes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct McPoint {
+    pub passes: usize,
+    /// As [`McScores::loss`].
+    pub loss: f64,
+    pub acc: Option<f64>,
+}
+
+/// Monte-Carlo dropout read off at each pass count of `at`, from one run of
+/// `max(at)` passes: each count's figures are those of its passes' running
+/// mean. Every batch's passes come from a generator of their own (see
+/// [`McSums::collect`]), so the first k of them are the passes an evaluation
+/// of k passes makes, and each point equals [`evaluate_mc`] with that count
+/// and generator. The [`McScores`] (and `confusion`) are the largest count's.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_mc_curve(
+    net: &Net<'_>,
+    params: &mut Params<f32>,
+    tape: &mut Tape<f32>,
+    split: &Split,
+    batch: &mut Batch,
+    at: &[usize],
+    rng: &mut Pcg64Mcg,
+    mut confusion: Option<&mut Confusion>,
+) -> Result<(McScores, Vec<McPoint>), TrainError> {
+    let mut counts: Vec<usize> = at.iter().map(|&k| k.max(1)).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    let passes = counts.last().copied().unwrap_or(1);
+    // Per count: summed loss and correct predictions.
+    let mut curve = vec![(0.0f64, 0usize); counts.len()];
+    let (mut var, mut ent) = (0.0, 0.0);
     let mut sums = McSums::default();
     for chunk in indices(split.len()).chunks(EVAL_BATCH) {
-        sums.collect(net, params, tape, split, chunk, batch, passes, rng)?;
+        sums.collect_at(
+            net,
+            params,
+            tape,
+            split,
+            chunk,
+            batch,
+            passes,
+            &counts,
+            rng,
+            |done, sums, batch| {
+                let i = counts.binary_search(&done).unwrap_or(0);
+                for r in 0..chunk.len() {
+                    let (mean, _) = sums.moments(r);
+                    let (loss, correct) = sample_score(batch, r, &mean);
+                    curve[i].0 += loss;
+                    curve[i].1 += usize::from(correct == Some(true));
+                }
+            },
+        )?;
         for r in 0..chunk.len() {
             let (mean, variance) = sums.moments(r);
             var += variance.iter().sum::<f64>() / variance.len() as f64;
-            match batch.label(r) {
-                Some(y) => {
-                    let y = y as usize;
-                    loss -= mean[y].max(1e-300).ln();
-                    let predicted = argmax(&mean);
-                    correct += usize::from(predicted == y);
-                    ent += entropy(&mean);
-                    if let Some(c) = confusion.as_deref_mut() {
-                        c.add(y, predicted);
-                    }
-                }
-                None => {
-                    let t = batch.targets(r);
-                    loss += mean
-                        .iter()
-                        .zip(t)
-                        .map(|(m, &t)| (m - t as f64).powi(2))
-                        .sum::<f64>()
-                        / mean.len() as f64;
+            if let Some(y) = batch.label(r) {
+                ent += entropy(&mean);
+                if let Some(c) = confusion.as_deref_mut() {
+                    c.add(y as usize, argmax(&mean));
                 }
             }
         }
     }
     let n = split.len().max(1) as f64;
     let classes = net.classes().is_some();
-    Ok(McScores {
+    let points: Vec<McPoint> = counts
+        .iter()
+        .zip(&curve)
+        .map(|(&k, &(loss, correct))| McPoint {
+            passes: k,
+            loss: loss / n,
+            acc: classes.then(|| correct as f64 / n),
+        })
+        .collect();
+    let last = points[points.len() - 1];
+    let scores = McScores {
         passes,
-        loss: loss / n,
-        acc: classes.then(|| correct as f64 / n),
+        loss: last.loss,
+        acc: last.acc,
         mean_variance: var / n,
         mean_entropy: classes.then(|| ent / n),
-    })
+    };
+    Ok((scores, points))
+}
+
+/// Row `r`'s loss under the mean prediction `mean` (NLL of its label, or
+/// squared error against its targets) and, for a label, whether the mean's
+/// class is right.
+fn sample_score(batch: &Batch, r: usize, mean: &[f64]) -> (f64, Option<bool>) {
+    match batch.label(r) {
+        Some(y) => {
+            let y = y as usize;
+            (-mean[y].max(1e-300).ln(), Some(argmax(mean) == y))
+        }
+        None => {
+            let t = batch.targets(r);
+            let se = mean
+                .iter()
+                .zip(t)
+                .map(|(m, &t)| (m - t as f64).powi(2))
+                .sum::<f64>();
+            (se / mean.len() as f64, None)
+        }
+    }
 }
 
 /// Sums over Monte-Carlo passes of each predicted probability (or value) of
 /// a batch, and of its square.
 #[derive(Default)]
 pub(super) struct McSums {
+    /// Passes summed so far.
     passes: usize,
     width: usize,
     sum: Vec<f64>,
@@ -170,13 +244,48 @@ impl McSums {
         passes: usize,
         rng: &mut Pcg64Mcg,
     ) -> Result<(), TrainError> {
+        self.collect_at(
+            net,
+            params,
+            tape,
+            split,
+            chunk,
+            batch,
+            passes,
+            &[],
+            rng,
+            |_, _, _| {},
+        )
+    }
+
+    /// [`McSums::collect`], calling `at_count(k, self, batch)` once the first `k`
+    /// passes are summed, for each `k` in `at`.
+    ///
+    /// The passes draw from a generator seeded by one draw of `rng`, so that
+    /// `rng` moves on by the same amount whatever the number of passes: the
+    /// next batch's passes are then the same for any count, and a count's
+    /// passes are the first ones of any larger count.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn collect_at(
+        &mut self,
+        net: &Net<'_>,
+        params: &mut Params<f32>,
+        tape: &mut Tape<f32>,
+        split: &Split,
+        chunk: &[usize],
+        batch: &mut Batch,
+        passes: usize,
+        at: &[usize],
+        rng: &mut Pcg64Mcg,
+        mut at_count: impl FnMut(usize, &Self, &Batch),
+    ) -> Result<(), TrainError> {
+        let mut passes_rng = Pcg64Mcg::seed_from_u64(rng.next_u64());
         tape.clear();
         let start = net.record_input(tape, split, chunk, batch)?;
         let mark = tape.len();
-        self.passes = passes;
         for m in 0..passes {
             tape.truncate(mark);
-            let pass = net.record_on(tape, params, start, batch, Mode::Sample, rng)?;
+            let pass = net.record_on(tape, params, start, batch, Mode::Sample, &mut passes_rng)?;
             let out = tape.value(pass.output)?;
             if m == 0 {
                 self.width = out.len() / chunk.len();
@@ -197,13 +306,18 @@ impl McSums {
                     *q += p * p;
                 }
             }
+            self.passes = m + 1;
+            if at.contains(&self.passes) {
+                at_count(self.passes, self, batch);
+            }
         }
         Ok(())
     }
 
-    /// Row `r`'s mean prediction over the passes, and each value's variance.
+    /// Row `r`'s mean prediction over the passes summed so far, and each
+    /// value's variance.
     pub(super) fn moments(&self, r: usize) -> (Vec<f64>, Vec<f64>) {
-        let k = self.passes as f64;
+        let k = self.passes.max(1) as f64;
         let w = self.width;
         let (s, q) = (
             &self.sum[r * w..(r + 1) * w],
