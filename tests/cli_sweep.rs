@@ -582,3 +582,46 @@ fn an_unreadable_swept_set_names_the_argument() {
         r.stderr
     );
 }
+
+#[test]
+fn tied_keys_take_each_value_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tied");
+    let r = sweep(
+        &out,
+        &[
+            "--set",
+            "d.p+l1.h=0,0.25",
+            "--set",
+            "epochs=1",
+            "--jobs",
+            "2",
+        ],
+    );
+    ok(&r);
+    // Two trials, not four: each value goes to both keys, canonically named.
+    let trial = out.join("d.p+l1.h=0.25_epochs=1_seed=1");
+    assert_eq!(
+        metadata(&trial)["overrides"],
+        "d.p=0.25 l1(h)=0.25 epochs=1 seed=1"
+    );
+    let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[0].starts_with("d.p+l1(h),epochs,seed,status,"),
+        "{csv}"
+    );
+    assert!(rows[2].starts_with("0.25,1,1,done,"), "{csv}");
+    // --collect finds both runs done under their tied settings.
+    let c = netc(&["sweep", "--collect", s(&out)]);
+    ok(&c);
+    assert!(!c.stderr.contains("other settings"), "{}", c.stderr);
+
+    // A key tied to itself or to the seed is refused before anything runs.
+    for bad in ["d.p+d.p=0,0.5", "d.p+seed=0,1"] {
+        let r = sweep(&dir.path().join("bad"), &["--set", bad]);
+        assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(!dir.path().join("bad").exists(), "{bad}");
+    }
+}

@@ -18,7 +18,7 @@ use netc::run::CHECKPOINT;
 use netc::sweep::collect::{self, State};
 use netc::sweep::place;
 use netc::sweep::runner::Start;
-use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, results, runner};
+use netc::sweep::{Axis, MANIFEST, Manifest, Trial, expand, results, runner, tied};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -28,6 +28,7 @@ pub struct SweepArgs {
     file: Option<PathBuf>,
     /// A key and the values to try, e.g. `d.p=0,0.25,0.5`; repeat for a grid
     /// (keys as for `netc train --set`; `netc check FILE --keys` lists them).
+    /// Keys joined by `+` take the same value together: `d1.p+d2.p=0.2,0.5`.
     #[arg(long = "set", value_name = "KEY=V1,V2,...")]
     sets: Vec<String>,
     /// Seeds per setting: the file's seed and the N-1 after it.
@@ -323,29 +324,41 @@ fn make_plan(file: &Path, args: &SweepArgs, r: &mut Reporter) -> Option<Plan> {
         if a.key == "seed" {
             continue;
         }
-        let probe = [Override {
-            key: a.key.clone(),
-            value: a.values[0].clone(),
-        }];
-        match apply(&base.source, &probe) {
-            Ok(applied) => {
-                if let Some((k, _)) = applied.canonical.first().and_then(|c| c.split_once('=')) {
-                    a.key = k.to_string();
-                }
-            }
-            Err(e) => {
-                r.error(wording::override_error(&e));
+        let mut canonical = Vec::new();
+        for key in tied(&a.key) {
+            if key == "seed" {
+                r.error("`seed` cannot be tied to other keys: sweep it with --seeds");
                 return None;
             }
+            let probe = [Override {
+                key: key.to_string(),
+                value: a.values[0].clone(),
+            }];
+            match apply(&base.source, &probe) {
+                Ok(applied) => canonical.push(
+                    match applied.canonical.first().and_then(|c| c.split_once('=')) {
+                        Some((k, _)) => k.to_string(),
+                        None => key.to_string(),
+                    },
+                ),
+                Err(e) => {
+                    r.error(wording::override_error(&e));
+                    return None;
+                }
+            }
         }
+        a.key = canonical.join("+");
     }
-    for (i, a) in axes.iter().enumerate() {
-        if axes[..i].iter().any(|b| b.key == a.key) {
-            r.error(format!(
-                "`{}` is swept twice: list its values in one --set",
-                a.key
-            ));
-            return None;
+    let mut seen: Vec<&str> = Vec::new();
+    for a in &axes {
+        for key in tied(&a.key) {
+            if seen.contains(&key) {
+                r.error(format!(
+                    "`{key}` is swept twice: list its values in one --set"
+                ));
+                return None;
+            }
+            seen.push(key);
         }
     }
     let seeds: Vec<u64> = match (axes.iter().position(|a| a.key == "seed"), args.seeds) {

@@ -152,7 +152,7 @@ pub fn read_planned(root: &Path, trial: &Trial) -> State {
     let found = read(&root.join(&trial.dir));
     if let (State::Done(_), Some(recorded)) = (&found.state, &found.overrides) {
         let (settings, seed) = split_overrides(recorded);
-        if settings != trial.settings || seed.is_some_and(|s| s != trial.seed) {
+        if settings != trial.flat_settings() || seed.is_some_and(|s| s != trial.seed) {
             return State::Incomplete(format!("it holds a run with other settings (`{recorded}`)"));
         }
     }

@@ -4,9 +4,12 @@
 use super::SweepError;
 use crate::lang::overrides::is_number;
 
-/// One `--set KEY=V1,V2,...`.
+/// One `--set KEY=V1,V2,...`, or `KEY1+KEY2=V1,V2,...`: keys tied
+/// together, each taking the same value in a trial (the three dropout rates
+/// of a net swept as one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Axis {
+    /// As written, tied keys joined by `+`.
     pub key: String,
     pub values: Vec<String>,
 }
@@ -25,6 +28,9 @@ impl Axis {
         if key.is_empty() {
             return Err(bad("the key is empty"));
         }
+        if tied(key).any(str::is_empty) {
+            return Err(bad("a key tied with `+` is empty"));
+        }
         let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
         if values.iter().any(|v| v.is_empty()) {
             return Err(bad("a value is empty"));
@@ -38,10 +44,15 @@ impl Axis {
             }
         }
         Ok(Axis {
-            key: key.to_string(),
+            key: tied(key).collect::<Vec<_>>().join("+"),
             values,
         })
     }
+}
+
+/// The keys of a swept key: `d1.p+d2.p` → `d1.p`, `d2.p`.
+pub fn tied(key: &str) -> impl Iterator<Item = &str> {
+    key.split('+').map(str::trim)
 }
 
 /// One trial: the settings of the swept keys, and a seed.
@@ -55,9 +66,18 @@ pub struct Trial {
 }
 
 impl Trial {
+    /// Its settings with tied keys apart: `d1.p+d2.p=0.5` → `d1.p=0.5`,
+    /// `d2.p=0.5`, as the trial's run records them.
+    pub fn flat_settings(&self) -> Vec<(String, String)> {
+        self.settings
+            .iter()
+            .flat_map(|(k, v)| tied(k).map(move |k| (k.to_string(), v.clone())))
+            .collect()
+    }
+
     /// The overrides to train it with: each setting, then the seed.
     pub fn overrides(&self) -> Vec<String> {
-        self.settings
+        self.flat_settings()
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .chain(std::iter::once(format!("seed={}", self.seed)))
@@ -166,6 +186,21 @@ mod tests {
     }
 
     #[test]
+    fn tied_keys_take_one_value_each_trial() {
+        let t = expand(&[axis("d1.p+d2.p=0.1,0.5")], &[0]);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].overrides(), ["d1.p=0.5", "d2.p=0.5", "seed=0"]);
+        assert_eq!(t[1].dir, "d1.p+d2.p=0.5_seed=0");
+        assert_eq!(
+            t[1].flat_settings(),
+            [
+                ("d1.p".to_string(), "0.5".to_string()),
+                ("d2.p".to_string(), "0.5".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn directory_names_are_safe_and_distinct() {
         let s = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
         assert_eq!(dir_name(&s("l1(h1)", "1e-4"), 0), "l1.h1=1e-4_seed=0");
@@ -179,7 +214,10 @@ mod tests {
     #[test]
     fn axes_are_read_strictly() {
         assert_eq!(axis("d.p=0, 0.25,0.5").values, vec!["0", "0.25", "0.5"]);
-        for bad in ["d.p", "=1,2", "d.p=1,,2", "d.p=1,1", "d.p=", "d.p=1 2"] {
+        assert_eq!(axis("d1.p + d2.p=0.5").key, "d1.p+d2.p");
+        for bad in [
+            "d.p", "=1,2", "d1.p+=1", "+d.p=1", "d.p=1,,2", "d.p=1,1", "d.p=", "d.p=1 2",
+        ] {
             assert!(Axis::parse(bad).is_err(), "{bad}");
         }
         assert!(numeric(&["0".into(), "1e-3".into()]));

@@ -12,7 +12,7 @@ pub mod results;
 pub mod runner;
 
 pub use collect::{Outcome, State};
-pub use grid::{Axis, Trial, expand};
+pub use grid::{Axis, Trial, expand, tied};
 pub use manifest::{MANIFEST, Manifest};
 
 use std::path::PathBuf;
