@@ -614,9 +614,26 @@ fn tied_keys_take_each_value_together() {
     );
     assert!(rows[2].starts_with("0.25,1,1,done,"), "{csv}");
     // --collect finds both runs done under their tied settings.
+    // and, reading sweep.txt back, keeps the tied keys one axis with its values.
     let c = netc(&["sweep", "--collect", s(&out)]);
     ok(&c);
     assert!(!c.stderr.contains("other settings"), "{}", c.stderr);
+    let collected = fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(results(&collected), results(&csv), "{collected}");
+    let p = netc(&[
+        "plot",
+        "--x",
+        "d.p+l1(h)",
+        s(&out),
+        "-o",
+        s(&dir.path().join("against.svg")),
+    ]);
+    ok(&p);
+    assert!(
+        words(&p.stdout).iter().any(|l| l.starts_with("0.25 ")),
+        "{}",
+        p.stdout
+    );
 
     // A key tied to itself or to the seed is refused before anything runs.
     for bad in ["d.p+d.p=0,0.5", "d.p+seed=0,1"] {

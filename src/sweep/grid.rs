@@ -84,9 +84,15 @@ impl Trial {
             .collect()
     }
 
-    /// `d.p=0.25 seed=1`
+    /// `d.p=0.25 seed=1`, tied keys kept together (`d1.p+d2.p=0.5 seed=1`),
+    /// as `sweep.txt` records a trial so that reading it back keeps the axis.
     pub fn label(&self) -> String {
-        self.overrides().join(" ")
+        self.settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(std::iter::once(format!("seed={}", self.seed)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -191,6 +197,7 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].overrides(), ["d1.p=0.5", "d2.p=0.5", "seed=0"]);
         assert_eq!(t[1].dir, "d1.p+d2.p=0.5_seed=0");
+        assert_eq!(t[1].label(), "d1.p+d2.p=0.5 seed=0");
         assert_eq!(
             t[1].flat_settings(),
             [
