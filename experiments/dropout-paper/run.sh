@@ -49,6 +49,8 @@ fig9a() {
     # netc's p is the probability of dropping; the paper plots the keep-probability 1 - p.
     "$netc" sweep fig9a/hidden_p.net --set d1.p+d2.p+d3.p=0.9,0.8,0.7,0.6,0.5,0.4,0.3,0.2,0.1 \
         --jobs "$jobs" --out runs/fig9a
+    "$netc" plot --x d1.p+d2.p+d3.p runs/fig9a -o runs/fig9a.svg --force \
+        --title "Figure 9a: error against the hidden units' drop probability p"
 }
 
 fig11() {
