@@ -19,11 +19,12 @@
 //! The data are synthetic batches of the right shapes, made once and cycled,
 //! so the figures are the engine's work alone (no data loading).
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use netc::optim::{Optimizer, SgdConfig, constrain_rows};
-use netc::{DropoutMode, Linear, Params, Phase, Tape, Tensor};
+use netc::{DropoutMode, Linear, NodeId, Params, Phase, Tape, Tensor};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::hint::black_box;
@@ -47,6 +48,52 @@ fn batches(
             (x, y)
         })
         .collect()
+}
+
+/// Times training steps on `threads` threads (the tape's and a rayon pool's):
+/// `record` puts one batch's loss on the cleared tape, then backward, the
+/// optimizer's update and `after` (a constraint) run, cycling through `data`.
+#[allow(clippy::too_many_arguments)]
+fn time_steps(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    threads: usize,
+    data: &[(Tensor<f32>, Vec<u32>)],
+    params: &mut Params<f32>,
+    opt: &mut Optimizer<f32>,
+    mut record: impl FnMut(&mut Tape<f32>, &Params<f32>, &Tensor<f32>, &[u32]) -> NodeId + Send,
+    mut after: impl FnMut(&mut Params<f32>) + Send,
+) {
+    let mut tape = Tape::new();
+    tape.set_threads(threads);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut i = 0;
+    g.bench_function(name, |b| {
+        pool.install(|| {
+            b.iter(|| {
+                let (x, y) = &data[i % BATCHES];
+                i += 1;
+                tape.clear();
+                let loss = record(&mut tape, params, x, y);
+                tape.backward_replacing(loss, params).unwrap();
+                opt.step(params).unwrap();
+                after(params);
+                black_box(tape.scalar(loss).unwrap());
+            })
+        })
+    });
+}
+
+/// SGD at `lr` with `momentum`, as the benched recipes use it.
+fn sgd(lr: f64, momentum: f64) -> Optimizer<f32> {
+    Optimizer::sgd(SgdConfig {
+        momentum,
+        ..SgdConfig::new(lr)
+    })
+    .unwrap()
 }
 
 fn mlp(c: &mut Criterion) {
@@ -87,88 +134,62 @@ fn mlp(c: &mut Criterion) {
 }
 
 fn mnist(c: &mut Criterion) {
-    mnist_on(c, "step/mnist", 1);
-    mnist_on(c, "step/mnist_2threads", 2);
-}
-
-/// The MNIST step with large products on `threads` threads.
-fn mnist_on(c: &mut Criterion, name: &str, threads: usize) {
-    let mut rng = Pcg64Mcg::seed_from_u64(0);
-    let mut params = Params::<f32>::new();
-    let hidden = Linear::new(&mut params, "h", 784, 128, true, &mut rng).unwrap();
-    let out = Linear::new(&mut params, "out", 128, 10, true, &mut rng).unwrap();
-    let data = batches(64, 784, 10, &mut rng);
-    let mut opt = Optimizer::sgd(SgdConfig {
-        momentum: 0.9,
-        ..SgdConfig::new(0.01)
-    })
-    .unwrap();
-    let mut tape = Tape::new();
-    tape.set_threads(threads);
-    let mut i = 0;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    c.bench_function(name, |b| {
-        pool.install(|| {
-            b.iter(|| {
-                let (x, y) = &data[i % BATCHES];
-                i += 1;
-                tape.clear();
-                let xi = tape.input(x);
-                let h = hidden.forward(&mut tape, &params, xi).unwrap();
-                let h = tape.relu(h).unwrap();
-                let h = tape
-                    .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
-                    .unwrap();
-                let z = out.forward(&mut tape, &params, h).unwrap();
-                let lp = tape.log_softmax(z).unwrap();
-                let loss = tape.nll(lp, y).unwrap();
-                tape.backward_replacing(loss, &mut params).unwrap();
-                opt.step(&mut params).unwrap();
-                black_box(tape.scalar(loss).unwrap());
-            })
-        })
-    });
+    let mut g = c.benchmark_group("step");
+    for (name, threads) in [("mnist", 1), ("mnist_2threads", 2)] {
+        let mut rng = Pcg64Mcg::seed_from_u64(0);
+        let mut params = Params::<f32>::new();
+        let hidden = Linear::new(&mut params, "h", 784, 128, true, &mut rng).unwrap();
+        let out = Linear::new(&mut params, "out", 128, 10, true, &mut rng).unwrap();
+        let data = batches(64, 784, 10, &mut rng);
+        let mut opt = sgd(0.01, 0.9);
+        let record = |tape: &mut Tape<f32>, params: &Params<f32>, x: &Tensor<f32>, y: &[u32]| {
+            let xi = tape.input(x);
+            let h = hidden.forward(tape, params, xi).unwrap();
+            let h = tape.relu(h).unwrap();
+            let h = tape
+                .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
+                .unwrap();
+            let z = out.forward(tape, params, h).unwrap();
+            let lp = tape.log_softmax(z).unwrap();
+            tape.nll(lp, y).unwrap()
+        };
+        time_steps(
+            &mut g,
+            name,
+            threads,
+            &data,
+            &mut params,
+            &mut opt,
+            record,
+            |_| {},
+        );
+    }
+    g.finish();
 }
 
 fn lenet(c: &mut Criterion) {
-    lenet_on(c, "step/lenet", 1);
-    lenet_on(c, "step/lenet_2threads", 2);
-}
-
-/// One LeNet step with large products on `threads` threads.
-fn lenet_on(c: &mut Criterion, name: &str, threads: usize) {
-    let mut rng = Pcg64Mcg::seed_from_u64(0);
-    let mut params = Params::<f32>::new();
-    let net = lenet::LeNet::new(&mut params, &mut rng).unwrap();
-    let data = batches(64, 784, 10, &mut rng);
-    let mut opt = Optimizer::sgd(SgdConfig {
-        momentum: 0.9,
-        ..SgdConfig::new(0.01)
-    })
-    .unwrap();
-    let mut tape = Tape::new();
-    tape.set_threads(threads);
-    let mut i = 0;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    c.bench_function(name, |b| {
-        pool.install(|| {
-            b.iter(|| {
-                let (x, y) = &data[i % BATCHES];
-                i += 1;
-                tape.clear();
-                let loss = net.record(&mut tape, &params, x, y, &mut rng).unwrap();
-                tape.backward_replacing(loss, &mut params).unwrap();
-                opt.step(&mut params).unwrap();
-                black_box(tape.scalar(loss).unwrap());
-            })
-        })
-    });
+    let mut g = c.benchmark_group("step");
+    for (name, threads) in [("lenet", 1), ("lenet_2threads", 2)] {
+        let mut rng = Pcg64Mcg::seed_from_u64(0);
+        let mut params = Params::<f32>::new();
+        let net = lenet::LeNet::new(&mut params, &mut rng).unwrap();
+        let data = batches(64, 784, 10, &mut rng);
+        let mut opt = sgd(0.01, 0.9);
+        let record = |tape: &mut Tape<f32>, params: &Params<f32>, x: &Tensor<f32>, y: &[u32]| {
+            net.record(tape, params, x, y, &mut rng).unwrap()
+        };
+        time_steps(
+            &mut g,
+            name,
+            threads,
+            &data,
+            &mut params,
+            &mut opt,
+            record,
+            |_| {},
+        );
+    }
+    g.finish();
 }
 
 /// The Table 9 net's widths, input to output.
@@ -208,48 +229,40 @@ fn table9(c: &mut Criterion) {
             })
             .collect();
         let data = batches(TABLE9_BATCH, TABLE9[0], 10, &mut rng);
-        let mut opt = Optimizer::sgd(SgdConfig {
-            momentum: 0.95,
-            ..SgdConfig::new(0.01)
-        })
-        .unwrap();
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut i = 0;
-        g.bench_function(name, |b| {
-            pool.install(|| {
-                b.iter(|| {
-                    let (x, y) = &data[i % BATCHES];
-                    i += 1;
-                    tape.clear();
-                    let mut h = tape.input(x);
+        let mut opt = sgd(0.01, 0.95);
+        let record = |tape: &mut Tape<f32>, params: &Params<f32>, x: &Tensor<f32>, y: &[u32]| {
+            let mut h = tape.input(x);
+            h = tape
+                .dropout(h, 0.2, DropoutMode::Inverted, Phase::Train, &mut rng)
+                .unwrap();
+            for (k, layer) in layers.iter().enumerate() {
+                h = layer.forward(tape, params, h).unwrap();
+                if k + 1 < layers.len() {
+                    h = tape.relu(h).unwrap();
                     h = tape
-                        .dropout(h, 0.2, DropoutMode::Inverted, Phase::Train, &mut rng)
+                        .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
                         .unwrap();
-                    for (k, layer) in layers.iter().enumerate() {
-                        h = layer.forward(&mut tape, &params, h).unwrap();
-                        if k + 1 < layers.len() {
-                            h = tape.relu(h).unwrap();
-                            h = tape
-                                .dropout(h, 0.5, DropoutMode::Inverted, Phase::Train, &mut rng)
-                                .unwrap();
-                        }
-                    }
-                    let lp = tape.log_softmax(h).unwrap();
-                    let loss = tape.nll(lp, y).unwrap();
-                    tape.backward_replacing(loss, &mut params).unwrap();
-                    opt.step(&mut params).unwrap();
-                    for layer in &layers {
-                        constrain_rows(&mut params.get_mut(layer.weight).value, 3.0);
-                    }
-                    black_box(tape.scalar(loss).unwrap());
-                })
-            })
-        });
+                }
+            }
+            let lp = tape.log_softmax(h).unwrap();
+            tape.nll(lp, y).unwrap()
+        };
+        let weights: Vec<_> = layers.iter().map(|l| l.weight).collect();
+        let max_norm = |params: &mut Params<f32>| {
+            for &w in &weights {
+                constrain_rows(&mut params.get_mut(w).value, 3.0);
+            }
+        };
+        time_steps(
+            &mut g,
+            &name,
+            threads,
+            &data,
+            &mut params,
+            &mut opt,
+            record,
+            max_norm,
+        );
     }
     // The peak to compare with, in the same run: raw faer on 1024³.
     let n = 1024;
