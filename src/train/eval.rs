@@ -122,7 +122,7 @@ pub struct McPoint {
 /// Monte-Carlo dropout read off at each pass count of `at`, from one run of
 /// `max(at)` passes: each count's figures are those of its passes' running
 /// mean. Every batch's passes come from a generator of their own (see
-/// [`McSums::collect`]), so the first k of them are the passes an evaluation
+/// [`McSums::collect_at`]), so the first k of them are the passes an evaluation
 /// of k passes makes, and each point equals [`evaluate_mc`] with that count
 /// and generator. The [`McScores`] (and `confusion`) are the largest count's.
 #[allow(clippy::too_many_arguments)]
@@ -231,35 +231,9 @@ pub(super) struct McSums {
 }
 
 impl McSums {
-    /// Runs `passes` stochastic passes on the rows `chunk` of `split`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn collect(
-        &mut self,
-        net: &Net<'_>,
-        params: &mut Params<f32>,
-        tape: &mut Tape<f32>,
-        split: &Split,
-        chunk: &[usize],
-        batch: &mut Batch,
-        passes: usize,
-        rng: &mut Pcg64Mcg,
-    ) -> Result<(), TrainError> {
-        self.collect_at(
-            net,
-            params,
-            tape,
-            split,
-            chunk,
-            batch,
-            passes,
-            &[],
-            rng,
-            |_, _, _| {},
-        )
-    }
-
-    /// [`McSums::collect`], calling `at_count(k, self, batch)` once the first `k`
-    /// passes are summed, for each `k` in `at`.
+    /// Runs `passes` stochastic passes on the rows `chunk` of `split`,
+    /// calling `at_count(k, self, batch)` once the first `k` passes are
+    /// summed, for each `k` in `at`.
     ///
     /// The passes draw from a generator seeded by one draw of `rng`, so that
     /// `rng` moves on by the same amount whatever the number of passes: the

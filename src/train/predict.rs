@@ -74,7 +74,18 @@ pub fn predict(
             }
             Method::MonteCarlo { passes, rng } => {
                 let passes = (*passes).max(1);
-                sums.collect(net, params, tape, split, chunk, batch, passes, rng)?;
+                sums.collect_at(
+                    net,
+                    params,
+                    tape,
+                    split,
+                    chunk,
+                    batch,
+                    passes,
+                    &[],
+                    rng,
+                    |_, _, _| {},
+                )?;
                 for r in 0..chunk.len() {
                     let (mean, var) = sums.moments(r);
                     let classifier = net.classes().is_some();
