@@ -1,0 +1,136 @@
+//! The AVX + FMA micro-kernels of the direct convolution ([`super::direct`]):
+//! a block of output pixels × up to 16 output channels for the forward (and
+//! the input gradient, which is a forward), and a block of taps × up to 16
+//! output channels for the weight gradient. The accumulators are ymm
+//! registers, at most 12 of the 16; constant block sizes let the compiler
+//! keep them there.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// The most pixels a forward block holds, by the registers a pixel needs:
+/// one (8 channels) or two (16); 12 accumulators at most.
+pub(super) const fn most_pixels(regs: usize) -> usize {
+    if regs == 1 { 12 } else { 6 }
+}
+
+/// The most taps a weight-gradient block holds, as [`most_pixels`]: each tap
+/// also keeps a pointer in a general register, so one register of channels
+/// takes 8 taps, not 12.
+pub(super) const fn most_taps(regs: usize) -> usize {
+    if regs == 1 { 8 } else { 6 }
+}
+
+/// Where one image lies in a padded scratch: `channels` planes of `rows × row`
+/// floats, one after the other.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Padded {
+    pub channels: usize,
+    pub rows: usize,
+    pub row: usize,
+}
+
+impl Padded {
+    pub(super) fn plane(&self) -> usize {
+        self.rows * self.row
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.channels * self.plane()
+    }
+}
+
+/// `out[p][..8·B] = Σ over taps (c, ki, kj) of x[c·plane + ki·row + kj + p] ·
+/// w[tap][..8·B]`, for `p < P`: the sums of `P` neighbouring output pixels of
+/// one row, `x` pointing at the first pixel's top-left tap, `w` at the first
+/// tap's channels, the taps `ld` floats apart.
+///
+/// # Safety
+/// AVX and FMA must be available; every `x` read (up to
+/// `(x.channels−1)·plane + (k−1)·row + k−1 + P−1` floats ahead) and every
+/// `w` read (`k²·channels` taps of `8·B` floats, `ld` apart) in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+pub(super) unsafe fn pixels<const P: usize, const B: usize>(
+    x: *const f32,
+    xs: Padded,
+    k: usize,
+    w: *const f32,
+    ld: usize,
+    out: &mut [[f32; 16]; 12],
+) {
+    // SAFETY: the reads stay within the bounds the caller guarantees.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); B]; P];
+        let mut wt = w;
+        for c in 0..xs.channels {
+            for ki in 0..k {
+                let r = x.add(c * xs.plane() + ki * xs.row);
+                for kj in 0..k {
+                    let wv: [__m256; B] = std::array::from_fn(|b| _mm256_loadu_ps(wt.add(8 * b)));
+                    for (p, acc) in acc.iter_mut().enumerate() {
+                        let v = _mm256_broadcast_ss(&*r.add(kj + p));
+                        for (a, &wv) in acc.iter_mut().zip(&wv) {
+                            *a = _mm256_fmadd_ps(v, wv, *a);
+                        }
+                    }
+                    wt = wt.add(ld);
+                }
+            }
+        }
+        for (acc, out) in acc.iter().zip(out.iter_mut()) {
+            for (b, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(8 * b), *a);
+            }
+        }
+    }
+}
+
+/// `acc[t][..8·B] += Σ over the output pixels (oy, ox) of
+/// x[at[t] + oy·row + ox] · dy[(oy·ow + ox)·ld ..][..8·B]`, for the `T` taps
+/// whose offsets in the padded image are `at`: one sample's share of a block
+/// of the weight gradient, `acc` (`[tap][8·B]`, `ld` floats a tap) read and
+/// written back.
+///
+/// # Safety
+/// AVX and FMA must be available; `x` holds every `at[t] + (oh−1)·row + ow−1`,
+/// `dy` `oh·ow` pixels of `ld` floats, `acc` `T` taps of `ld` floats with
+/// `8·B ≤ ld`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn taps<const T: usize, const B: usize>(
+    x: *const f32,
+    at: &[usize; 12],
+    (oh, ow, row): (usize, usize, usize),
+    dy: *const f32,
+    ld: usize,
+    acc_at: *mut f32,
+) {
+    // SAFETY: the reads and writes stay within the bounds the caller guarantees.
+    unsafe {
+        let mut acc: [[__m256; B]; T] = std::array::from_fn(|t| {
+            std::array::from_fn(|b| _mm256_loadu_ps(acc_at.add(t * ld + 8 * b)))
+        });
+        let xt: [*const f32; T] = std::array::from_fn(|t| x.add(at[t]));
+        let mut d = dy;
+        for oy in 0..oh {
+            let base = oy * row;
+            for ox in base..base + ow {
+                let dv: [__m256; B] = std::array::from_fn(|b| _mm256_loadu_ps(d.add(8 * b)));
+                for (acc, &xt) in acc.iter_mut().zip(&xt) {
+                    let v = _mm256_broadcast_ss(&*xt.add(ox));
+                    for (a, &dv) in acc.iter_mut().zip(&dv) {
+                        *a = _mm256_fmadd_ps(v, dv, *a);
+                    }
+                }
+                d = d.add(ld);
+            }
+        }
+        for (t, acc) in acc.iter().enumerate() {
+            for (b, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(acc_at.add(t * ld + 8 * b), *a);
+            }
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! The direct ("implicit GEMM") convolution for stride 1 in f32, on CPUs with
+//! AVX and FMA: no unfolded matrix is written. Each sample is copied once into
+//! a zero-bordered scratch, so every tap of an output pixel is a fixed offset
+//! from the pixel's place there and the kernels ([`super::avx`]) test no edge.
+//!
+//! The forward vectorises over output channels, the weight packed once a call
+//! as `[tap][out_c rounded up to 8]`. The input gradient of a convolution with
+//! padding `p ≤ k − 1` is itself one, run by the same kernel: the output
+//! gradient padded by `k − 1 − p`, the filters flipped in both spatial axes
+//! and their input and output channels swapped. The weight gradient sums, per
+//! output channel (vectorised) and tap, the output gradient (transposed per
+//! sample into `[pixel][out_c rounded up to 8]`) times the padded input under
+//! the tap, over the pixels of every sample in order.
+
+use super::Conv2dGeom;
+use super::avx::{self, Padded};
+use faer::Accum;
+
+/// Whether the direct kernels compute `g`: stride 1, and a padding below the
+/// kernel (so that the input gradient is a convolution too).
+pub(super) fn fits(g: &Conv2dGeom) -> bool {
+    g.stride == 1 && g.padding < g.kernel
+}
+
+fn round8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+/// `g`'s input with its zero border.
+fn padded_input(g: &Conv2dGeom) -> Padded {
+    Padded {
+        channels: g.in_c,
+        rows: g.in_h + 2 * g.padding,
+        row: g.in_w + 2 * g.padding,
+    }
+}
+
+/// The convolution whose forward is `g`'s input gradient: from the output
+/// gradient, padded by `k − 1 − p`, to the input.
+fn transposed(g: &Conv2dGeom) -> Conv2dGeom {
+    Conv2dGeom {
+        in_c: g.out_c,
+        in_h: g.out_h(),
+        in_w: g.out_w(),
+        out_c: g.in_c,
+        kernel: g.kernel,
+        stride: 1,
+        padding: g.kernel - 1 - g.padding,
+    }
+}
+
+/// The workspace of [`forward`], in floats: the packed weight and the padded sample.
+pub(super) fn forward_len(g: &Conv2dGeom) -> usize {
+    g.patch() * round8(g.out_c) + padded_input(g).len()
+}
+
+/// The workspace of [`input_grad`].
+pub(super) fn input_grad_len(g: &Conv2dGeom) -> usize {
+    forward_len(&transposed(g))
+}
+
+/// The workspace of [`weight_grad`]: the packed sums, the padded sample and
+/// its transposed output gradient.
+pub(super) fn weight_grad_len(g: &Conv2dGeom) -> usize {
+    let ocp = round8(g.out_c);
+    (g.patch() + g.out_h() * g.out_w()) * ocp + padded_input(g).len()
+}
+
+/// `out = w ⊛ x + bias`, sample by sample.
+///
+/// # Panics
+/// When `g` does not [`fit`](fits), or `ws` is shorter than [`forward_len`].
+pub(super) fn forward(
+    ws: &mut [f32],
+    out: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    g: &Conv2dGeom,
+) {
+    assert!(fits(g) && crate::real::has_fma());
+    let ocp = round8(g.out_c);
+    let (wp, xpad) = ws[..forward_len(g)].split_at_mut(g.patch() * ocp);
+    pack(wp, ocp, g.out_c, g.patch(), |o, t| w[o * g.patch() + t]);
+    let xs = padded_input(g);
+    xpad.fill(0.0);
+    let samples = x
+        .chunks_exact(g.in_len())
+        .zip(out.chunks_exact_mut(g.out_len()));
+    for (x, out) in samples {
+        pad_into(xpad, xs, x, g.padding);
+        sample(
+            xpad,
+            xs,
+            g.kernel,
+            wp,
+            ocp,
+            out,
+            (g.out_c, g.out_h(), g.out_w()),
+            bias,
+            false,
+        );
+    }
+}
+
+/// `dx += the input gradient of the convolution for the output gradient gy`,
+/// as the forward of [`transposed`].
+///
+/// # Panics
+/// As [`forward`], with [`input_grad_len`].
+pub(super) fn input_grad(ws: &mut [f32], dx: &mut [f32], gy: &[f32], w: &[f32], g: &Conv2dGeom) {
+    assert!(fits(g) && crate::real::has_fma());
+    let gt = transposed(g);
+    let (k, kk) = (g.kernel, g.kernel * g.kernel);
+    let ocp = round8(gt.out_c);
+    let (wp, ypad) = ws[..input_grad_len(g)].split_at_mut(gt.patch() * ocp);
+    // tap (o, ki, kj) of input channel c reads w[o, c, k−1−ki, k−1−kj]
+    pack(wp, ocp, g.in_c, gt.patch(), |c, t| {
+        let (o, r) = (t / kk, t % kk);
+        w[o * g.patch() + c * kk + kk - 1 - r]
+    });
+    let ys = padded_input(&gt);
+    ypad.fill(0.0);
+    let samples = gy
+        .chunks_exact(g.out_len())
+        .zip(dx.chunks_exact_mut(g.in_len()));
+    for (gy, dx) in samples {
+        pad_into(ypad, ys, gy, gt.padding);
+        sample(
+            ypad,
+            ys,
+            k,
+            wp,
+            ocp,
+            dx,
+            (g.in_c, g.in_h, g.in_w),
+            None,
+            true,
+        );
+    }
+}
+
+/// `dw (=|+=) Σ over samples and pixels of gy[o, pixel] · x[pixel + tap]`,
+/// the samples in order.
+///
+/// # Panics
+/// As [`forward`], with [`weight_grad_len`].
+pub(super) fn weight_grad(
+    ws: &mut [f32],
+    dw: &mut [f32],
+    accum: Accum,
+    gy: &[f32],
+    x: &[f32],
+    g: &Conv2dGeom,
+) {
+    assert!(fits(g) && crate::real::has_fma());
+    let (ocp, taps) = (round8(g.out_c), g.patch());
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.kernel);
+    let xs = padded_input(g);
+    let (sums, rest) = ws[..weight_grad_len(g)].split_at_mut(taps * ocp);
+    let (xpad, dyt) = rest.split_at_mut(xs.len());
+    assert!(dyt.len() == oh * ow * ocp);
+    sums.fill(0.0);
+    xpad.fill(0.0);
+    dyt.fill(0.0);
+    let offset = |t: usize| {
+        let (c, ki, kj) = (t / (k * k), t / k % k, t % k);
+        c * xs.plane() + ki * xs.row + kj
+    };
+    let samples = x.chunks_exact(g.in_len()).zip(gy.chunks_exact(g.out_len()));
+    for (x, gy) in samples {
+        pad_into(xpad, xs, x, g.padding);
+        for (o, plane) in gy.chunks_exact(oh * ow).enumerate() {
+            for (d, &v) in dyt[o..].iter_mut().step_by(ocp).zip(plane) {
+                *d = v;
+            }
+        }
+        for (o0, regs) in groups(g.out_c) {
+            for (t0, n) in blocks(taps, avx::most_taps(regs)) {
+                let at: [usize; 12] = std::array::from_fn(|i| offset(t0 + i.min(n - 1)));
+                let f = taps_kernel(n, regs);
+                // SAFETY: AVX and FMA were checked; the taps t0..t0 + n < taps
+                // read the padded sample within its length (each tap's offset
+                // plus the last pixel's is below it), `dyt` holds oh·ow pixels
+                // of ocp ≥ o0 + 8·regs floats, `sums` taps of ocp floats.
+                unsafe {
+                    f(
+                        xpad.as_ptr(),
+                        &at,
+                        (oh, ow, xs.row),
+                        dyt.as_ptr().add(o0),
+                        ocp,
+                        sums.as_mut_ptr().add(t0 * ocp + o0),
+                    );
+                }
+            }
+        }
+    }
+    for (o, dw) in dw.chunks_exact_mut(taps).enumerate() {
+        let sums = sums[o..].iter().step_by(ocp);
+        if accum == Accum::Replace {
+            dw.iter_mut().zip(sums).for_each(|(d, &s)| *d = s);
+        } else {
+            dw.iter_mut().zip(sums).for_each(|(d, &s)| *d += s);
+        }
+    }
+}
+
+/// `wp[t·ocp + o] = f(o, t)` for the `out_c` channels, zero in the lanes up to `ocp`.
+fn pack(wp: &mut [f32], ocp: usize, out_c: usize, taps: usize, f: impl Fn(usize, usize) -> f32) {
+    for (t, row) in wp.chunks_exact_mut(ocp).take(taps).enumerate() {
+        for (o, v) in row.iter_mut().enumerate() {
+            *v = if o < out_c { f(o, t) } else { 0.0 };
+        }
+    }
+}
+
+/// Copies the image `x` inside the zero border of `dst` (`p` wide on every side).
+fn pad_into(dst: &mut [f32], ds: Padded, x: &[f32], p: usize) {
+    let (h, w) = (ds.rows - 2 * p, ds.row - 2 * p);
+    for (c, plane) in x.chunks_exact(h * w).enumerate() {
+        for (y, src) in plane.chunks_exact(w).enumerate() {
+            dst[c * ds.plane() + (y + p) * ds.row + p..][..w].copy_from_slice(src);
+        }
+    }
+}
+
+/// One sample's convolution from its padded image: `out[o, oy, ox] (=|+=)
+/// Σ_taps wp[tap][o] · xpad[pixel + tap] (+ bias[o])`, `out` being
+/// `out_c × oh × ow`.
+#[allow(clippy::too_many_arguments)]
+fn sample(
+    xpad: &[f32],
+    xs: Padded,
+    k: usize,
+    wp: &[f32],
+    ocp: usize,
+    out: &mut [f32],
+    (out_c, oh, ow): (usize, usize, usize),
+    bias: Option<&[f32]>,
+    add: bool,
+) {
+    assert!(xs.rows + 1 == oh + k && xs.row + 1 == ow + k && xpad.len() >= xs.len());
+    assert!(wp.len() >= xs.channels * k * k * ocp && out.len() == out_c * oh * ow);
+    let mut buf = [[0f32; 16]; 12];
+    for (o0, regs) in groups(out_c) {
+        let f = pixels_kernel(regs);
+        let lanes = (8 * regs).min(out_c - o0);
+        for oy in 0..oh {
+            for (ox0, n) in blocks(ow, avx::most_pixels(regs)) {
+                // SAFETY: AVX and FMA were checked. The block's last read,
+                // (channels−1)·plane + (oy+k−1)·row + ox0+n−1+k−1, is below
+                // the padded length (oy < oh = rows−k+1, ox0+n ≤ ow =
+                // row−k+1); the weight holds channels·k² taps of ocp ≥
+                // o0 + 8·regs floats.
+                unsafe {
+                    f[n - 1](
+                        xpad.as_ptr().add(oy * xs.row + ox0),
+                        xs,
+                        k,
+                        wp.as_ptr().add(o0),
+                        ocp,
+                        &mut buf,
+                    );
+                }
+                for l in 0..lanes {
+                    let o = o0 + l;
+                    let b = bias.map_or(0.0, |b| b[o]);
+                    let dst = &mut out[(o * oh + oy) * ow + ox0..][..n];
+                    for (d, px) in dst.iter_mut().zip(&buf) {
+                        if add {
+                            *d += px[l];
+                        } else {
+                            *d = px[l] + b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The groups of output channels a kernel call covers: (first, registers),
+/// 16 channels (two registers) at a time, the last 8 or fewer in one.
+fn groups(out_c: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..out_c)
+        .step_by(16)
+        .map(move |o0| (o0, if out_c - o0 > 8 { 2 } else { 1 }))
+}
+
+/// `len` split into the fewest blocks of at most `most`, as even as can be:
+/// (start, size).
+fn blocks(len: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
+    let count = len.div_ceil(most);
+    let (base, extra) = (len / count.max(1), len % count.max(1));
+    (0..count).scan(0, move |start, i| {
+        let size = base + usize::from(i < extra);
+        let block = (*start, size);
+        *start += size;
+        Some(block)
+    })
+}
+
+type PixelsKernel = unsafe fn(*const f32, Padded, usize, *const f32, usize, &mut [[f32; 16]; 12]);
+type TapsKernel =
+    unsafe fn(*const f32, &[usize; 12], (usize, usize, usize), *const f32, usize, *mut f32);
+
+/// The pixel-block kernels for one or two registers of channels, by block
+/// size − 1.
+fn pixels_kernel(regs: usize) -> &'static [PixelsKernel] {
+    use avx::pixels as p;
+    if regs == 1 {
+        &[
+            p::<1, 1>, p::<2, 1>, p::<3, 1>, p::<4, 1>, p::<5, 1>, p::<6, 1>, p::<7, 1>, p::<8, 1>,
+            p::<9, 1>, p::<10, 1>, p::<11, 1>, p::<12, 1>,
+        ]
+    } else {
+        &[
+            p::<1, 2>, p::<2, 2>, p::<3, 2>, p::<4, 2>, p::<5, 2>, p::<6, 2>,
+        ]
+    }
+}
+
+/// The tap-block kernel of `n` taps for one or two registers of channels.
+fn taps_kernel(n: usize, regs: usize) -> TapsKernel {
+    use avx::taps as t;
+    let ones: [TapsKernel; 12] = [
+        t::<1, 1>, t::<2, 1>, t::<3, 1>, t::<4, 1>, t::<5, 1>, t::<6, 1>, t::<7, 1>, t::<8, 1>,
+        t::<9, 1>, t::<10, 1>, t::<11, 1>, t::<12, 1>,
+    ];
+    let twos: [TapsKernel; 6] = [
+        t::<1, 2>, t::<2, 2>, t::<3, 2>, t::<4, 2>, t::<5, 2>, t::<6, 2>,
+    ];
+    if regs == 1 { ones[n - 1] } else { twos[n - 1] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Path, tests::naive};
+    use super::*;
+    use crate::params::Params;
+    use crate::tape::Tape;
+    use crate::tensor::Tensor;
+
+    fn geom(
+        in_c: usize,
+        (in_h, in_w): (usize, usize),
+        out_c: usize,
+        kernel: usize,
+        padding: usize,
+    ) -> Conv2dGeom {
+        Conv2dGeom {
+            in_c,
+            in_h,
+            in_w,
+            out_c,
+            kernel,
+            stride: 1,
+            padding,
+        }
+    }
+
+    /// The tape's f32 conv2d with a bias (forward, dx, dw, db) on `threads`
+    /// threads against [`naive`] in f64, within f32's rounding of each
+    /// tensor's scale; then the same bits from a second pass.
+    fn matches_the_definition(g: Conv2dGeom, n: usize, threads: usize) {
+        assert_eq!(Path::of::<f32>(&g), Path::Direct, "{g:?}");
+        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
+        let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
+        let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
+        let bias: Vec<f64> = (0..g.out_c).map(|i| f(i, 4)).collect();
+        // loss = ½ Σ (y + shift)², so dy = y + shift
+        let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
+        let (mut y, _, _) = naive(&g, n, &x, &w, &shift);
+        let ohw = g.out_h() * g.out_w();
+        for (i, y) in y.iter_mut().enumerate() {
+            *y += bias[i % g.out_len() / ohw];
+        }
+        let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
+        let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
+        let mut db = vec![0.0; g.out_c];
+        for (i, v) in gy.iter().enumerate() {
+            db[i % g.out_len() / ohw] += v;
+        }
+        let f32s = |v: &[f64], rows: usize| {
+            Tensor::from_vec(rows, v.len() / rows, v.iter().map(|&v| v as f32).collect()).unwrap()
+        };
+        let mut params = Params::<f32>::new();
+        let wid = params.add("w", f32s(&w, g.out_c)).unwrap();
+        let bid = params.add("b", f32s(&bias, 1)).unwrap();
+        let xid = params.add("x", f32s(&x, n)).unwrap();
+        let shift = f32s(&shift, n);
+        let record = |tape: &mut Tape<f32>, params: &Params<f32>| {
+            let xn = tape.param(params, xid);
+            let xn = tape.scale(xn, 1.0).unwrap();
+            let out = tape.conv2d_param(params, xn, wid, Some(bid), g).unwrap();
+            let sn = tape.input(&shift);
+            let z = tape.add(out, sn).unwrap();
+            let sq = tape.sumsq(z).unwrap();
+            (out, tape.scale(sq, 0.5).unwrap())
+        };
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let (out, loss) = record(&mut tape, &params);
+        tape.backward(loss, &mut params).unwrap();
+        let close = |got: &[f32], want: &[f64], what: &str| {
+            assert_eq!(got.len(), want.len(), "{what}");
+            let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+            for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (p as f64 - q).abs() <= 2e-5 * scale,
+                    "{what}[{i}] {g:?}, {n} samples, {threads} threads: {p} vs {q} (scale {scale})"
+                );
+            }
+        };
+        close(tape.value(out).unwrap(), &y, "y");
+        close(params.grad(xid).as_slice(), &dx, "dx");
+        close(params.grad(wid).as_slice(), &dw, "dw");
+        close(params.grad(bid).as_slice(), &db, "db");
+        let bits = |t: &Tensor<f32>| t.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let (first_dw, first_dx) = (bits(params.grad(wid)), bits(params.grad(xid)));
+        let first_y = tape.value(out).unwrap().to_vec();
+        for _ in 0..2 {
+            tape.clear();
+            let (out, loss) = record(&mut tape, &params);
+            tape.backward_replacing(loss, &mut params).unwrap();
+            assert_eq!(
+                tape.value(out).unwrap(),
+                &first_y[..],
+                "y, {threads} threads"
+            );
+            assert_eq!(bits(params.grad(wid)), first_dw, "dw, {threads} threads");
+            assert_eq!(bits(params.grad(xid)), first_dx, "dx, {threads} threads");
+        }
+    }
+
+    fn on_threads(threads: usize, f: impl FnOnce() + Send) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(f);
+    }
+
+    /// LeNet's two layers and the wide 64→64 layer, on one thread and split
+    /// into parts on two and three (c1: 20 samples, 10 + 10 and 7 + 7 + 6;
+    /// c2: 11, 6 + 5 and 4 + 4 + 3; the wide layer: 3, 2 + 1 and 1 + 1 + 1),
+    /// and batches of one.
+    #[test]
+    fn lenet_and_the_wide_layer_match_the_definition_split_or_not() {
+        if !crate::real::has_fma() {
+            return eprintln!("skipped: this CPU has no AVX and FMA");
+        }
+        let c1 = geom(1, (28, 28), 6, 5, 2);
+        let c2 = geom(6, (14, 14), 16, 5, 0);
+        let wide = geom(64, (28, 28), 64, 3, 1);
+        for threads in [1, 2, 3] {
+            let mut pr = crate::ops::matmul::Products::<f32>::default();
+            pr.set_threads(threads);
+            for (g, n) in [(c1, 20), (c2, 11), (wide, 3)] {
+                let flops = n * g.out_len() * g.patch();
+                assert_eq!(pr.parts(n, flops), threads, "{g:?} splits");
+            }
+            on_threads(threads, || {
+                for (g, n) in [(c1, 20), (c2, 11), (wide, 3), (c2, 1), (c1, 1)] {
+                    matches_the_definition(g, n, threads);
+                }
+            });
+        }
+    }
+
+    /// Every remainder of the blocking: output channels around the groups of
+    /// 8 and 16, input channels 1, 2, 6, kernels 1, 3, 5 with every padding
+    /// the direct kernels take, odd sizes and rows shorter than a block of
+    /// pixels, batches of 1 and 2.
+    #[test]
+    fn every_remainder_of_the_blocking_matches_the_definition() {
+        if !crate::real::has_fma() {
+            return eprintln!("skipped: this CPU has no AVX and FMA");
+        }
+        let sizes = [(7, 5), (5, 13), (6, 3), (9, 14)];
+        let mut i = 0;
+        for out_c in [1, 3, 6, 8, 9, 16, 17] {
+            for in_c in [1, 2, 6] {
+                for kernel in [1, 3, 5] {
+                    for padding in 0..kernel {
+                        i += 1;
+                        let g = geom(in_c, sizes[i % sizes.len()], out_c, kernel, padding);
+                        if g.validate().is_ok() {
+                            matches_the_definition(g, 1 + i % 2, 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_direct_path_is_taken_where_it_applies_and_only_there() {
+        let c1 = geom(1, (28, 28), 6, 5, 2);
+        let direct = if crate::real::has_fma() {
+            Path::Direct
+        } else {
+            Path::Unfold
+        };
+        assert_eq!(Path::of::<f32>(&c1), direct);
+        assert_eq!(Path::of::<f32>(&Conv2dGeom { padding: 4, ..c1 }), direct);
+        assert_eq!(Path::of::<f64>(&c1), Path::Unfold);
+        assert_eq!(
+            Path::of::<f32>(&Conv2dGeom { stride: 2, ..c1 }),
+            Path::Unfold
+        );
+        assert_eq!(
+            Path::of::<f32>(&Conv2dGeom { padding: 5, ..c1 }),
+            Path::Unfold
+        );
+    }
+
+    #[test]
+    fn blocks_are_as_even_as_can_be_and_cover_the_row() {
+        let all = |len, most| blocks(len, most).collect::<Vec<_>>();
+        assert_eq!(all(28, 12), [(0, 10), (10, 9), (19, 9)]);
+        assert_eq!(all(10, 6), [(0, 5), (5, 5)]);
+        assert_eq!(all(3, 12), [(0, 3)]);
+        assert_eq!(all(0, 12), []);
+        assert_eq!(groups(17).collect::<Vec<_>>(), [(0, 2), (16, 1)]);
+        assert_eq!(groups(9).collect::<Vec<_>>(), [(0, 2)]);
+        assert_eq!(groups(6).collect::<Vec<_>>(), [(0, 1)]);
+    }
+}
