@@ -163,21 +163,21 @@ pub(super) fn weight_grad(
     sums.fill(0.0);
     xpad.fill(0.0);
     dyt.fill(0.0);
-    let offset = |t: usize| {
-        let (c, ki, kj) = (t / (k * k), t / k % k, t % k);
-        c * xs.plane() + ki * xs.row + kj
-    };
     let samples = x.chunks_exact(g.in_len()).zip(gy.chunks_exact(g.out_len()));
     for (x, gy) in samples {
         pad_into(xpad, xs, x, g.padding);
         for (o, plane) in gy.chunks_exact(oh * ow).enumerate() {
-            for (d, &v) in dyt[o..].iter_mut().step_by(ocp).zip(plane) {
-                *d = v;
+            for (row, &v) in dyt.chunks_exact_mut(ocp).zip(plane) {
+                row[o] = v;
             }
         }
         for (o0, regs) in groups(g.out_c) {
+            let mut tap = Taps::new(xs, k);
             for (t0, n) in blocks(taps, avx::most_taps(regs)) {
-                let at: [usize; 12] = std::array::from_fn(|i| offset(t0 + i.min(n - 1)));
+                let mut at = [0; 12];
+                for a in &mut at[..n] {
+                    *a = tap.next_offset();
+                }
                 let f = taps_kernel(n, regs);
                 // SAFETY: AVX and FMA were checked; the taps t0..t0 + n < taps
                 // read the padded sample within its length (each tap's offset
@@ -203,6 +203,35 @@ pub(super) fn weight_grad(
         } else {
             dw.iter_mut().zip(sums).for_each(|(d, &s)| *d += s);
         }
+    }
+}
+
+/// The taps (channel, row, column) of a padded image in order, as offsets
+/// from a pixel's place: counted, since a division per tap would cost more
+/// than a block of taps' sums over a small image.
+struct Taps {
+    xs: Padded,
+    k: usize,
+    at: (usize, usize, usize),
+}
+
+impl Taps {
+    fn new(xs: Padded, k: usize) -> Taps {
+        Taps {
+            xs,
+            k,
+            at: (0, 0, 0),
+        }
+    }
+
+    fn next_offset(&mut self) -> usize {
+        let (c, ki, kj) = self.at;
+        self.at = match (ki + 1 == self.k, kj + 1 == self.k) {
+            (_, false) => (c, ki, kj + 1),
+            (false, true) => (c, ki + 1, 0),
+            (true, true) => (c + 1, 0, 0),
+        };
+        c * self.xs.plane() + ki * self.xs.row + kj
     }
 }
 
@@ -265,14 +294,13 @@ fn sample(
                 }
                 for l in 0..lanes {
                     let o = o0 + l;
-                    let b = bias.map_or(0.0, |b| b[o]);
                     let dst = &mut out[(o * oh + oy) * ow + ox0..][..n];
-                    for (d, px) in dst.iter_mut().zip(&buf) {
-                        if add {
-                            *d += px[l];
-                        } else {
-                            *d = px[l] + b;
-                        }
+                    let sums = buf[..n].iter().map(|px| px[l]);
+                    if add {
+                        dst.iter_mut().zip(sums).for_each(|(d, v)| *d += v);
+                    } else {
+                        let b = bias.map_or(0.0, |b| b[o]);
+                        dst.iter_mut().zip(sums).for_each(|(d, v)| *d = v + b);
                     }
                 }
             }
@@ -324,9 +352,8 @@ fn pixels_kernel(regs: usize) -> &'static [PixelsKernel] {
 /// The tap-block kernel of `n` taps for one or two registers of channels.
 fn taps_kernel(n: usize, regs: usize) -> TapsKernel {
     use avx::taps as t;
-    let ones: [TapsKernel; 12] = [
+    let ones: [TapsKernel; 8] = [
         t::<1, 1>, t::<2, 1>, t::<3, 1>, t::<4, 1>, t::<5, 1>, t::<6, 1>, t::<7, 1>, t::<8, 1>,
-        t::<9, 1>, t::<10, 1>, t::<11, 1>, t::<12, 1>,
     ];
     let twos: [TapsKernel; 6] = [
         t::<1, 2>, t::<2, 2>, t::<3, 2>, t::<4, 2>, t::<5, 2>, t::<6, 2>,

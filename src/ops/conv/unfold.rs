@@ -220,10 +220,7 @@ fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize)
                         dst[hi..].fill(T::ZERO);
                     }
                     if s == 1 {
-                        // a loop, not copy_from_slice: rows are short, and a
-                        // call to memmove per row cost more than the copy
-                        let src = &src[lo + kj - p..hi + kj - p];
-                        dst[lo..hi].iter_mut().zip(src).for_each(|(d, &v)| *d = v);
+                        copy_short(&mut dst[lo..hi], &src[lo + kj - p..hi + kj - p]);
                     } else {
                         for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
                             *d = src[(ox + lo) * s + kj - p];
@@ -231,6 +228,29 @@ fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize)
                     }
                 }
             }
+        }
+    }
+}
+
+/// `dst = src` for a short row, in copies of fixed sizes that compile inline:
+/// `copy_from_slice`, or any plain copying loop (LLVM recognises one, even of
+/// blocks of 8), is a call to `memmove` per row, which cost more than the
+/// copy of a 28-value row. An empty `asm!` in the loop (it may have effects,
+/// as far as LLVM knows) keeps the loop a loop; it emits no instruction.
+#[inline(always)]
+fn copy_short<T: Copy>(mut dst: &mut [T], mut src: &[T]) {
+    while dst.len() >= 8 {
+        let (d, rest) = dst.split_at_mut(8);
+        d.copy_from_slice(&src[..8]);
+        (dst, src) = (rest, &src[8..]);
+        // SAFETY: an empty template: no instruction, no register, no memory.
+        unsafe { std::arch::asm!("", options(nostack, preserves_flags)) };
+    }
+    for w in [4, 2, 1] {
+        if dst.len() >= w {
+            let (d, rest) = dst.split_at_mut(w);
+            d.copy_from_slice(&src[..w]);
+            (dst, src) = (rest, &src[w..]);
         }
     }
 }
