@@ -134,3 +134,52 @@ pub(super) unsafe fn taps<const T: usize, const B: usize>(
         }
     }
 }
+
+/// `out[o][..8·V] = Σ over taps t = (c, ki, kj) of w[o·ld + t] ·
+/// x[c·plane + ki·row + kj ..][..8·V]`, for `o < O`: `8·V` neighbouring
+/// output pixels of one row (vectorised over pixels, for few output channels),
+/// `x` pointing at the first pixel's top-left tap, `w` at the first channel's
+/// first tap.
+///
+/// # Safety
+/// AVX and FMA must be available; every `x` read (up to
+/// `(channels−1)·plane + (k−1)·row + k−1 + 8·V−1` floats ahead) and every `w`
+/// read (`O` channels of `k²·channels` taps, `ld` apart) in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+pub(super) unsafe fn row<const O: usize, const V: usize>(
+    x: *const f32,
+    xs: Padded,
+    k: usize,
+    w: *const f32,
+    ld: usize,
+    out: &mut [[f32; 16]; 6],
+) {
+    // SAFETY: the reads stay within the bounds the caller guarantees.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; O];
+        let wo: [*const f32; O] = std::array::from_fn(|o| w.add(o * ld));
+        let mut t = 0;
+        for c in 0..xs.channels {
+            for ki in 0..k {
+                let r = x.add(c * xs.plane() + ki * xs.row);
+                for kj in 0..k {
+                    let xv: [__m256; V] =
+                        std::array::from_fn(|v| _mm256_loadu_ps(r.add(kj + 8 * v)));
+                    for (acc, &wo) in acc.iter_mut().zip(&wo) {
+                        let wv = _mm256_broadcast_ss(&*wo.add(t));
+                        for (a, &xv) in acc.iter_mut().zip(&xv) {
+                            *a = _mm256_fmadd_ps(xv, wv, *a);
+                        }
+                    }
+                    t += 1;
+                }
+            }
+        }
+        for (acc, out) in acc.iter().zip(out.iter_mut()) {
+            for (v, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(8 * v), *a);
+            }
+        }
+    }
+}

@@ -49,9 +49,14 @@ fn transposed(g: &Conv2dGeom) -> Conv2dGeom {
     }
 }
 
-/// The workspace of [`forward`], in floats: the packed weight and the padded sample.
+/// Zeros after a padded sample: a block of pixels that runs past a row's end
+/// reads up to 7 floats past the last row.
+const SLACK: usize = 8;
+
+/// The workspace of [`forward`], in floats: the packed weight and the padded
+/// sample.
 pub(super) fn forward_len(g: &Conv2dGeom) -> usize {
-    g.patch() * round8(g.out_c) + padded_input(g).len()
+    g.patch() * round8(g.out_c) + padded_input(g).len() + SLACK
 }
 
 /// The workspace of [`input_grad`].
@@ -78,28 +83,37 @@ pub(super) fn forward(
     bias: Option<&[f32]>,
     g: &Conv2dGeom,
 ) {
+    forward_as(Lanes::pick(g.out_c, g.out_w()), ws, out, x, w, bias, g);
+}
+
+/// [`forward`], vectorised as `lanes` says.
+fn forward_as(
+    lanes: Lanes,
+    ws: &mut [f32],
+    out: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    g: &Conv2dGeom,
+) {
     assert!(fits(g) && crate::real::has_fma());
-    let ocp = round8(g.out_c);
-    let (wp, xpad) = ws[..forward_len(g)].split_at_mut(g.patch() * ocp);
-    pack(wp, ocp, g.out_c, g.patch(), |o, t| w[o * g.patch() + t]);
+    let (wp, xpad) = ws[..forward_len(g)].split_at_mut(g.patch() * round8(g.out_c));
+    lanes.pack(wp, g.out_c, g.patch(), |o, t| w[o * g.patch() + t]);
     let xs = padded_input(g);
     xpad.fill(0.0);
     let samples = x
         .chunks_exact(g.in_len())
         .zip(out.chunks_exact_mut(g.out_len()));
+    let into = Into {
+        out_c: g.out_c,
+        oh: g.out_h(),
+        ow: g.out_w(),
+        bias,
+        add: false,
+    };
     for (x, out) in samples {
         pad_into(xpad, xs, x, g.padding);
-        sample(
-            xpad,
-            xs,
-            g.kernel,
-            wp,
-            ocp,
-            out,
-            (g.out_c, g.out_h(), g.out_w()),
-            bias,
-            false,
-        );
+        lanes.sample(xpad, xs, g.kernel, wp, out, into);
     }
 }
 
@@ -109,13 +123,24 @@ pub(super) fn forward(
 /// # Panics
 /// As [`forward`], with [`input_grad_len`].
 pub(super) fn input_grad(ws: &mut [f32], dx: &mut [f32], gy: &[f32], w: &[f32], g: &Conv2dGeom) {
+    input_grad_as(Lanes::pick(g.in_c, g.in_w), ws, dx, gy, w, g);
+}
+
+/// [`input_grad`], vectorised as `lanes` says.
+fn input_grad_as(
+    lanes: Lanes,
+    ws: &mut [f32],
+    dx: &mut [f32],
+    gy: &[f32],
+    w: &[f32],
+    g: &Conv2dGeom,
+) {
     assert!(fits(g) && crate::real::has_fma());
     let gt = transposed(g);
     let (k, kk) = (g.kernel, g.kernel * g.kernel);
-    let ocp = round8(gt.out_c);
-    let (wp, ypad) = ws[..input_grad_len(g)].split_at_mut(gt.patch() * ocp);
+    let (wp, ypad) = ws[..input_grad_len(g)].split_at_mut(gt.patch() * round8(gt.out_c));
     // tap (o, ki, kj) of input channel c reads w[o, c, k−1−ki, k−1−kj]
-    pack(wp, ocp, g.in_c, gt.patch(), |c, t| {
+    lanes.pack(wp, g.in_c, gt.patch(), |c, t| {
         let (o, r) = (t / kk, t % kk);
         w[o * g.patch() + c * kk + kk - 1 - r]
     });
@@ -124,19 +149,16 @@ pub(super) fn input_grad(ws: &mut [f32], dx: &mut [f32], gy: &[f32], w: &[f32], 
     let samples = gy
         .chunks_exact(g.out_len())
         .zip(dx.chunks_exact_mut(g.in_len()));
+    let into = Into {
+        out_c: g.in_c,
+        oh: g.in_h,
+        ow: g.in_w,
+        bias: None,
+        add: true,
+    };
     for (gy, dx) in samples {
         pad_into(ypad, ys, gy, gt.padding);
-        sample(
-            ypad,
-            ys,
-            k,
-            wp,
-            ocp,
-            dx,
-            (g.in_c, g.in_h, g.in_w),
-            None,
-            true,
-        );
+        lanes.sample(ypad, ys, k, wp, dx, into);
     }
 }
 
@@ -235,15 +257,6 @@ impl Taps {
     }
 }
 
-/// `wp[t·ocp + o] = f(o, t)` for the `out_c` channels, zero in the lanes up to `ocp`.
-fn pack(wp: &mut [f32], ocp: usize, out_c: usize, taps: usize, f: impl Fn(usize, usize) -> f32) {
-    for (t, row) in wp.chunks_exact_mut(ocp).take(taps).enumerate() {
-        for (o, v) in row.iter_mut().enumerate() {
-            *v = if o < out_c { f(o, t) } else { 0.0 };
-        }
-    }
-}
-
 /// Copies the image `x` inside the zero border of `dst` (`p` wide on every side).
 fn pad_into(dst: &mut [f32], ds: Padded, x: &[f32], p: usize) {
     let (h, w) = (ds.rows - 2 * p, ds.row - 2 * p);
@@ -254,53 +267,154 @@ fn pad_into(dst: &mut [f32], ds: Padded, x: &[f32], p: usize) {
     }
 }
 
-/// One sample's convolution from its padded image: `out[o, oy, ox] (=|+=)
-/// Σ_taps wp[tap][o] · xpad[pixel + tap] (+ bias[o])`, `out` being
-/// `out_c × oh × ow`.
-#[allow(clippy::too_many_arguments)]
-fn sample(
-    xpad: &[f32],
-    xs: Padded,
-    k: usize,
-    wp: &[f32],
-    ocp: usize,
-    out: &mut [f32],
-    (out_c, oh, ow): (usize, usize, usize),
-    bias: Option<&[f32]>,
+/// Where a sample's convolution goes: `out_c × oh × ow`, written with the
+/// bias added, or added.
+#[derive(Clone, Copy)]
+struct Into<'b> {
+    out_c: usize,
+    oh: usize,
+    ow: usize,
+    bias: Option<&'b [f32]>,
     add: bool,
-) {
-    assert!(xs.rows + 1 == oh + k && xs.row + 1 == ow + k && xpad.len() >= xs.len());
-    assert!(wp.len() >= xs.channels * k * k * ocp && out.len() == out_c * oh * ow);
-    let mut buf = [[0f32; 16]; 12];
-    for (o0, regs) in groups(out_c) {
-        let f = pixels_kernel(regs);
-        let lanes = (8 * regs).min(out_c - o0);
-        for oy in 0..oh {
-            for (ox0, n) in blocks(ow, avx::most_pixels(regs)) {
-                // SAFETY: AVX and FMA were checked. The block's last read,
-                // (channels−1)·plane + (oy+k−1)·row + ox0+n−1+k−1, is below
-                // the padded length (oy < oh = rows−k+1, ox0+n ≤ ow =
-                // row−k+1); the weight holds channels·k² taps of ocp ≥
-                // o0 + 8·regs floats.
-                unsafe {
-                    f[n - 1](
-                        xpad.as_ptr().add(oy * xs.row + ox0),
-                        xs,
-                        k,
-                        wp.as_ptr().add(o0),
-                        ocp,
-                        &mut buf,
-                    );
+}
+
+impl Into<'_> {
+    /// Writes (or adds) `sums[l][..n]`, the sums of channel `o0 + l` at the
+    /// pixels `ox0..ox0 + n` of row `oy`, for the channels `o0..o0 + channels`.
+    fn put<const W: usize>(
+        &self,
+        out: &mut [f32],
+        sums: &[[f32; W]],
+        (o0, oy, ox0, n): (usize, usize, usize, usize),
+    ) {
+        for (l, sums) in sums.iter().enumerate() {
+            let o = o0 + l;
+            let dst = &mut out[(o * self.oh + oy) * self.ow + ox0..][..n];
+            if self.add {
+                dst.iter_mut().zip(sums).for_each(|(d, v)| *d += v);
+            } else {
+                let b = self.bias.map_or(0.0, |b| b[o]);
+                dst.iter_mut().zip(sums).for_each(|(d, v)| *d = v + b);
+            }
+        }
+    }
+}
+
+/// What a register of sums holds: 8 output channels of one pixel (the weight
+/// packed `[tap][out_c rounded up to 8]`), or 8 neighbouring pixels of one
+/// output channel (the weight `[out_c][tap]`, for a few channels over wide
+/// rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lanes {
+    Channels,
+    Pixels,
+}
+
+impl Lanes {
+    /// The one whose registers hold fewer unused lanes: channels come in
+    /// eights, a row's pixels too (ties go to channels). LeNet's first layer
+    /// (6 channels, rows of 28) and its second's input gradient (6, rows of
+    /// 14) take pixels.
+    fn pick(out_c: usize, ow: usize) -> Lanes {
+        if ow * round8(out_c) > out_c * round8(ow) {
+            Lanes::Pixels
+        } else {
+            Lanes::Channels
+        }
+    }
+
+    /// `f(o, t)`, the weight of output channel `o` at tap `t`, into `wp` as
+    /// these lanes read it (zeros in the channels' unused lanes).
+    fn pack(self, wp: &mut [f32], out_c: usize, taps: usize, f: impl Fn(usize, usize) -> f32) {
+        match self {
+            Lanes::Channels => {
+                let ocp = round8(out_c);
+                for (t, row) in wp.chunks_exact_mut(ocp).take(taps).enumerate() {
+                    for (o, v) in row.iter_mut().enumerate() {
+                        *v = if o < out_c { f(o, t) } else { 0.0 };
+                    }
                 }
-                for l in 0..lanes {
-                    let o = o0 + l;
-                    let dst = &mut out[(o * oh + oy) * ow + ox0..][..n];
-                    let sums = buf[..n].iter().map(|px| px[l]);
-                    if add {
-                        dst.iter_mut().zip(sums).for_each(|(d, v)| *d += v);
-                    } else {
-                        let b = bias.map_or(0.0, |b| b[o]);
-                        dst.iter_mut().zip(sums).for_each(|(d, v)| *d = v + b);
+            }
+            Lanes::Pixels => {
+                for (o, row) in wp.chunks_exact_mut(taps).take(out_c).enumerate() {
+                    for (t, v) in row.iter_mut().enumerate() {
+                        *v = f(o, t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One sample's convolution from its padded image `xpad` (followed by
+    /// [`SLACK`] floats, read into lanes that are dropped) and the weight [`Lanes::pack`] wrote: `out[o, oy, ox]
+    /// (=|+=) Σ_taps w[o, tap] · xpad[pixel + tap] (+ bias[o])`.
+    fn sample(self, xpad: &[f32], xs: Padded, k: usize, wp: &[f32], out: &mut [f32], to: Into) {
+        let (out_c, oh, ow) = (to.out_c, to.oh, to.ow);
+        let taps = xs.channels * k * k;
+        assert!(xs.rows + 1 == oh + k && xs.row + 1 == ow + k);
+        assert!(xpad.len() >= xs.len() + SLACK);
+        assert!(wp.len() >= taps * round8(out_c) && out.len() == out_c * oh * ow);
+        match self {
+            Lanes::Channels => {
+                let ocp = round8(out_c);
+                let mut buf = [[0f32; 16]; 12];
+                let mut sums = [[0f32; 12]; 16];
+                for (o0, regs) in groups(out_c) {
+                    let f = pixels_kernel(regs);
+                    let lanes = (8 * regs).min(out_c - o0);
+                    for oy in 0..oh {
+                        for (ox0, n) in blocks(ow, avx::most_pixels(regs)) {
+                            // SAFETY: AVX and FMA were checked. The block's
+                            // last read, (channels−1)·plane + (oy+k−1)·row +
+                            // ox0+n−1+k−1, is below the padded length (oy <
+                            // oh = rows−k+1, ox0+n ≤ ow = row−k+1); the weight
+                            // holds taps of ocp ≥ o0 + 8·regs floats.
+                            unsafe {
+                                f[n - 1](
+                                    xpad.as_ptr().add(oy * xs.row + ox0),
+                                    xs,
+                                    k,
+                                    wp.as_ptr().add(o0),
+                                    ocp,
+                                    &mut buf,
+                                );
+                            }
+                            for (l, s) in sums[..lanes].iter_mut().enumerate() {
+                                for (s, px) in s.iter_mut().zip(&buf[..n]) {
+                                    *s = px[l];
+                                }
+                            }
+                            to.put(out, &sums[..lanes], (o0, oy, ox0, n));
+                        }
+                    }
+                }
+            }
+            Lanes::Pixels => {
+                let mut buf = [[0f32; 16]; 6];
+                for o0 in (0..out_c).step_by(6) {
+                    let m = (out_c - o0).min(6);
+                    for oy in 0..oh {
+                        for ox0 in (0..ow).step_by(16) {
+                            let n = (ow - ox0).min(16);
+                            let f = row_kernel(m, n.div_ceil(8));
+                            // SAFETY: AVX and FMA were checked. The block's
+                            // last read, (channels−1)·plane + (oy+k−1)·row +
+                            // ox0 + 8·⌈n/8⌉−1 + k−1, is at most 7 past the
+                            // padded length (ox0 + n ≤ ow = row−k+1), within
+                            // the slack; the weight holds out_c ≥ o0 + m
+                            // channels of `taps` floats.
+                            unsafe {
+                                f(
+                                    xpad.as_ptr().add(oy * xs.row + ox0),
+                                    xs,
+                                    k,
+                                    wp.as_ptr().add(o0 * taps),
+                                    taps,
+                                    &mut buf,
+                                );
+                            }
+                            to.put(out, &buf[..m], (o0, oy, ox0, n));
+                        }
                     }
                 }
             }
@@ -330,6 +444,7 @@ fn blocks(len: usize, most: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 type PixelsKernel = unsafe fn(*const f32, Padded, usize, *const f32, usize, &mut [[f32; 16]; 12]);
+type RowKernel = unsafe fn(*const f32, Padded, usize, *const f32, usize, &mut [[f32; 16]; 6]);
 type TapsKernel =
     unsafe fn(*const f32, &[usize; 12], (usize, usize, usize), *const f32, usize, *mut f32);
 
@@ -347,6 +462,18 @@ fn pixels_kernel(regs: usize) -> &'static [PixelsKernel] {
             p::<1, 2>, p::<2, 2>, p::<3, 2>, p::<4, 2>, p::<5, 2>, p::<6, 2>,
         ]
     }
+}
+
+/// The row kernel for `o` output channels (1 to 6) of `v` registers of pixels (1 or 2).
+fn row_kernel(o: usize, v: usize) -> RowKernel {
+    use avx::row as r;
+    let ones: [RowKernel; 6] = [
+        r::<1, 1>, r::<2, 1>, r::<3, 1>, r::<4, 1>, r::<5, 1>, r::<6, 1>,
+    ];
+    let twos: [RowKernel; 6] = [
+        r::<1, 2>, r::<2, 2>, r::<3, 2>, r::<4, 2>, r::<5, 2>, r::<6, 2>,
+    ];
+    if v == 1 { ones[o - 1] } else { twos[o - 1] }
 }
 
 /// The tap-block kernel of `n` taps for one or two registers of channels.
@@ -515,11 +642,63 @@ mod tests {
                         let g = geom(in_c, sizes[i % sizes.len()], out_c, kernel, padding);
                         if g.validate().is_ok() {
                             matches_the_definition(g, 1 + i % 2, 1);
+                            both_lanes_match_the_definition(g, 1 + i % 2);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The forward and the input gradient vectorised either way, whichever
+    /// [`Lanes::pick`] would take, against [`naive`]; the input gradient
+    /// added onto what the buffer held.
+    fn both_lanes_match_the_definition(g: Conv2dGeom, n: usize) {
+        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f32 / 48.0 - 1.0;
+        let x: Vec<f32> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
+        let w: Vec<f32> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
+        let bias: Vec<f32> = (0..g.out_c).map(|i| f(i, 4)).collect();
+        let gy: Vec<f32> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
+        let f64s = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
+        let (y, dx, _) = naive(&g, n, &f64s(&x), &f64s(&w), &f64s(&gy));
+        let ohw = g.out_h() * g.out_w();
+        let y: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i % g.out_len() / ohw] as f64)
+            .collect();
+        let dx: Vec<f64> = dx.iter().map(|v| v + 0.5).collect();
+        let close = |got: &[f32], want: &[f64], what: &str| {
+            let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+            for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (p as f64 - q).abs() <= 2e-5 * scale,
+                    "{what}[{i}] {g:?}: {p} vs {q}"
+                );
+            }
+        };
+        for lanes in [Lanes::Channels, Lanes::Pixels] {
+            let mut ws = vec![f32::NAN; forward_len(&g).max(input_grad_len(&g))];
+            let mut out = vec![f32::NAN; n * g.out_len()];
+            forward_as(lanes, &mut ws, &mut out, &x, &w, Some(&bias), &g);
+            close(&out, &y, &format!("y by {lanes:?}"));
+            let mut got = vec![0.5; n * g.in_len()];
+            input_grad_as(lanes, &mut ws, &mut got, &gy, &w, &g);
+            close(&got, &dx, &format!("dx by {lanes:?}"));
+        }
+    }
+
+    #[test]
+    fn the_lanes_are_the_fuller_ones() {
+        assert_eq!(Lanes::pick(6, 28), Lanes::Pixels, "LeNet's c1");
+        assert_eq!(
+            Lanes::pick(6, 14),
+            Lanes::Pixels,
+            "LeNet's c2, input gradient"
+        );
+        assert_eq!(Lanes::pick(16, 10), Lanes::Channels, "LeNet's c2");
+        assert_eq!(Lanes::pick(64, 28), Lanes::Channels, "the wide layer");
+        assert_eq!(Lanes::pick(8, 5), Lanes::Channels, "a tie");
     }
 
     #[test]
