@@ -183,3 +183,69 @@ pub(super) unsafe fn row<const O: usize, const V: usize>(
         }
     }
 }
+
+/// Lane masks: the 8 floats from `MASKS[8 − n]` select the first `n` lanes.
+#[cfg(target_arch = "x86_64")]
+static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// `acc[o][t][..8] += Σ over rows oy and pixels ox ≡ lane (mod 8) of
+/// dy[o·plane + oy·ow + ox] · x[at[t] + oy·row + ox]`, for `o < O` and the
+/// `T` taps at offsets `at`: one sample's share of a block of the weight
+/// gradient, vectorised over a row's pixels (a row's last pixels masked), the
+/// eight lanes of each sum kept apart (`acc`: channels `ld` floats apart, taps
+/// 8 apart), read and written back.
+///
+/// # Safety
+/// AVX and FMA must be available; `x` holds every `at[t] + (oh−1)·row + ow−1`,
+/// `dy` `O` planes of `oh·ow` floats `plane` apart, `acc` `O` channels of `T`
+/// taps of 8 floats, `ld` apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn taps_by_pixels<const O: usize, const T: usize>(
+    x: *const f32,
+    at: &[usize; 12],
+    (oh, ow, row): (usize, usize, usize),
+    dy: *const f32,
+    plane: usize,
+    acc_at: *mut f32,
+    ld: usize,
+) {
+    // SAFETY: the reads and writes stay within the bounds the caller
+    // guarantees; the masked loads read nothing past a row's last pixel.
+    unsafe {
+        let mut acc: [[__m256; T]; O] = std::array::from_fn(|o| {
+            std::array::from_fn(|t| _mm256_loadu_ps(acc_at.add(o * ld + 8 * t)))
+        });
+        let full = ow / 8 * 8;
+        let mask = _mm256_loadu_si256(MASKS.as_ptr().add(8 - (ow - full)).cast());
+        macro_rules! step {
+            ($load:expr, $xr:expr, $dr:expr) => {
+                let xv: [__m256; T] = std::array::from_fn(|t| $load(x.add(at[t] + $xr)));
+                for (o, acc) in acc.iter_mut().enumerate() {
+                    let d = $load(dy.add(o * plane + $dr));
+                    for (a, &xv) in acc.iter_mut().zip(&xv) {
+                        *a = _mm256_fmadd_ps(d, xv, *a);
+                    }
+                }
+            };
+        }
+        for oy in 0..oh {
+            for ox in (0..full).step_by(8) {
+                step!(|p| _mm256_loadu_ps(p), oy * row + ox, oy * ow + ox);
+            }
+            if full < ow {
+                step!(
+                    |p| _mm256_maskload_ps(p, mask),
+                    oy * row + full,
+                    oy * ow + full
+                );
+            }
+        }
+        for (o, acc) in acc.iter().enumerate() {
+            for (t, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(acc_at.add(o * ld + 8 * t), *a);
+            }
+        }
+    }
+}

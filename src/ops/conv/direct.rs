@@ -64,11 +64,11 @@ pub(super) fn input_grad_len(g: &Conv2dGeom) -> usize {
     forward_len(&transposed(g))
 }
 
-/// The workspace of [`weight_grad`]: the packed sums, the padded sample and
-/// its transposed output gradient.
+/// The workspace of [`weight_grad`]: the sums (room for either
+/// [`Lanes`]), the padded sample and its transposed output gradient.
 pub(super) fn weight_grad_len(g: &Conv2dGeom) -> usize {
     let ocp = round8(g.out_c);
-    (g.patch() + g.out_h() * g.out_w()) * ocp + padded_input(g).len()
+    g.patch() * g.out_c * 8 + g.out_h() * g.out_w() * ocp + padded_input(g).len()
 }
 
 /// `out = w ⊛ x + bias`, sample by sample.
@@ -175,11 +175,26 @@ pub(super) fn weight_grad(
     x: &[f32],
     g: &Conv2dGeom,
 ) {
+    weight_grad_as(Lanes::pick(g.out_c, g.out_w()), ws, dw, accum, gy, x, g);
+}
+
+/// [`weight_grad`], vectorised as `lanes` says: over output channels, the
+/// sums `[tap][out_c rounded up to 8]`; over a row's pixels, `[out_c][tap][8]`
+/// (each sum's eight lanes added at the end, in order).
+fn weight_grad_as(
+    lanes: Lanes,
+    ws: &mut [f32],
+    dw: &mut [f32],
+    accum: Accum,
+    gy: &[f32],
+    x: &[f32],
+    g: &Conv2dGeom,
+) {
     assert!(fits(g) && crate::real::has_fma());
     let (ocp, taps) = (round8(g.out_c), g.patch());
     let (oh, ow, k) = (g.out_h(), g.out_w(), g.kernel);
     let xs = padded_input(g);
-    let (sums, rest) = ws[..weight_grad_len(g)].split_at_mut(taps * ocp);
+    let (sums, rest) = ws[..weight_grad_len(g)].split_at_mut(taps * g.out_c * 8);
     let (xpad, dyt) = rest.split_at_mut(xs.len());
     assert!(dyt.len() == oh * ow * ocp);
     sums.fill(0.0);
@@ -188,42 +203,120 @@ pub(super) fn weight_grad(
     let samples = x.chunks_exact(g.in_len()).zip(gy.chunks_exact(g.out_len()));
     for (x, gy) in samples {
         pad_into(xpad, xs, x, g.padding);
-        for (o, plane) in gy.chunks_exact(oh * ow).enumerate() {
-            for (row, &v) in dyt.chunks_exact_mut(ocp).zip(plane) {
-                row[o] = v;
+        match lanes {
+            Lanes::Channels => sample_weight_grad(xpad, xs, k, gy, dyt, sums, g.out_c),
+            Lanes::Pixels => sample_weight_grad_by_pixels(xpad, xs, k, gy, sums, g.out_c),
+        }
+    }
+    let put = |d: &mut f32, s: f32| {
+        if accum == Accum::Replace {
+            *d = s;
+        } else {
+            *d += s;
+        }
+    };
+    match lanes {
+        Lanes::Channels => {
+            for (o, dw) in dw.chunks_exact_mut(taps).enumerate() {
+                let sums = sums[o..].iter().step_by(ocp);
+                dw.iter_mut().zip(sums).for_each(|(d, &s)| put(d, s));
             }
         }
-        for (o0, regs) in groups(g.out_c) {
-            let mut tap = Taps::new(xs, k);
-            for (t0, n) in blocks(taps, avx::most_taps(regs)) {
-                let mut at = [0; 12];
-                for a in &mut at[..n] {
-                    *a = tap.next_offset();
-                }
-                let f = taps_kernel(n, regs);
-                // SAFETY: AVX and FMA were checked; the taps t0..t0 + n < taps
-                // read the padded sample within its length (each tap's offset
-                // plus the last pixel's is below it), `dyt` holds oh·ow pixels
-                // of ocp ≥ o0 + 8·regs floats, `sums` taps of ocp floats.
-                unsafe {
-                    f(
-                        xpad.as_ptr(),
-                        &at,
-                        (oh, ow, xs.row),
-                        dyt.as_ptr().add(o0),
-                        ocp,
-                        sums.as_mut_ptr().add(t0 * ocp + o0),
-                    );
-                }
+        Lanes::Pixels => {
+            for (d, lanes) in dw.iter_mut().zip(sums.chunks_exact(8)) {
+                put(d, lanes.iter().fold(0.0, |a, &v| a + v));
             }
         }
     }
-    for (o, dw) in dw.chunks_exact_mut(taps).enumerate() {
-        let sums = sums[o..].iter().step_by(ocp);
-        if accum == Accum::Replace {
-            dw.iter_mut().zip(sums).for_each(|(d, &s)| *d = s);
-        } else {
-            dw.iter_mut().zip(sums).for_each(|(d, &s)| *d += s);
+}
+
+/// One sample's share of the weight gradient over eights of output channels:
+/// `sums[tap][o] += Σ_pixels dy[o, pixel] · xpad[pixel + tap]`, `dyt` the
+/// sample's output gradient transposed (`[pixel][out_c rounded up to 8]`,
+/// zeros in the unused lanes).
+fn sample_weight_grad(
+    xpad: &[f32],
+    xs: Padded,
+    k: usize,
+    gy: &[f32],
+    dyt: &mut [f32],
+    sums: &mut [f32],
+    out_c: usize,
+) {
+    let (oh, ow) = (xs.rows + 1 - k, xs.row + 1 - k);
+    let (ocp, taps) = (round8(out_c), xs.channels * k * k);
+    assert!(xpad.len() >= xs.len() && dyt.len() >= oh * ow * ocp && sums.len() >= taps * ocp);
+    for (o, plane) in gy.chunks_exact(oh * ow).enumerate() {
+        for (row, &v) in dyt.chunks_exact_mut(ocp).zip(plane) {
+            row[o] = v;
+        }
+    }
+    for (o0, regs) in groups(out_c) {
+        let mut tap = Taps::new(xs, k);
+        for (t0, n) in blocks(taps, avx::most_taps(regs)) {
+            let mut at = [0; 12];
+            for a in &mut at[..n] {
+                *a = tap.next_offset();
+            }
+            let f = taps_kernel(n, regs);
+            // SAFETY: AVX and FMA were checked; the taps t0..t0 + n < taps
+            // read the padded sample within its length (each tap's offset
+            // plus the last pixel's is below it), `dyt` holds oh·ow pixels
+            // of ocp ≥ o0 + 8·regs floats, `sums` taps of ocp floats.
+            unsafe {
+                f(
+                    xpad.as_ptr(),
+                    &at,
+                    (oh, ow, xs.row),
+                    dyt.as_ptr().add(o0),
+                    ocp,
+                    sums.as_mut_ptr().add(t0 * ocp + o0),
+                );
+            }
+        }
+    }
+}
+
+/// One sample's share of the weight gradient over a row's pixels:
+/// `sums[o][tap][lane] += Σ_pixels in the lane dy[o, pixel] · xpad[pixel + tap]`,
+/// six channels by two taps at a time.
+fn sample_weight_grad_by_pixels(
+    xpad: &[f32],
+    xs: Padded,
+    k: usize,
+    gy: &[f32],
+    sums: &mut [f32],
+    out_c: usize,
+) {
+    let (oh, ow) = (xs.rows + 1 - k, xs.row + 1 - k);
+    let taps = xs.channels * k * k;
+    assert!(
+        xpad.len() >= xs.len() && gy.len() == out_c * oh * ow && sums.len() >= out_c * taps * 8
+    );
+    for o0 in (0..out_c).step_by(6) {
+        let m = (out_c - o0).min(6);
+        let mut tap = Taps::new(xs, k);
+        for t0 in (0..taps).step_by(2) {
+            let n = (taps - t0).min(2);
+            let mut at = [0; 12];
+            for a in &mut at[..n] {
+                *a = tap.next_offset();
+            }
+            // SAFETY: AVX and FMA were checked; the taps t0..t0 + n < taps
+            // read the padded sample within its length (each tap's offset
+            // plus the last pixel's is below it), `gy` holds o0 + m planes of
+            // oh·ow floats, `sums` out_c channels of taps·8 floats.
+            unsafe {
+                by_pixels_kernel(m, n)(
+                    xpad.as_ptr(),
+                    &at,
+                    (oh, ow, xs.row),
+                    gy.as_ptr().add(o0 * oh * ow),
+                    oh * ow,
+                    sums.as_mut_ptr().add((o0 * taps + t0) * 8),
+                    taps * 8,
+                );
+            }
         }
     }
 }
@@ -476,6 +569,22 @@ fn row_kernel(o: usize, v: usize) -> RowKernel {
     if v == 1 { ones[o - 1] } else { twos[o - 1] }
 }
 
+type ByPixelsKernel =
+    unsafe fn(*const f32, &[usize; 12], (usize, usize, usize), *const f32, usize, *mut f32, usize);
+
+/// The weight-gradient kernel over pixels for `o` output channels (1 to 6)
+/// and `t` taps (1 or 2).
+fn by_pixels_kernel(o: usize, t: usize) -> ByPixelsKernel {
+    use avx::taps_by_pixels as b;
+    let ones: [ByPixelsKernel; 6] = [
+        b::<1, 1>, b::<2, 1>, b::<3, 1>, b::<4, 1>, b::<5, 1>, b::<6, 1>,
+    ];
+    let twos: [ByPixelsKernel; 6] = [
+        b::<1, 2>, b::<2, 2>, b::<3, 2>, b::<4, 2>, b::<5, 2>, b::<6, 2>,
+    ];
+    if t == 1 { ones[o - 1] } else { twos[o - 1] }
+}
+
 /// The tap-block kernel of `n` taps for one or two registers of channels.
 fn taps_kernel(n: usize, regs: usize) -> TapsKernel {
     use avx::taps as t;
@@ -650,9 +759,9 @@ mod tests {
         }
     }
 
-    /// The forward and the input gradient vectorised either way, whichever
-    /// [`Lanes::pick`] would take, against [`naive`]; the input gradient
-    /// added onto what the buffer held.
+    /// The forward and both gradients vectorised either way, whichever
+    /// [`Lanes::pick`] would take, against [`naive`]; the gradients added
+    /// onto what their buffers held.
     fn both_lanes_match_the_definition(g: Conv2dGeom, n: usize) {
         let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f32 / 48.0 - 1.0;
         let x: Vec<f32> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
@@ -660,7 +769,7 @@ mod tests {
         let bias: Vec<f32> = (0..g.out_c).map(|i| f(i, 4)).collect();
         let gy: Vec<f32> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
         let f64s = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
-        let (y, dx, _) = naive(&g, n, &f64s(&x), &f64s(&w), &f64s(&gy));
+        let (y, dx, dw) = naive(&g, n, &f64s(&x), &f64s(&w), &f64s(&gy));
         let ohw = g.out_h() * g.out_w();
         let y: Vec<f64> = y
             .iter()
@@ -668,6 +777,7 @@ mod tests {
             .map(|(i, v)| v + bias[i % g.out_len() / ohw] as f64)
             .collect();
         let dx: Vec<f64> = dx.iter().map(|v| v + 0.5).collect();
+        let dw: Vec<f64> = dw.iter().map(|v| v + 0.5).collect();
         let close = |got: &[f32], want: &[f64], what: &str| {
             let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
             for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
@@ -678,13 +788,17 @@ mod tests {
             }
         };
         for lanes in [Lanes::Channels, Lanes::Pixels] {
-            let mut ws = vec![f32::NAN; forward_len(&g).max(input_grad_len(&g))];
+            let len = [forward_len(&g), input_grad_len(&g), weight_grad_len(&g)];
+            let mut ws = vec![f32::NAN; len.into_iter().max().unwrap_or(0)];
             let mut out = vec![f32::NAN; n * g.out_len()];
             forward_as(lanes, &mut ws, &mut out, &x, &w, Some(&bias), &g);
             close(&out, &y, &format!("y by {lanes:?}"));
             let mut got = vec![0.5; n * g.in_len()];
             input_grad_as(lanes, &mut ws, &mut got, &gy, &w, &g);
             close(&got, &dx, &format!("dx by {lanes:?}"));
+            let mut got = vec![0.5; g.out_c * g.patch()];
+            weight_grad_as(lanes, &mut ws, &mut got, Accum::Add, &gy, &x, &g);
+            close(&got, &dw, &format!("dw by {lanes:?}"));
         }
     }
 
