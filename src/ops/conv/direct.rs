@@ -599,11 +599,9 @@ fn taps_kernel(n: usize, regs: usize) -> TapsKernel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Path, tests::naive};
+    use super::super::Path;
+    use super::super::tests::{expected, inputs, naive, on_tape};
     use super::*;
-    use crate::params::Params;
-    use crate::tape::Tape;
-    use crate::tensor::Tensor;
 
     fn geom(
         in_c: usize,
@@ -625,75 +623,33 @@ mod tests {
 
     /// The tape's f32 conv2d with a bias (forward, dx, dw, db) on `threads`
     /// threads against [`naive`] in f64, within f32's rounding of each
-    /// tensor's scale; then the same bits from a second pass.
+    /// tensor's scale (and the same bits pass after pass).
     fn matches_the_definition(g: Conv2dGeom, n: usize, threads: usize) {
         assert_eq!(Path::of::<f32>(&g), Path::Direct, "{g:?}");
-        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
-        let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
-        let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
-        let bias: Vec<f64> = (0..g.out_c).map(|i| f(i, 4)).collect();
-        // loss = ½ Σ (y + shift)², so dy = y + shift
-        let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
-        let (mut y, _, _) = naive(&g, n, &x, &w, &shift);
-        let ohw = g.out_h() * g.out_w();
-        for (i, y) in y.iter_mut().enumerate() {
-            *y += bias[i % g.out_len() / ohw];
-        }
-        let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
-        let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
-        let mut db = vec![0.0; g.out_c];
-        for (i, v) in gy.iter().enumerate() {
-            db[i % g.out_len() / ohw] += v;
-        }
-        let f32s = |v: &[f64], rows: usize| {
-            Tensor::from_vec(rows, v.len() / rows, v.iter().map(|&v| v as f32).collect()).unwrap()
-        };
-        let mut params = Params::<f32>::new();
-        let wid = params.add("w", f32s(&w, g.out_c)).unwrap();
-        let bid = params.add("b", f32s(&bias, 1)).unwrap();
-        let xid = params.add("x", f32s(&x, n)).unwrap();
-        let shift = f32s(&shift, n);
-        let record = |tape: &mut Tape<f32>, params: &Params<f32>| {
-            let xn = tape.param(params, xid);
-            let xn = tape.scale(xn, 1.0).unwrap();
-            let out = tape.conv2d_param(params, xn, wid, Some(bid), g).unwrap();
-            let sn = tape.input(&shift);
-            let z = tape.add(out, sn).unwrap();
-            let sq = tape.sumsq(z).unwrap();
-            (out, tape.scale(sq, 0.5).unwrap())
-        };
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        let (out, loss) = record(&mut tape, &params);
-        tape.backward(loss, &mut params).unwrap();
-        let close = |got: &[f32], want: &[f64], what: &str| {
-            assert_eq!(got.len(), want.len(), "{what}");
-            let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
-            for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
-                assert!(
-                    (p as f64 - q).abs() <= 2e-5 * scale,
-                    "{what}[{i}] {g:?}, {n} samples, {threads} threads: {p} vs {q} (scale {scale})"
-                );
-            }
-        };
-        close(tape.value(out).unwrap(), &y, "y");
-        close(params.grad(xid).as_slice(), &dx, "dx");
-        close(params.grad(wid).as_slice(), &dw, "dw");
-        close(params.grad(bid).as_slice(), &db, "db");
-        let bits = |t: &Tensor<f32>| t.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        let (first_dw, first_dx) = (bits(params.grad(wid)), bits(params.grad(xid)));
-        let first_y = tape.value(out).unwrap().to_vec();
-        for _ in 0..2 {
-            tape.clear();
-            let (out, loss) = record(&mut tape, &params);
-            tape.backward_replacing(loss, &mut params).unwrap();
-            assert_eq!(
-                tape.value(out).unwrap(),
-                &first_y[..],
-                "y, {threads} threads"
+        let inputs = inputs(&g, n);
+        let got = on_tape::<f32>(g, n, threads, &inputs);
+        for ((got, want), what) in got
+            .iter()
+            .zip(expected(&g, n, &inputs))
+            .zip(["y", "dx", "dw", "db"])
+        {
+            close(
+                got,
+                &want,
+                &format!("{what} {g:?}, {n} samples, {threads} threads"),
             );
-            assert_eq!(bits(params.grad(wid)), first_dw, "dw, {threads} threads");
-            assert_eq!(bits(params.grad(xid)), first_dx, "dx, {threads} threads");
+        }
+    }
+
+    /// Within f32's rounding of `want`'s scale (its largest magnitude).
+    fn close(got: &[f64], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+        for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (p - q).abs() <= 2e-5 * scale,
+                "{what}[{i}]: {p} vs {q} (scale {scale})"
+            );
         }
     }
 
@@ -763,42 +719,35 @@ mod tests {
     /// [`Lanes::pick`] would take, against [`naive`]; the gradients added
     /// onto what their buffers held.
     fn both_lanes_match_the_definition(g: Conv2dGeom, n: usize) {
-        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f32 / 48.0 - 1.0;
-        let x: Vec<f32> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
-        let w: Vec<f32> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
-        let bias: Vec<f32> = (0..g.out_c).map(|i| f(i, 4)).collect();
-        let gy: Vec<f32> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
+        let inputs = inputs(&g, n);
+        let [x, w, bias, gy] = inputs
+            .clone()
+            .map(|v| v.iter().map(|&v| v as f32).collect::<Vec<_>>());
+        let [y, ..] = expected(&g, n, &inputs);
+        // the gradients for dy = shift, added onto 0.5
+        let (_, dx, dw) = naive(&g, n, &inputs[0], &inputs[1], &inputs[3]);
         let f64s = |v: &[f32]| v.iter().map(|&v| v as f64).collect::<Vec<_>>();
-        let (y, dx, dw) = naive(&g, n, &f64s(&x), &f64s(&w), &f64s(&gy));
-        let ohw = g.out_h() * g.out_w();
-        let y: Vec<f64> = y
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v + bias[i % g.out_len() / ohw] as f64)
-            .collect();
-        let dx: Vec<f64> = dx.iter().map(|v| v + 0.5).collect();
-        let dw: Vec<f64> = dw.iter().map(|v| v + 0.5).collect();
-        let close = |got: &[f32], want: &[f64], what: &str| {
-            let scale = want.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
-            for (i, (&p, &q)) in got.iter().zip(want).enumerate() {
-                assert!(
-                    (p as f64 - q).abs() <= 2e-5 * scale,
-                    "{what}[{i}] {g:?}: {p} vs {q}"
-                );
-            }
-        };
+        let plus_half = |v: Vec<f64>| v.into_iter().map(|v| v + 0.5).collect::<Vec<_>>();
         for lanes in [Lanes::Channels, Lanes::Pixels] {
             let len = [forward_len(&g), input_grad_len(&g), weight_grad_len(&g)];
             let mut ws = vec![f32::NAN; len.into_iter().max().unwrap_or(0)];
             let mut out = vec![f32::NAN; n * g.out_len()];
             forward_as(lanes, &mut ws, &mut out, &x, &w, Some(&bias), &g);
-            close(&out, &y, &format!("y by {lanes:?}"));
+            close(&f64s(&out), &y, &format!("y by {lanes:?}, {g:?}"));
             let mut got = vec![0.5; n * g.in_len()];
             input_grad_as(lanes, &mut ws, &mut got, &gy, &w, &g);
-            close(&got, &dx, &format!("dx by {lanes:?}"));
+            close(
+                &f64s(&got),
+                &plus_half(dx.clone()),
+                &format!("dx by {lanes:?}, {g:?}"),
+            );
             let mut got = vec![0.5; g.out_c * g.patch()];
             weight_grad_as(lanes, &mut ws, &mut got, Accum::Add, &gy, &x, &g);
-            close(&got, &dw, &format!("dw by {lanes:?}"));
+            close(
+                &f64s(&got),
+                &plus_half(dw.clone()),
+                &format!("dw by {lanes:?}, {g:?}"),
+            );
         }
     }
 

@@ -627,56 +627,113 @@ mod tests {
         }
     }
 
-    /// The tape's conv2d (forward, dx, dw) on `threads` threads against
-    /// [`naive`], for `n` samples of `g`.
+    /// The tape's conv2d (forward, dx, dw, db) in f64 on `threads` threads
+    /// against [`naive`], for `n` samples of `g`.
     fn match_the_definition(g: Conv2dGeom, n: usize, threads: usize) {
-        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
-        let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
-        let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
-        // loss = ½ Σ (y + shift)², so dy = y + shift
-        let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
-        let (y, _, _) = naive(&g, n, &x, &w, &shift);
-        let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
-        let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
-        let mut params = Params::new();
-        let wid = params
-            .add("w", Tensor::from_vec(g.out_c, g.patch(), w).unwrap())
-            .unwrap();
-        let xid = params
-            .add("x", Tensor::from_vec(n, g.in_len(), x).unwrap())
-            .unwrap();
-        let shift = Tensor::from_vec(n, g.out_len(), shift).unwrap();
-        let record = |tape: &mut Tape<f64>, params: &Params<f64>| {
-            let xn = tape.param(params, xid);
-            let xn = tape.scale(xn, 1.0).unwrap();
-            let out = tape.conv2d_param(params, xn, wid, None, g).unwrap();
-            let sn = tape.input(&shift);
-            let z = tape.add(out, sn).unwrap();
-            let sq = tape.sumsq(z).unwrap();
-            (out, tape.scale(sq, 0.5).unwrap())
-        };
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        let (out, loss) = record(&mut tape, &params);
-        tape.backward(loss, &mut params).unwrap();
-        let close = |a: &[f64], b: &[f64], what: &str| {
-            assert_eq!(a.len(), b.len());
-            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+        let inputs = inputs(&g, n);
+        let got = on_tape::<f64>(g, n, threads, &inputs);
+        for ((got, want), what) in got
+            .iter()
+            .zip(expected(&g, n, &inputs))
+            .zip(["y", "dx", "dw", "db"])
+        {
+            assert_eq!(got.len(), want.len());
+            for (i, (p, q)) in got.iter().zip(&want).enumerate() {
                 assert!(
                     (p - q).abs() < 1e-12 * (1.0 + q.abs()),
                     "{what}[{i}] {g:?}, {n} samples, {threads} threads: {p} vs {q}"
                 );
             }
+        }
+    }
+
+    /// What the tests feed `n` samples of `g`: x, w, bias and the shift of
+    /// the loss ½ Σ (y + shift)², values of a few magnitudes in [−1, 1].
+    pub(super) fn inputs(g: &Conv2dGeom, n: usize) -> [Vec<f64>; 4] {
+        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
+        let lens = [
+            n * g.in_len(),
+            g.out_c * g.patch(),
+            g.out_c,
+            n * g.out_len(),
+        ];
+        std::array::from_fn(|v| (0..lens[v]).map(|i| f(i, v + 1)).collect())
+    }
+
+    /// y, dx, dw and db by [`naive`] for [`inputs`] under the loss
+    /// ½ Σ (y + shift)², whose dy is y + shift.
+    pub(super) fn expected(
+        g: &Conv2dGeom,
+        n: usize,
+        [x, w, bias, shift]: &[Vec<f64>; 4],
+    ) -> [Vec<f64>; 4] {
+        let ohw = g.out_h() * g.out_w();
+        let channel = |i: usize| i % g.out_len() / ohw;
+        let (mut y, _, _) = naive(g, n, x, w, shift);
+        y.iter_mut()
+            .enumerate()
+            .for_each(|(i, y)| *y += bias[channel(i)]);
+        let gy: Vec<f64> = y.iter().zip(shift).map(|(a, b)| a + b).collect();
+        let (_, dx, dw) = naive(g, n, x, w, &gy);
+        let mut db = vec![0.0; g.out_c];
+        gy.iter().enumerate().for_each(|(i, v)| db[channel(i)] += v);
+        [y, dx, dw, db]
+    }
+
+    /// The tape's conv2d with a bias in `T` on `threads` threads, for
+    /// [`inputs`] under the loss ½ Σ (y + shift)²: y, dx, dw and db, as f64.
+    /// Two more passes must give the same bits (the same thread count gives
+    /// the same numbers, pass after pass).
+    pub(super) fn on_tape<T: Real>(
+        g: Conv2dGeom,
+        n: usize,
+        threads: usize,
+        [x, w, bias, shift]: &[Vec<f64>; 4],
+    ) -> [Vec<f64>; 4] {
+        let tensor = |v: &[f64], rows: usize| {
+            let cols = v.len() / rows;
+            Tensor::from_vec(rows, cols, v.iter().map(|&v| T::from_f64(v)).collect()).unwrap()
         };
-        close(tape.value(out).unwrap(), &y, "y");
-        close(params.grad(xid).as_slice(), &dx, "dx");
-        close(params.grad(wid).as_slice(), &dw, "dw");
-        // the same thread count gives the same bits, pass after pass
-        let first = params.grad(wid).as_slice().to_vec();
-        tape.clear();
-        let (_, loss) = record(&mut tape, &params);
-        tape.backward_replacing(loss, &mut params).unwrap();
-        assert_eq!(params.grad(wid).as_slice(), &first[..], "{threads} threads");
+        let mut params = Params::<T>::new();
+        let wid = params.add("w", tensor(w, g.out_c)).unwrap();
+        let bid = params.add("b", tensor(bias, 1)).unwrap();
+        let xid = params.add("x", tensor(x, n)).unwrap();
+        let shift = tensor(shift, n);
+        let record = |tape: &mut Tape<T>, params: &Params<T>| {
+            let xn = tape.param(params, xid);
+            let xn = tape.scale(xn, T::ONE).unwrap();
+            let out = tape.conv2d_param(params, xn, wid, Some(bid), g).unwrap();
+            let sn = tape.input(&shift);
+            let z = tape.add(out, sn).unwrap();
+            let sq = tape.sumsq(z).unwrap();
+            (out, tape.scale(sq, T::from_f64(0.5)).unwrap())
+        };
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let (out, loss) = record(&mut tape, &params);
+        tape.backward(loss, &mut params).unwrap();
+        let f64s = |v: &[T]| v.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+        let results = |tape: &Tape<T>, params: &Params<T>, out| {
+            [
+                f64s(tape.value(out).unwrap()),
+                f64s(params.grad(xid).as_slice()),
+                f64s(params.grad(wid).as_slice()),
+                f64s(params.grad(bid).as_slice()),
+            ]
+        };
+        let first = results(&tape, &params, out);
+        for _ in 0..2 {
+            tape.clear();
+            let (out, loss) = record(&mut tape, &params);
+            tape.backward_replacing(loss, &mut params).unwrap();
+            let bits =
+                |r: &[Vec<f64>; 4]| r.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(
+                bits(&results(&tape, &params, out)) == bits(&first),
+                "{g:?}, {threads} threads"
+            );
+        }
+        first
     }
 
     /// Every count of channels around the groups of four (1, 3, 4, 6, 9),
