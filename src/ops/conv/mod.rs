@@ -2,29 +2,29 @@
 //! zero padding, square kernels), on nodes of one sample a row, each row in
 //! PyTorch's order (channel, row, column): `flatten` is no op at all.
 //!
-//! A chunk of samples is unfolded (im2col) into one `[in_c·k·k, samples·out_h·out_w]`
-//! matrix, so the whole chunk is one product with the weight `[out_c, in_c·k·k]`
-//! (one large product runs far closer to the machine's peak than a small one
-//! per sample); the result is then permuted into the samples' rows. Backward
-//! permutes the output gradient the same way, and folds (col2im) the input
-//! gradient back. Chunks keep the unfolded matrix within [`COL_MAX`] elements.
+//! Two ways compute it, chosen per geometry and element type by [`Path::of`]:
+//! the direct kernels ([`direct`]: stride 1, padding below the kernel, f32 on
+//! a CPU with AVX and FMA), which write no unfolded matrix, and the unfolding
+//! into one matrix product ([`unfold`]) for everything else.
 //!
 //! On several threads a large enough batch is split into parts of whole
 //! samples, one a thread ([`Products::parts`]); the weight gradient is the sum
 //! of the parts' sums, added in the parts' order, so a given thread count
 //! always gives the same numbers.
 
-use crate::error::{Error, GeometryError, Result};
-use crate::ops::matmul::{Products, product_seq};
-use crate::params::{ParamId, Params};
-use crate::real::Real;
-use crate::tape::{Arg, Back, NodeId, Op, Tape};
-use faer::{Accum, MatMut, MatRef};
-use rayon::prelude::*;
+#[cfg(target_arch = "x86_64")]
+mod avx;
+#[cfg(target_arch = "x86_64")]
+mod direct;
+mod unfold;
 
-/// At most this many elements in a chunk's unfolded matrix (2 MB in f32:
-/// it stays in the cache while the product reads it).
-const COL_MAX: usize = 1 << 19;
+use crate::error::{Error, GeometryError, Result};
+use crate::ops::matmul::Products;
+use crate::params::{ParamId, Params};
+use crate::real::{Real, as_f32, as_f32_mut};
+use crate::tape::{Arg, Back, NodeId, Op, Tape};
+use faer::Accum;
+use rayon::prelude::*;
 
 /// The shapes of a convolution: input `[in_c, in_h, in_w]`, `out_c` filters of
 /// `kernel × kernel`, the stride and the zero padding on every side.
@@ -236,17 +236,6 @@ impl<T: Real> Tape<T> {
     }
 }
 
-/// Samples per chunk, so that a chunk's unfolded matrix stays within [`COL_MAX`].
-fn chunk(g: &Conv2dGeom, n: usize) -> usize {
-    (COL_MAX / (g.patch() * g.out_hw()).max(1)).clamp(1, n.max(1))
-}
-
-/// The workspace of a part of up to `n` samples: a chunk's unfolded
-/// matrix and its output (or output gradient) beside it.
-fn part_len(g: &Conv2dGeom, n: usize) -> usize {
-    (g.patch() + g.out_c) * chunk(g, n) * g.out_hw()
-}
-
 /// How a pass over `n` samples is split: the parts, the samples a part (the
 /// last may have fewer), and the parts' workspaces, each grown to at least
 /// `len(samples a part)` (only while the sizes grow).
@@ -271,19 +260,107 @@ fn split<'w, T: Real>(
     (per, &mut ws[..parts])
 }
 
-/// A product on `pr`'s threads, or on this thread alone (`None`: in a part
-/// of a split batch).
-fn product<T: Real>(
-    pr: Option<&Products<T>>,
-    dst: MatMut<'_, T>,
-    accum: Accum,
-    lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-) {
-    match pr {
-        Some(pr) => pr.product(dst, accum, lhs, rhs),
-        None => product_seq(dst, accum, lhs, rhs),
+/// The way a convolution is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The direct kernels ([`direct`]), writing no unfolded matrix.
+    Direct,
+    /// The unfolding into one matrix product ([`unfold`]).
+    Unfold,
+}
+
+/// A pass of the convolution, for the workspace it needs.
+#[derive(Clone, Copy)]
+enum Pass {
+    Forward,
+    InputGrad,
+    WeightGrad,
+}
+
+impl Path {
+    /// The direct kernels where they apply (f32 on a CPU with AVX and FMA,
+    /// stride 1, padding below the kernel), else the unfolding.
+    pub(crate) fn of<T: Real>(g: &Conv2dGeom) -> Path {
+        #[cfg(target_arch = "x86_64")]
+        if as_f32::<T>(&[]).is_some() && crate::real::has_fma() && direct::fits(g) {
+            return Path::Direct;
+        }
+        Path::Unfold
     }
+}
+
+/// The workspace of a part of `per` samples for `pass`, in elements.
+fn part_len<T: Real>(g: &Conv2dGeom, per: usize, pass: Pass) -> usize {
+    match (Path::of::<T>(g), pass) {
+        #[cfg(target_arch = "x86_64")]
+        (Path::Direct, Pass::Forward) => direct::forward_len(g),
+        #[cfg(target_arch = "x86_64")]
+        (Path::Direct, Pass::InputGrad) => direct::input_grad_len(g),
+        #[cfg(target_arch = "x86_64")]
+        (Path::Direct, Pass::WeightGrad) => direct::weight_grad_len(g),
+        _ => unfold::part_len(g, per),
+    }
+}
+
+/// The forward of one part, on the path [`Path::of`] picks (`pr`: the
+/// threads its products may use, `None` in a part of a split batch).
+fn forward_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
+    out: &mut [T],
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    g: &Conv2dGeom,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if Path::of::<T>(g) == Path::Direct
+        && let (Some(ws), Some(out), Some(x), Some(w)) =
+            (as_f32_mut(ws), as_f32_mut(out), as_f32(x), as_f32(w))
+    {
+        let bias = bias.map(|b| as_f32(b).unwrap_or_default());
+        return direct::forward(ws, out, x, w, bias, g);
+    }
+    unfold::forward_part(pr, ws, out, x, w, bias, g)
+}
+
+/// The input gradient of one part, as [`forward_part`].
+fn input_grad_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
+    dx: &mut [T],
+    gy: &[T],
+    w: &[T],
+    g: &Conv2dGeom,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if Path::of::<T>(g) == Path::Direct
+        && let (Some(ws), Some(dx), Some(gy), Some(w)) =
+            (as_f32_mut(ws), as_f32_mut(dx), as_f32(gy), as_f32(w))
+    {
+        return direct::input_grad(ws, dx, gy, w, g);
+    }
+    unfold::input_grad_part(pr, ws, dx, gy, w, g)
+}
+
+/// The weight gradient of one part, as [`forward_part`].
+fn weight_grad_part<T: Real>(
+    pr: Option<&Products<T>>,
+    ws: &mut [T],
+    dw: &mut [T],
+    accum: Accum,
+    gy: &[T],
+    x: &[T],
+    g: &Conv2dGeom,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if Path::of::<T>(g) == Path::Direct
+        && let (Some(ws), Some(dw), Some(gy), Some(x)) =
+            (as_f32_mut(ws), as_f32_mut(dw), as_f32(gy), as_f32(x))
+    {
+        return direct::weight_grad(ws, dw, accum, gy, x, g);
+    }
+    unfold::weight_grad_part(pr, ws, dw, accum, gy, x, g)
 }
 
 /// `out = w ⊛ x + bias` for every sample of `x`, the batch split across threads.
@@ -297,7 +374,7 @@ fn forward<T: Real>(
     g: &Conv2dGeom,
 ) {
     let n = out.len() / g.out_len().max(1);
-    let (per, ws) = split(pr, ws, n, g, |per| part_len(g, per));
+    let (per, ws) = split(pr, ws, n, g, |per| part_len::<T>(g, per, Pass::Forward));
     if let [ws] = ws {
         return forward_part(Some(pr), ws, out, x, w, bias, g);
     }
@@ -307,58 +384,7 @@ fn forward<T: Real>(
         .for_each(|((out, x), ws)| forward_part(None, ws, out, x, w, bias, g));
 }
 
-/// [`forward`] for the samples of one part.
-fn forward_part<T: Real>(
-    pr: Option<&Products<T>>,
-    ws: &mut [T],
-    out: &mut [T],
-    x: &[T],
-    w: &[T],
-    bias: Option<&[T]>,
-    g: &Conv2dGeom,
-) {
-    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
-    let n = out.len() / g.out_len().max(1);
-    let cn = chunk(g, n);
-    let (col, tmp) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
-    let w = MatRef::from_row_major_slice(w, oc, patch);
-    for s0 in (0..n).step_by(cn) {
-        let m = cn.min(n - s0);
-        let cols = m * ohw;
-        let col = &mut col[..patch * cols];
-        unfold_chunk(g, x, s0, m, col);
-        let tmp = &mut tmp[..oc * cols];
-        let rhs = MatRef::from_row_major_slice(col, patch, cols);
-        product(
-            pr,
-            MatMut::from_row_major_slice_mut(tmp, oc, cols),
-            Accum::Replace,
-            w,
-            rhs,
-        );
-        for j in 0..m {
-            let o_row = &mut out[(s0 + j) * g.out_len()..][..g.out_len()];
-            for (o, dst) in o_row.chunks_exact_mut(ohw).enumerate() {
-                let b = bias.map_or(T::ZERO, |b| b[o]);
-                let src = &tmp[o * cols + j * ohw..][..ohw];
-                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b);
-            }
-        }
-    }
-}
-
-/// `dst[o, j·ohw + p] = gy[s0 + j][o, p]`: a chunk's output gradient as one matrix.
-fn gather_dy<T: Real>(dst: &mut [T], gy: &[T], s0: usize, m: usize, g: &Conv2dGeom) {
-    let (ohw, cols) = (g.out_hw(), m * g.out_hw());
-    for j in 0..m {
-        let g_row = &gy[(s0 + j) * g.out_len()..][..g.out_len()];
-        for (o, src) in g_row.chunks_exact(ohw).enumerate() {
-            dst[o * cols + j * ohw..][..ohw].copy_from_slice(src);
-        }
-    }
-}
-
-/// `dx += wᵀ · dy`, folded back onto the input, the batch split across threads.
+/// `dx +=` the input gradient, the batch split across threads.
 fn input_grad<T: Real>(
     pr: &Products<T>,
     ws: &mut Vec<Vec<T>>,
@@ -368,7 +394,7 @@ fn input_grad<T: Real>(
     g: &Conv2dGeom,
 ) {
     let n = gy.len() / g.out_len().max(1);
-    let (per, ws) = split(pr, ws, n, g, |per| part_len(g, per));
+    let (per, ws) = split(pr, ws, n, g, |per| part_len::<T>(g, per, Pass::InputGrad));
     if let [ws] = ws {
         return input_grad_part(Some(pr), ws, dx, gy, w, g);
     }
@@ -378,42 +404,7 @@ fn input_grad<T: Real>(
         .for_each(|((dx, gy), ws)| input_grad_part(None, ws, dx, gy, w, g));
 }
 
-/// [`input_grad`] for the samples of one part.
-fn input_grad_part<T: Real>(
-    pr: Option<&Products<T>>,
-    ws: &mut [T],
-    dx: &mut [T],
-    gy: &[T],
-    w: &[T],
-    g: &Conv2dGeom,
-) {
-    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
-    let n = gy.len() / g.out_len().max(1);
-    let cn = chunk(g, n);
-    let (dcol, dy) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
-    let w = MatRef::from_row_major_slice(w, oc, patch);
-    for s0 in (0..n).step_by(cn) {
-        let m = cn.min(n - s0);
-        let cols = m * ohw;
-        let dy = &mut dy[..oc * cols];
-        gather_dy(dy, gy, s0, m, g);
-        let dcol = &mut dcol[..patch * cols];
-        let dst = MatMut::from_row_major_slice_mut(dcol, patch, cols);
-        let dy = MatRef::from_row_major_slice(dy, oc, cols);
-        product(pr, dst, Accum::Replace, w.transpose(), dy);
-        for j in 0..m {
-            col2im(
-                g,
-                dcol,
-                cols,
-                j * ohw,
-                &mut dx[(s0 + j) * g.in_len()..][..g.in_len()],
-            );
-        }
-    }
-}
-
-/// `dw (=|+=) Σ over samples of dy · unfold(x)ᵀ`, the batch split across
+/// `dw (=|+=) Σ over samples of dy ⊛ x`, the batch split across
 /// threads: the first part writes (or adds) into `dw`, each other part sums
 /// into the front of its workspace, and those sums are added to `dw` in the
 /// parts' order.
@@ -428,7 +419,9 @@ fn weight_grad<T: Real>(
 ) {
     let n = gy.len() / g.out_len().max(1);
     let size = dw.len();
-    let (per, ws) = split(pr, ws, n, g, |per| size + part_len(g, per));
+    let (per, ws) = split(pr, ws, n, g, |per| {
+        size + part_len::<T>(g, per, Pass::WeightGrad)
+    });
     let Some((first, rest)) = ws.split_first_mut() else {
         unreachable!("a pass has one part at least")
     };
@@ -452,144 +445,6 @@ fn weight_grad<T: Real>(
     let used = gy_rest.len().div_ceil(per * g.out_len());
     for ws in &rest[..used] {
         dw.iter_mut().zip(&ws[..size]).for_each(|(d, &s)| *d += s);
-    }
-}
-
-/// [`weight_grad`] for the samples of one part.
-fn weight_grad_part<T: Real>(
-    pr: Option<&Products<T>>,
-    ws: &mut [T],
-    dw: &mut [T],
-    accum: Accum,
-    gy: &[T],
-    x: &[T],
-    g: &Conv2dGeom,
-) {
-    let (patch, ohw, oc) = (g.patch(), g.out_hw(), g.out_c);
-    let n = gy.len() / g.out_len().max(1);
-    let cn = chunk(g, n);
-    let (col, dy) = ws[..part_len(g, n)].split_at_mut(patch * cn * ohw);
-    if n == 0 && accum == Accum::Replace {
-        dw.fill(T::ZERO);
-    }
-    for s0 in (0..n).step_by(cn) {
-        let m = cn.min(n - s0);
-        let cols = m * ohw;
-        let col = &mut col[..patch * cols];
-        unfold_chunk(g, x, s0, m, col);
-        let dy = &mut dy[..oc * cols];
-        gather_dy(dy, gy, s0, m, g);
-        let acc = if s0 == 0 { accum } else { Accum::Add };
-        let dst = MatMut::from_row_major_slice_mut(dw, oc, patch);
-        let dy = MatRef::from_row_major_slice(dy, oc, cols);
-        let col = MatRef::from_row_major_slice(col, patch, cols);
-        product(pr, dst, acc, dy, col.transpose());
-    }
-}
-
-/// The output columns `lo..hi` whose input column (`ox·stride + kj − padding`)
-/// lies inside an input `size` wide; the others read padding.
-fn inside(out: usize, size: usize, k_off: usize, stride: usize, padding: usize) -> (usize, usize) {
-    let lo = if k_off >= padding {
-        0
-    } else {
-        (padding - k_off).div_ceil(stride)
-    };
-    let hi = if size + padding <= k_off {
-        0
-    } else {
-        ((size + padding - k_off - 1) / stride + 1).min(out)
-    };
-    (lo.min(hi), hi)
-}
-
-/// Unfolds samples `s0..s0 + m` of `x` side by side into `col`
-/// (`[patch, m·out_h·out_w]`), the right operand of one product for the chunk.
-fn unfold_chunk<T: Real>(g: &Conv2dGeom, x: &[T], s0: usize, m: usize, col: &mut [T]) {
-    let (ohw, cols) = (g.out_hw(), m * g.out_hw());
-    for j in 0..m {
-        im2col(
-            g,
-            &x[(s0 + j) * g.in_len()..][..g.in_len()],
-            col,
-            cols,
-            j * ohw,
-        );
-    }
-}
-
-/// Writes the unfolded patches of one sample `x` into the columns
-/// `at..at + out_h·out_w` of `col` (`patch` rows, `ld` columns): row
-/// `(c·k + ki)·k + kj` holds, per output position, the input value under that
-/// kernel tap (0 in the padding).
-fn im2col<T: Real>(g: &Conv2dGeom, x: &[T], col: &mut [T], ld: usize, at: usize) {
-    let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
-    let (oh, ohw) = (g.out_h(), g.out_hw());
-    for c in 0..g.in_c {
-        let plane = &x[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
-        for ki in 0..k {
-            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
-            for kj in 0..k {
-                let (lo, hi) = inside(ow, g.in_w, kj, s, p);
-                let r = (c * k + ki) * k + kj;
-                let row = &mut col[r * ld + at..][..ohw];
-                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
-                    if oy < rlo || oy >= rhi {
-                        dst.fill(T::ZERO);
-                        continue;
-                    }
-                    let src = &plane[(oy * s + ki - p) * g.in_w..][..g.in_w];
-                    // most rows have no padding tap: skip the empty fills,
-                    // which cost more than their test
-                    if lo > 0 {
-                        dst[..lo].fill(T::ZERO);
-                    }
-                    if hi < ow {
-                        dst[hi..].fill(T::ZERO);
-                    }
-                    if s == 1 {
-                        // a loop, not copy_from_slice: rows are short, and a
-                        // call to memmove per row cost more than the copy
-                        let src = &src[lo + kj - p..hi + kj - p];
-                        dst[lo..hi].iter_mut().zip(src).for_each(|(d, &v)| *d = v);
-                    } else {
-                        for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
-                            *d = src[(ox + lo) * s + kj - p];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The reverse of [`im2col`]: adds each tap's column back onto the input
-/// value it was read from (padding taps are dropped).
-fn col2im<T: Real>(g: &Conv2dGeom, col: &[T], ld: usize, at: usize, dx: &mut [T]) {
-    let (k, s, p, ow) = (g.kernel, g.stride, g.padding, g.out_w());
-    let (oh, ohw) = (g.out_h(), g.out_hw());
-    for c in 0..g.in_c {
-        let plane = &mut dx[c * g.in_h * g.in_w..][..g.in_h * g.in_w];
-        for ki in 0..k {
-            let (rlo, rhi) = inside(oh, g.in_h, ki, s, p);
-            for kj in 0..k {
-                let (lo, hi) = inside(ow, g.in_w, kj, s, p);
-                let r = (c * k + ki) * k + kj;
-                let row = &col[r * ld + at..][..ohw];
-                for oy in rlo..rhi {
-                    let src = &row[oy * ow..][lo..hi];
-                    let dst = &mut plane[(oy * s + ki - p) * g.in_w..][..g.in_w];
-                    if s == 1 {
-                        let dst = &mut dst[lo + kj - p..hi + kj - p];
-                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
-                    } else {
-                        for (ox, &v) in src.iter().enumerate() {
-                            dst[(ox + lo) * s + kj - p] += v;
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -662,7 +517,7 @@ mod tests {
 
     /// The definition, one multiply-add at a time: (y, dx, dw) for the
     /// output gradient `gy`.
-    fn naive(
+    pub(super) fn naive(
         g: &Conv2dGeom,
         n: usize,
         x: &[f64],
@@ -721,7 +576,7 @@ mod tests {
             stride: 1,
             padding: 1,
         };
-        assert!(chunk(&big, 20) == 18);
+        assert!(unfold::chunk(&big, 20) == 18);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(3)
             .build()
@@ -772,56 +627,113 @@ mod tests {
         }
     }
 
-    /// The tape's conv2d (forward, dx, dw) on `threads` threads against
-    /// [`naive`], for `n` samples of `g`.
+    /// The tape's conv2d (forward, dx, dw, db) in f64 on `threads` threads
+    /// against [`naive`], for `n` samples of `g`.
     fn match_the_definition(g: Conv2dGeom, n: usize, threads: usize) {
-        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
-        let x: Vec<f64> = (0..n * g.in_len()).map(|i| f(i, 1)).collect();
-        let w: Vec<f64> = (0..g.out_c * g.patch()).map(|i| f(i, 2)).collect();
-        // loss = ½ Σ (y + shift)², so dy = y + shift
-        let shift: Vec<f64> = (0..n * g.out_len()).map(|i| f(i, 3)).collect();
-        let (y, _, _) = naive(&g, n, &x, &w, &shift);
-        let gy: Vec<f64> = y.iter().zip(&shift).map(|(a, b)| a + b).collect();
-        let (_, dx, dw) = naive(&g, n, &x, &w, &gy);
-        let mut params = Params::new();
-        let wid = params
-            .add("w", Tensor::from_vec(g.out_c, g.patch(), w).unwrap())
-            .unwrap();
-        let xid = params
-            .add("x", Tensor::from_vec(n, g.in_len(), x).unwrap())
-            .unwrap();
-        let shift = Tensor::from_vec(n, g.out_len(), shift).unwrap();
-        let record = |tape: &mut Tape<f64>, params: &Params<f64>| {
-            let xn = tape.param(params, xid);
-            let xn = tape.scale(xn, 1.0).unwrap();
-            let out = tape.conv2d_param(params, xn, wid, None, g).unwrap();
-            let sn = tape.input(&shift);
-            let z = tape.add(out, sn).unwrap();
-            let sq = tape.sumsq(z).unwrap();
-            (out, tape.scale(sq, 0.5).unwrap())
-        };
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        let (out, loss) = record(&mut tape, &params);
-        tape.backward(loss, &mut params).unwrap();
-        let close = |a: &[f64], b: &[f64], what: &str| {
-            assert_eq!(a.len(), b.len());
-            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+        let inputs = inputs(&g, n);
+        let got = on_tape::<f64>(g, n, threads, &inputs);
+        for ((got, want), what) in got
+            .iter()
+            .zip(expected(&g, n, &inputs))
+            .zip(["y", "dx", "dw", "db"])
+        {
+            assert_eq!(got.len(), want.len());
+            for (i, (p, q)) in got.iter().zip(&want).enumerate() {
                 assert!(
                     (p - q).abs() < 1e-12 * (1.0 + q.abs()),
                     "{what}[{i}] {g:?}, {n} samples, {threads} threads: {p} vs {q}"
                 );
             }
+        }
+    }
+
+    /// What the tests feed `n` samples of `g`: x, w, bias and the shift of
+    /// the loss ½ Σ (y + shift)², values of a few magnitudes in [−1, 1].
+    pub(super) fn inputs(g: &Conv2dGeom, n: usize) -> [Vec<f64>; 4] {
+        let f = |i: usize, m: usize| ((i * 7919 + m) % 97) as f64 / 48.0 - 1.0;
+        let lens = [
+            n * g.in_len(),
+            g.out_c * g.patch(),
+            g.out_c,
+            n * g.out_len(),
+        ];
+        std::array::from_fn(|v| (0..lens[v]).map(|i| f(i, v + 1)).collect())
+    }
+
+    /// y, dx, dw and db by [`naive`] for [`inputs`] under the loss
+    /// ½ Σ (y + shift)², whose dy is y + shift.
+    pub(super) fn expected(
+        g: &Conv2dGeom,
+        n: usize,
+        [x, w, bias, shift]: &[Vec<f64>; 4],
+    ) -> [Vec<f64>; 4] {
+        let ohw = g.out_h() * g.out_w();
+        let channel = |i: usize| i % g.out_len() / ohw;
+        let (mut y, _, _) = naive(g, n, x, w, shift);
+        y.iter_mut()
+            .enumerate()
+            .for_each(|(i, y)| *y += bias[channel(i)]);
+        let gy: Vec<f64> = y.iter().zip(shift).map(|(a, b)| a + b).collect();
+        let (_, dx, dw) = naive(g, n, x, w, &gy);
+        let mut db = vec![0.0; g.out_c];
+        gy.iter().enumerate().for_each(|(i, v)| db[channel(i)] += v);
+        [y, dx, dw, db]
+    }
+
+    /// The tape's conv2d with a bias in `T` on `threads` threads, for
+    /// [`inputs`] under the loss ½ Σ (y + shift)²: y, dx, dw and db, as f64.
+    /// Two more passes must give the same bits (the same thread count gives
+    /// the same numbers, pass after pass).
+    pub(super) fn on_tape<T: Real>(
+        g: Conv2dGeom,
+        n: usize,
+        threads: usize,
+        [x, w, bias, shift]: &[Vec<f64>; 4],
+    ) -> [Vec<f64>; 4] {
+        let tensor = |v: &[f64], rows: usize| {
+            let cols = v.len() / rows;
+            Tensor::from_vec(rows, cols, v.iter().map(|&v| T::from_f64(v)).collect()).unwrap()
         };
-        close(tape.value(out).unwrap(), &y, "y");
-        close(params.grad(xid).as_slice(), &dx, "dx");
-        close(params.grad(wid).as_slice(), &dw, "dw");
-        // the same thread count gives the same bits, pass after pass
-        let first = params.grad(wid).as_slice().to_vec();
-        tape.clear();
-        let (_, loss) = record(&mut tape, &params);
-        tape.backward_replacing(loss, &mut params).unwrap();
-        assert_eq!(params.grad(wid).as_slice(), &first[..], "{threads} threads");
+        let mut params = Params::<T>::new();
+        let wid = params.add("w", tensor(w, g.out_c)).unwrap();
+        let bid = params.add("b", tensor(bias, 1)).unwrap();
+        let xid = params.add("x", tensor(x, n)).unwrap();
+        let shift = tensor(shift, n);
+        let record = |tape: &mut Tape<T>, params: &Params<T>| {
+            let xn = tape.param(params, xid);
+            let xn = tape.scale(xn, T::ONE).unwrap();
+            let out = tape.conv2d_param(params, xn, wid, Some(bid), g).unwrap();
+            let sn = tape.input(&shift);
+            let z = tape.add(out, sn).unwrap();
+            let sq = tape.sumsq(z).unwrap();
+            (out, tape.scale(sq, T::from_f64(0.5)).unwrap())
+        };
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let (out, loss) = record(&mut tape, &params);
+        tape.backward(loss, &mut params).unwrap();
+        let f64s = |v: &[T]| v.iter().map(|v| v.to_f64()).collect::<Vec<_>>();
+        let results = |tape: &Tape<T>, params: &Params<T>, out| {
+            [
+                f64s(tape.value(out).unwrap()),
+                f64s(params.grad(xid).as_slice()),
+                f64s(params.grad(wid).as_slice()),
+                f64s(params.grad(bid).as_slice()),
+            ]
+        };
+        let first = results(&tape, &params, out);
+        for _ in 0..2 {
+            tape.clear();
+            let (out, loss) = record(&mut tape, &params);
+            tape.backward_replacing(loss, &mut params).unwrap();
+            let bits =
+                |r: &[Vec<f64>; 4]| r.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(
+                bits(&results(&tape, &params, out)) == bits(&first),
+                "{g:?}, {threads} threads"
+            );
+        }
+        first
     }
 
     /// Every count of channels around the groups of four (1, 3, 4, 6, 9),
