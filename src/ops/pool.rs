@@ -8,8 +8,9 @@
 
 use super::conv::{check_input, check_window, out_size};
 use crate::error::Result;
-use crate::real::Real;
+use crate::real::{Real, all_finite};
 use crate::tape::{Back, NodeId, Op, Tape};
+use faer::Accum;
 use rayon::prelude::*;
 
 /// A pooled value costs about what this many multiply-adds of a matrix
@@ -119,8 +120,9 @@ fn planes<'a, T: Real, O>(
 /// Each window's first maximum (row-major; a NaN counts as the maximum, as
 /// in PyTorch), and its place in the plane in `arg`.
 fn max_forward<T: Real>(g: &Pool2dGeom, x: &[T], out: &mut [T], arg: &mut [u32]) {
-    #[allow(clippy::eq_op)]
-    if x.iter().any(|&v| v != v) {
+    // `all_finite` vectorizes where a search for the first NaN does not; an
+    // infinity takes the slower path too, which handles it the same way.
+    if !all_finite(x) {
         window_max::<T, true>(g, x, out, arg)
     } else if g.kernel == 2 && g.stride == 2 {
         max_2x2(g, x, out, arg)
@@ -213,9 +215,11 @@ pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, g: Pool2dGeom, k
     let n = gy.len() / g.out_len().max(1);
     let parts = b.products.parts(n, n * g.c * g.h * g.w * POOL_COST);
     let Some(d) = b.grads.of(x) else { return };
-    let dx = d.zeroed();
+    // each part zeroes its own samples (a first write), so that the fill is
+    // shared among the threads too
+    let (dx, zero) = (d.buf, d.accum == Accum::Replace);
     if parts == 1 {
-        return backward_part(&g, kind, dx, gy, arg);
+        return backward_part(&g, kind, zero, dx, gy, arg);
     }
     let per = n.div_ceil(parts);
     let (xs, outs) = (per * g.c * g.h * g.w, per * g.out_len());
@@ -223,14 +227,24 @@ pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, g: Pool2dGeom, k
     match kind {
         Pooling::Max => parts
             .zip(arg.par_chunks(outs))
-            .for_each(|((dx, gy), arg)| backward_part(&g, kind, dx, gy, arg)),
+            .for_each(|((dx, gy), arg)| backward_part(&g, kind, zero, dx, gy, arg)),
         // average pooling records no places
-        Pooling::Avg => parts.for_each(|(dx, gy)| backward_part(&g, kind, dx, gy, &[])),
+        Pooling::Avg => parts.for_each(|(dx, gy)| backward_part(&g, kind, zero, dx, gy, &[])),
     }
 }
 
-/// [`backward`] for the samples of one part.
-fn backward_part<T: Real>(g: &Pool2dGeom, kind: Pooling, dx: &mut [T], gy: &[T], arg: &[u32]) {
+/// [`backward`] for the samples of one part; `zero` first clears `dx`.
+fn backward_part<T: Real>(
+    g: &Pool2dGeom,
+    kind: Pooling,
+    zero: bool,
+    dx: &mut [T],
+    gy: &[T],
+    arg: &[u32],
+) {
+    if zero {
+        dx.fill(T::ZERO);
+    }
     let (k, s, w, ow) = (g.kernel, g.stride, g.w, g.out_w());
     let oh_ow = (g.out_h() * ow).max(1);
     let dx_planes = dx.chunks_exact_mut((g.h * w).max(1));
@@ -335,7 +349,10 @@ mod tests {
             let cols = g.c * g.h * g.w;
             let x: Vec<f32> = (0..8 * cols).map(|i| ((i * 7919) % 101) as f32).collect();
             let weights: Vec<f32> = (0..8 * g.out_len()).map(|i| (i % 13) as f32).collect();
-            let run = |threads: usize, kind: Pooling| {
+            // `also`: x feeds Σ x² too, whose gradient reaches it first, so the
+            // pooling's adds onto it; without, the pooling's is the first
+            // write, onto a buffer that holds the last pass's numbers
+            let run = |threads: usize, kind: Pooling, also: bool| {
                 let mut params = Params::new();
                 let id = params
                     .add("x", Tensor::from_vec(8, cols, x.clone()).unwrap())
@@ -343,24 +360,48 @@ mod tests {
                 let mut tape = Tape::new();
                 tape.set_threads(threads);
                 assert_eq!(tape.products.parts(8, 8 * cols * POOL_COST), threads);
-                let xn = tape.param(&params, id);
-                let xn = tape.scale(xn, 1.0).unwrap();
-                let y = tape.pool(xn, g, kind).unwrap();
-                let wn = tape.input(&Tensor::from_vec(8, g.out_len(), weights.clone()).unwrap());
-                // loss = Σ (y + w)², so dy = 2 (y + w) differs everywhere
-                let l = tape.add(y, wn).unwrap();
-                let l = tape.sumsq(l).unwrap();
-                tape.backward(l, &mut params).unwrap();
-                (
-                    tape.value(y).unwrap().to_vec(),
-                    params.grad(id).as_slice().to_vec(),
-                )
+                let mut pass = |tape: &mut Tape<f32>| {
+                    tape.clear();
+                    let xn = tape.param(&params, id);
+                    let xn = tape.scale(xn, 1.0).unwrap();
+                    let y = tape.pool(xn, g, kind).unwrap();
+                    let w = Tensor::from_vec(8, g.out_len(), weights.clone()).unwrap();
+                    let wn = tape.input(&w);
+                    // loss = Σ (y + w)², so dy = 2 (y + w) differs everywhere
+                    let l = tape.add(y, wn).unwrap();
+                    let mut l = tape.sumsq(l).unwrap();
+                    if also {
+                        let l2 = tape.sumsq(xn).unwrap();
+                        l = tape.add(l, l2).unwrap();
+                    }
+                    tape.backward_replacing(l, &mut params).unwrap();
+                    (
+                        tape.value(y).unwrap().to_vec(),
+                        params.grad(id).as_slice().to_vec(),
+                    )
+                };
+                let first = pass(&mut tape);
+                assert_eq!(pass(&mut tape), first, "a second pass, {threads} threads");
+                first
             };
             for kind in [Pooling::Max, Pooling::Avg] {
-                let one = pool.install(|| run(1, kind));
+                let one = pool.install(|| run(1, kind, false));
                 assert!(one.1.iter().any(|&v| v != 0.0));
+                let with_sq = pool.install(|| run(1, kind, true));
+                // the same terms, added in another order where windows overlap
+                for ((&got, &d), &v) in with_sq.1.iter().zip(&one.1).zip(&x) {
+                    let want = d + 2.0 * v;
+                    let close = (got - want).abs() <= 1e-5 * want.abs().max(1.0);
+                    assert!(
+                        close,
+                        "{kind:?} {g:?}: the pooling's gradient adds: {got} vs {want}"
+                    );
+                }
                 for threads in [2, 3] {
-                    assert_eq!(pool.install(|| run(threads, kind)), one, "{kind:?} {g:?}");
+                    let got = pool.install(|| run(threads, kind, false));
+                    assert_eq!(got, one, "{kind:?} {g:?}");
+                    let got = pool.install(|| run(threads, kind, true));
+                    assert_eq!(got, with_sq, "{kind:?} {g:?}, added");
                 }
             }
         }
