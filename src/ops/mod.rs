@@ -21,16 +21,41 @@ pub mod reduce;
 use crate::error::Result;
 use crate::real::Real;
 use crate::tape::{NodeId, Op, Tape};
+use rayon::prelude::*;
+
+/// One element of an element-wise pass, against a multiply-add, for
+/// `Products::parts`: on several threads such a pass is shared out from
+/// 2^17 elements (LeNet's ReLUs, 10^5 to 3·10^5 a batch), below which
+/// waking a thread costs more than the pass.
+pub(crate) const ELEMENTWISE_COST: usize = 16;
+
+/// `out[i] = f(x[i])`, in one part per thread from [`ELEMENTWISE_COST`]'s
+/// size on (the same numbers however it is split).
+pub(crate) fn map_into<T: Real>(parts: usize, out: &mut [T], x: &[T], f: impl Fn(T) -> T + Sync) {
+    let one = |out: &mut [T], x: &[T]| out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+    if parts <= 1 {
+        return one(out, x);
+    }
+    let per = x.len().div_ceil(parts).max(1);
+    out.par_chunks_mut(per)
+        .zip(x.par_chunks(per))
+        .for_each(|(out, x)| one(out, x));
+}
 
 impl<T: Real> Tape<T> {
     /// Records `f` applied to every element of `x`.
-    pub(crate) fn map(&mut self, x: NodeId, op: Op<T>, f: impl Fn(T) -> T) -> Result<NodeId> {
+    pub(crate) fn map(
+        &mut self,
+        x: NodeId,
+        op: Op<T>,
+        f: impl Fn(T) -> T + Sync,
+    ) -> Result<NodeId> {
         let n = *self.node(x)?;
+        let len = n.rows * n.cols;
+        let parts = self.products.parts(len, len * ELEMENTWISE_COST);
         let id = self.push_uninit(op, n.rows, n.cols, n.needs_grad);
         let (before, out) = self.io(id);
-        for (o, &v) in out.iter_mut().zip(&before[n.range()]) {
-            *o = f(v);
-        }
+        map_into(parts, out, &before[n.range()], f);
         Ok(id)
     }
 
