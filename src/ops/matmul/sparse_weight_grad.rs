@@ -12,7 +12,6 @@
 //! through terms `0 · inf`, which the dense product turns into NaN.
 
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
-use faer::Par;
 use rayon::prelude::*;
 
 /// At most this share of `dy` nonzero (measured on the MNIST step: at 1/4
@@ -102,33 +101,69 @@ impl<T: Real> Columns<T> {
     }
 }
 
+/// The columns of `x` the f32 kernel sums in one sweep over the rows of `dw`
+/// (eight registers of eight).
+const PANEL: usize = 64;
+
 /// `dw (=|+=) dyᵀ · x`, `dw` `[n, k]` and `x` `[m, k]`, with `dy`'s nonzeros
-/// gathered by [`Columns::of`]. Threads take whole rows of `dw`.
+/// gathered by [`Columns::of`]. `threads` threads take whole rows of `dw`. `panels` is
+/// the f32 kernel's workspace (see [`pack`]), kept between calls.
 pub(crate) fn weight_grad<T: Real>(
     dw: &mut [T],
     add: bool,
     dy: &Columns<T>,
     x: &[T],
     k: usize,
-    par: Par,
+    threads: usize,
+    panels: &mut Vec<f32>,
 ) {
     let n = dw.len() / k.max(1);
-    let threads = match par {
-        Par::Seq => 1,
-        Par::Rayon(t) => t.get(),
-    };
+    if let Some(x) = as_f32(x)
+        && has_fma()
+    {
+        pack(x, k, panels);
+    }
+    let panels = &panels[..];
     if threads > 1 && n > 1 && k > 0 {
         let per = n.div_ceil(threads);
         dw.par_chunks_mut(per * k)
             .enumerate()
-            .for_each(|(i, part)| rows_of(part, i * per, add, dy, x, k));
+            .for_each(|(i, part)| rows_of(part, i * per, add, dy, (x, panels), k));
     } else {
-        rows_of(dw, 0, add, dy, x, k);
+        rows_of(dw, 0, add, dy, (x, panels), k);
     }
 }
 
-/// Rows `j0..` of `dw` (as many as `dw` holds).
-fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
+/// Copies the first `k / PANEL` panels of `x` `[m, k]` (its columns
+/// `p·PANEL..(p+1)·PANEL`) into `panels`, one after the other, each `[m,
+/// PANEL]` row-major. Read in place, the rows of a panel lie `4·k` bytes
+/// apart: a multiple of 4 KiB for the Table 9 net's k = 1024 and 2048, so
+/// they all fall into the same few sets of the L1 cache and evict each other
+/// (the kernel then ran from L2 at a third of its speed). Packed, a panel is
+/// contiguous (25 KiB at batch 100), and stays in L1 while every row of `dw`
+/// reads it.
+fn pack(x: &[f32], k: usize, panels: &mut Vec<f32>) {
+    let m = if k == 0 { 0 } else { x.len() / k };
+    let count = k / PANEL;
+    panels.clear();
+    panels.reserve(count * m * PANEL);
+    for p in 0..count {
+        for row in x.chunks_exact(k) {
+            panels.extend_from_slice(&row[p * PANEL..(p + 1) * PANEL]);
+        }
+    }
+}
+
+/// Rows `j0..` of `dw` (as many as `dw` holds); `x` with its [`pack`]ed
+/// panels (empty unless the f32 kernel runs).
+fn rows_of<T: Real>(
+    dw: &mut [T],
+    j0: usize,
+    add: bool,
+    dy: &Columns<T>,
+    (x, panels): (&[T], &[f32]),
+    k: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(dw), Some(x)) = (as_f32_mut(dw), as_f32(x))
         && has_fma()
@@ -137,9 +172,11 @@ fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T]
         // `Columns<f32>`; AVX and FMA are available (checked).
         unsafe {
             let dy = &*(dy as *const Columns<T>).cast::<Columns<f32>>();
-            return avx::weight_grad(dw, j0, add, dy, x, k);
+            return avx::weight_grad(dw, j0, add, dy, (x, panels), k);
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = panels;
     rows_portable(dw, j0, add, dy, x, k);
 }
 
@@ -161,13 +198,14 @@ fn rows_portable<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    use super::Columns;
+    use super::{Columns, PANEL};
     use crate::ops::matmul::avx_rows::sum_rows;
 
     /// [`super::weight_grad`] for f32, in column chunks of 64 (eight
-    /// registers: eight independent sums hide the multiply-add's latency),
-    /// then of 8, taken outermost: the chunk of every row of `x` (16 KiB for
-    /// 64 rows) stays in L1 while all rows of `dw` use it.
+    /// registers: eight independent sums hide the multiply-add's latency)
+    /// read from the packed panels, then of 8 read from `x`, taken
+    /// outermost: the chunk of every row of `x` (25 KiB for 100 rows) stays
+    /// in L1 while all rows of `dw` use it.
     ///
     /// # Safety
     /// AVX and FMA must be available.
@@ -177,7 +215,7 @@ mod avx {
         j0: usize,
         add: bool,
         dy: &Columns<f32>,
-        x: &[f32],
+        (x, panels): (&[f32], &[f32]),
         k: usize,
     ) {
         if k == 0 {
@@ -186,16 +224,17 @@ mod avx {
         let n = dw.len() / k;
         let m = x.len() / k;
         assert!(dw.len() == n * k && x.len() == m * k && j0 + n <= dy.begin.len());
+        assert!(panels.len() == k / PANEL * m * PANEL);
         assert!((j0..j0 + n).all(|j| dy.column(j).0.iter().all(|&r| (r as usize) < m)));
-        let mut c0 = 0;
-        while c0 + 64 <= k {
-            // SAFETY: columns c0..c0+64 are in bounds (c0 + 64 <= k).
-            unsafe { chunk::<8>(dw, j0, add, dy, x, k, c0) };
-            c0 += 64;
+        for (p, panel) in panels.chunks_exact(m * PANEL).enumerate() {
+            // SAFETY: the panel holds PANEL columns of m rows, and columns
+            // p·PANEL..(p+1)·PANEL of `dw` are in bounds (p < k / PANEL).
+            unsafe { chunk::<8>(dw, j0, add, dy, (panel, PANEL, 0), (p * PANEL, k)) };
         }
+        let mut c0 = k / PANEL * PANEL;
         while c0 + 8 <= k {
             // SAFETY: columns c0..c0+8 are in bounds (c0 + 8 <= k).
-            unsafe { chunk::<1>(dw, j0, add, dy, x, k, c0) };
+            unsafe { chunk::<1>(dw, j0, add, dy, (x, k, c0), (c0, k)) };
             c0 += 8;
         }
         // The last k % 8 columns, one by one.
@@ -211,29 +250,32 @@ mod avx {
         }
     }
 
-    /// Columns `c0..c0 + 8·R` of every row of `dw` (rows `j0..` of the whole).
+    /// Columns `c0..c0 + 8·R` of every row of `dw` (rows `j0..` of the
+    /// whole), from columns `s0..s0 + 8·R` of the rows of `src`, `stride`
+    /// apart (`x` itself, or a panel of it).
     ///
     /// # Safety
-    /// AVX and FMA must be available; `c0 + 8·R <= k`, and the shapes and
-    /// rows are as [`weight_grad`] asserts.
+    /// AVX and FMA must be available; `c0 + 8·R <= k`, `s0 + 8·R <= stride`,
+    /// `src` holds every row `dy` names, and the shapes are as
+    /// [`weight_grad`] asserts.
     #[target_feature(enable = "avx,fma")]
     unsafe fn chunk<const R: usize>(
         dw: &mut [f32],
         j0: usize,
         add: bool,
         dy: &Columns<f32>,
-        x: &[f32],
-        k: usize,
-        c0: usize,
+        (src, stride, s0): (&[f32], usize, usize),
+        (c0, k): (usize, usize),
     ) {
         for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
             let (rows, vals) = dy.column(j0 + j);
             let terms = rows
                 .iter()
                 .zip(vals)
-                .map(|(&r, &v)| (v, x.as_ptr().wrapping_add(r as usize * k + c0)));
-            // SAFETY: columns c0..c0+8R of row j of `dw` and of the rows of
-            // `x` named in `rows` are in bounds (the caller's guarantee).
+                .map(|(&r, &v)| (v, src.as_ptr().wrapping_add(r as usize * stride + s0)));
+            // SAFETY: columns c0..c0+8R of row j of `dw` and s0..s0+8R of
+            // the rows of `src` named in `rows` are in bounds (the caller's
+            // guarantee).
             unsafe { sum_rows::<R>(dwr.as_mut_ptr().add(c0), add, terms) };
         }
     }
@@ -242,7 +284,7 @@ mod avx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faer::{Accum, MatMut, MatRef};
+    use faer::{Accum, MatMut, MatRef, Par};
 
     /// `dyᵀ · x` by faer.
     fn dense(dy: &[f64], x: &[f64], m: usize, n: usize, k: usize) -> Vec<f64> {
@@ -286,7 +328,7 @@ mod tests {
         cols.count(&to(&dy), n);
         cols.fill(&to(&dy), n);
         let mut dw = vec![T::from_f64(f64::NAN); n * k];
-        weight_grad(&mut dw, false, &cols, &to(&x), k, Par::Seq);
+        weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
         let tol = if size_of::<T>() == 4 { 1e-5 } else { 1e-12 };
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
@@ -296,9 +338,9 @@ mod tests {
         }
         // Threads split rows, never a sum: the same bits.
         let mut threaded = vec![T::ZERO; n * k];
-        weight_grad(&mut threaded, false, &cols, &to(&x), k, Par::rayon(3));
+        weight_grad(&mut threaded, false, &cols, &to(&x), k, 3, &mut Vec::new());
         assert!(threaded == dw, "{m}x{n}x{k}: three threads differ");
-        weight_grad(&mut dw, true, &cols, &to(&x), k, Par::rayon(3));
+        weight_grad(&mut dw, true, &cols, &to(&x), k, 3, &mut Vec::new());
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
                 (g.to_f64() - 2.0 * w).abs() <= 2.0 * tol * (1.0 + w.abs()),
@@ -372,7 +414,7 @@ mod tests {
             cols.count(&to(&dy), n);
             cols.fill(&to(&dy), n);
             let mut dw = vec![f32::NAN; n * k];
-            weight_grad(&mut dw, false, &cols, &to(&x), k, Par::Seq);
+            weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
             for (g, w) in dw.iter().zip(&want) {
                 assert!(
                     (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
