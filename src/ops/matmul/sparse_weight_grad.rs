@@ -143,7 +143,7 @@ pub(crate) fn weight_grad<T: Real>(
 /// contiguous (25 KiB at batch 100), and stays in L1 while every row of `dw`
 /// reads it.
 fn pack(x: &[f32], k: usize, panels: &mut Vec<f32>) {
-    let m = if k == 0 { 0 } else { x.len() / k };
+    let m = x.len().checked_div(k).unwrap_or(0);
     let count = k / PANEL;
     panels.clear();
     panels.reserve(count * m * PANEL);
