@@ -1,14 +1,16 @@
 //! Matrix products: every choice between faer, the register loops for small
-//! products ([`small_loops`]) and the sparse weight gradient
-//! ([`sparse_weight_grad`]) is made here, with the threads and the workspace
-//! they use. The ops (`ops/linear.rs`) say what to multiply, never how.
+//! products ([`small_loops`]) and the sparse gradients of a linear layer
+//! ([`sparse_weight_grad`], [`sparse_input_grad`]) is made here, with the
+//! threads and the workspace they use. The ops (`ops/linear.rs`) say what to multiply, never how.
 
 mod avx_rows;
 pub(crate) mod small_loops;
+pub(crate) mod sparse_input_grad;
 pub(crate) mod sparse_weight_grad;
 
 use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
+use sparse_input_grad::Rows;
 use sparse_weight_grad::Columns;
 
 /// Below this many multiply-adds (about 0.2 ms of one core here) a product
@@ -28,12 +30,13 @@ const PAR_MIN_FLOPS: usize = 1 << 24;
 /// convolutions (7.5M and 15.4M multiply-adds a pass at batch 64) split.
 const SPLIT_MIN_FLOPS: usize = 1 << 21;
 
-/// The threads products may use, and the workspace of the sparse weight
-/// gradient (kept between passes, so a step allocates nothing).
+/// The threads products may use, and the workspace of the sparse gradients
+/// (kept between passes, so a step allocates nothing).
 #[derive(Debug)]
 pub(crate) struct Products<T> {
     threads: usize,
     columns: Columns<T>,
+    rows: Rows<T>,
     /// `x` packed for the sparse weight gradient's f32 kernel.
     panels: Vec<f32>,
     /// Scratch space the ops lend themselves around their products (the
@@ -47,6 +50,7 @@ impl<T: Real> Default for Products<T> {
         Products {
             threads: 1,
             columns: Columns::default(),
+            rows: Rows::default(),
             panels: Vec::new(),
             scratch: Vec::new(),
         }
@@ -62,7 +66,11 @@ impl<T: Real> Products<T> {
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
     pub(crate) fn capacity(&self) -> usize {
         let scratch: usize = self.scratch.iter().map(Vec::capacity).sum();
-        self.columns.capacity() + self.panels.capacity() + scratch + self.scratch.capacity()
+        self.columns.capacity()
+            + self.rows.capacity()
+            + self.panels.capacity()
+            + scratch
+            + self.scratch.capacity()
     }
 
     /// Into how many parts to split a batch of `n` samples, each part on a
@@ -131,9 +139,10 @@ impl<T: Real> Products<T> {
     }
 
     /// A linear layer's input gradient: `dx (=|+=) dy · w`, `dy` `[m, n]`,
-    /// `w` `[n, k]`.
+    /// `w` `[n, k]`: the register loops when small, the sparse kernel when
+    /// enough of `dy` is zero to pay, else faer.
     pub(crate) fn dy_w(
-        &self,
+        &mut self,
         dx: &mut [T],
         accum: Accum,
         dy: &[T],
@@ -142,6 +151,11 @@ impl<T: Real> Products<T> {
     ) {
         if small_loops::fits(m, k, n) {
             return small_loops::axpy_rows(dx, k, accum == Accum::Add, dy, (n, 1), w);
+        }
+        let threads = self.threads_for(m, k, n);
+        if self.rows.of(dy, n, k, threads) {
+            let add = accum == Accum::Add;
+            return sparse_input_grad::input_grad(dx, add, &self.rows, w, k, threads);
         }
         let dst = MatMut::from_row_major_slice_mut(dx, m, k);
         let dy = MatRef::from_row_major_slice(dy, m, n);
