@@ -15,10 +15,9 @@ const CHUNK: usize = 1 << 15;
 /// touched. Returns how many rows were rescaled. Rows are shared out among
 /// the threads of rayon's current pool.
 pub fn constrain_rows<T: Real>(w: &mut Tensor<T>, c: f64) -> usize {
-    let cols = w.cols().max(1);
-    let rows_per_part = (CHUNK / cols).max(1);
+    let (part, cols) = rows_of(w.cols(), CHUNK);
     w.as_mut_slice()
-        .par_chunks_mut(rows_per_part * cols)
+        .par_chunks_mut(part)
         .map(|part| {
             part.chunks_mut(cols)
                 .map(|row| usize::from(constrain(row, c)))
@@ -27,8 +26,15 @@ pub fn constrain_rows<T: Real>(w: &mut Tensor<T>, c: f64) -> usize {
         .sum()
 }
 
+/// A thread's part of a `[_, cols]` weight, whole rows of about `elements`
+/// elements, and a row's length: (part, row), both in elements.
+pub(super) fn rows_of(cols: usize, elements: usize) -> (usize, usize) {
+    let cols = cols.max(1);
+    ((elements / cols).max(1) * cols, cols)
+}
+
 /// Brings one row to norm `c` if above it; whether it was.
-fn constrain<T: Real>(row: &mut [T], c: f64) -> bool {
+pub(super) fn constrain<T: Real>(row: &mut [T], c: f64) -> bool {
     let norm = row_norm(row);
     if norm <= c {
         return false;

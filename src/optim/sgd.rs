@@ -1,8 +1,9 @@
 //! Stochastic gradient descent, as `torch.optim.SGD`.
 
+use super::max_norm;
 use super::state::{self, OptimState};
 use super::{OptimError, require};
-use crate::params::Params;
+use crate::params::{ParamId, Params};
 use crate::range::Range;
 use crate::real::Real;
 use rayon::prelude::*;
@@ -115,6 +116,17 @@ impl<T: Real> Sgd<T> {
 
     /// One update of every parameter from its gradient.
     pub fn step(&mut self, params: &mut Params<T>) -> Result<(), OptimError> {
+        self.step_max_norm(params, &[])
+    }
+
+    /// [`Sgd::step`], each parameter `id` of `max_norms` then kept to rows of
+    /// norm at most `c`, row by row as they are updated (see
+    /// [`super::Optimizer::step_max_norm`]).
+    pub fn step_max_norm(
+        &mut self,
+        params: &mut Params<T>,
+        max_norms: &[(ParamId, f64)],
+    ) -> Result<(), OptimError> {
         let c = self.config;
         let use_momentum = c.momentum != 0.0;
         let first = self.momentum_buffers.is_empty();
@@ -137,21 +149,43 @@ impl<T: Real> Sgd<T> {
         };
         let decay = c.weight_decay != 0.0;
         for (i, p) in params.iter_mut().enumerate() {
-            let grad = p.grad.as_slice().par_chunks(CHUNK);
-            let value = p.value.as_mut_slice().par_chunks_mut(CHUNK);
+            let bound = max_norms.iter().find(|m| m.0.index() == i).map(|m| m.1);
+            // With a bound, parts and pieces are whole rows: each row is
+            // constrained as soon as it is updated.
+            let (part, piece) = match bound {
+                Some(_) => max_norm::rows_of(p.value.cols(), CHUNK),
+                None => (CHUNK, CHUNK),
+            };
+            let constrain = |v: &mut [T]| {
+                if let Some(c) = bound {
+                    max_norm::constrain(v, c);
+                }
+            };
+            let grad = p.grad.as_slice().par_chunks(part);
+            let value = p.value.as_mut_slice().par_chunks_mut(part);
             if use_momentum {
-                let buf = self.momentum_buffers[i].par_chunks_mut(CHUNK);
+                let buf = self.momentum_buffers[i].par_chunks_mut(part);
                 value.zip(grad).zip(buf).for_each(|((v, g), b)| {
-                    with_momentum(v, g, b, &k, decay, first, c.nesterov);
+                    let pieces = v
+                        .chunks_mut(piece)
+                        .zip(g.chunks(piece))
+                        .zip(b.chunks_mut(piece));
+                    for ((v, g), b) in pieces {
+                        with_momentum(v, g, b, &k, decay, first, c.nesterov);
+                        constrain(v);
+                    }
                 });
-            } else if decay {
-                value
-                    .zip(grad)
-                    .for_each(|(v, g)| plain::<T, true>(v, g, &k));
             } else {
-                value
-                    .zip(grad)
-                    .for_each(|(v, g)| plain::<T, false>(v, g, &k));
+                value.zip(grad).for_each(|(v, g)| {
+                    for (v, g) in v.chunks_mut(piece).zip(g.chunks(piece)) {
+                        if decay {
+                            plain::<T, true>(v, g, &k);
+                        } else {
+                            plain::<T, false>(v, g, &k);
+                        }
+                        constrain(v);
+                    }
+                });
             }
         }
         self.steps = self.steps.saturating_add(1);
@@ -312,6 +346,62 @@ mod tests {
                 pool.install(|| run(c, &p0, &grads))
             };
             assert!(on(1) == on(3), "{c:?}");
+        }
+    }
+
+    /// Constraining each row as it is updated gives the numbers of a step
+    /// and then `constrain_rows`, bit for bit, on one thread and on three;
+    /// a parameter without a bound is left as the step left it.
+    #[test]
+    fn max_norm_in_the_step_is_the_step_then_the_constraint() {
+        use crate::optim::{Optimizer, constrain_rows};
+        let (rows, cols) = (200, 700);
+        let init = |p: &mut Params<f32>| {
+            let w = Tensor::from_fn(rows, cols, |r, c| {
+                ((r * cols + c) as f32 * 0.37).sin() * 0.3
+            });
+            let b = Tensor::from_fn(1, rows, |_, c| c as f32);
+            let (w, b) = (p.add("w", w).unwrap(), p.add("b", b).unwrap());
+            for id in [w, b] {
+                let g = p.get_mut(id).grad.as_mut_slice();
+                for (i, g) in g.iter_mut().enumerate() {
+                    *g = ((i * 7) as f32 * 0.11).cos() * (i % 3) as f32;
+                }
+            }
+            w
+        };
+        for momentum in [0.0, 0.9] {
+            let c = SgdConfig {
+                momentum,
+                ..SgdConfig::new(0.5)
+            };
+            let (mut apart, mut fused) = (Params::new(), Params::new());
+            let w = init(&mut apart);
+            init(&mut fused);
+            let mut opt = Optimizer::sgd(c).unwrap();
+            for _ in 0..2 {
+                opt.step(&mut apart).unwrap();
+                assert!(constrain_rows(&mut apart.get_mut(w).value, 3.0) > 0);
+            }
+            for threads in [1, 3] {
+                let mut fused = fused.clone();
+                let mut opt = Optimizer::sgd(c).unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for _ in 0..2 {
+                    pool.install(|| opt.step_max_norm(&mut fused, &[(w, 3.0)]))
+                        .unwrap();
+                }
+                for (a, f) in apart.iter().zip(fused.iter()) {
+                    assert!(
+                        a.value.as_slice() == f.value.as_slice(),
+                        "{} on {threads}",
+                        a.name
+                    );
+                }
+            }
         }
     }
 

@@ -223,8 +223,7 @@ fn train_here(
             return Err(stop(bad));
         }
         interval.clipped += u64::from(steering.clip(&mut params));
-        optim.step(&mut params)?;
-        steering.after_step(&mut params);
+        optim.step_max_norm(&mut params, steering.max_norms())?;
         step += 1;
 
         let rows_in = idx.len();
