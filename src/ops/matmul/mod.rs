@@ -38,7 +38,7 @@ pub(crate) struct Products<T> {
     columns: Columns<T>,
     rows: Rows<T>,
     /// `x` packed for the sparse weight gradient's f32 kernel.
-    panels: Vec<f32>,
+    panels: Vec<avx_rows::Line>,
     /// Scratch space the ops lend themselves around their products (the
     /// convolution's unfolded patches), one buffer per part of a batch split
     /// across threads, kept between passes.
@@ -68,7 +68,7 @@ impl<T: Real> Products<T> {
         let scratch: usize = self.scratch.iter().map(Vec::capacity).sum();
         self.columns.capacity()
             + self.rows.capacity()
-            + self.panels.capacity()
+            + self.panels.capacity() * 16
             + scratch
             + self.scratch.capacity()
     }

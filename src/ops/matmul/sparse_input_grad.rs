@@ -196,7 +196,7 @@ fn rows_portable<T: Real>(dx: &mut [T], r0: usize, add: bool, dy: &Rows<T>, w: &
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::{BLOCK, Rows};
-    use crate::ops::matmul::avx_rows::sum_rows;
+    use crate::ops::matmul::avx_rows::{Line, floats_mut, sum_rows};
 
     /// [`super::input_grad`] for f32: columns in panels of [`BLOCK`], and in
     /// each panel the rows of `w` a block of [`BLOCK`] at a time, copied
@@ -222,7 +222,8 @@ mod avx {
         assert!(dx.len() == m * k && w.len() == n * k && r0 + m <= dy.rows());
         assert!(dy.blocks == blocks);
         assert!((r0..r0 + m).all(|r| dy.row(r).0.iter().all(|&j| (j as usize) < n)));
-        let mut block = [0f32; BLOCK * BLOCK];
+        let mut lines = [Line::default(); BLOCK * BLOCK / 16];
+        let block = floats_mut(&mut lines);
         for c0 in (0..k / BLOCK * BLOCK).step_by(BLOCK) {
             for b in 0..blocks {
                 let rows = BLOCK.min(n - b * BLOCK);

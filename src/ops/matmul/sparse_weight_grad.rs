@@ -11,6 +11,7 @@
 //! still reaches `dW` wherever the dense product would carry it, except
 //! through terms `0 · inf`, which the dense product turns into NaN.
 
+use super::avx_rows::{Line, floats, floats_mut};
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
 use rayon::prelude::*;
 
@@ -115,15 +116,14 @@ pub(crate) fn weight_grad<T: Real>(
     x: &[T],
     k: usize,
     threads: usize,
-    panels: &mut Vec<f32>,
+    panels: &mut Vec<Line>,
 ) {
     let n = dw.len() / k.max(1);
-    if let Some(x) = as_f32(x)
-        && has_fma()
-    {
-        pack(x, k, panels);
-    }
-    let panels = &panels[..];
+    let packed = match as_f32(x) {
+        Some(x) if has_fma() => pack(x, k, panels),
+        _ => 0,
+    };
+    let panels = &floats(panels)[..packed];
     if threads > 1 && n > 1 && k > 0 {
         let per = n.div_ceil(threads);
         dw.par_chunks_mut(per * k)
@@ -141,17 +141,22 @@ pub(crate) fn weight_grad<T: Real>(
 /// they all fall into the same few sets of the L1 cache and evict each other
 /// (the kernel then ran from L2 at a third of its speed). Packed, a panel is
 /// contiguous (25 KiB at batch 100), and stays in L1 while every row of `dw`
-/// reads it.
-fn pack(x: &[f32], k: usize, panels: &mut Vec<f32>) {
+/// reads it. Returns how many numbers it wrote.
+fn pack(x: &[f32], k: usize, panels: &mut Vec<Line>) -> usize {
     let m = x.len().checked_div(k).unwrap_or(0);
-    let count = k / PANEL;
-    panels.clear();
-    panels.reserve(count * m * PANEL);
-    for p in 0..count {
-        for row in x.chunks_exact(k) {
-            panels.extend_from_slice(&row[p * PANEL..(p + 1) * PANEL]);
+    let len = k / PANEL * m * PANEL;
+    if panels.len() * 16 < len {
+        panels.resize(len.div_ceil(16), Line::default());
+    }
+    if len > 0 {
+        let out = &mut floats_mut(panels)[..len];
+        for (p, panel) in out.chunks_exact_mut(m * PANEL).enumerate() {
+            for (row, dst) in x.chunks_exact(k).zip(panel.chunks_exact_mut(PANEL)) {
+                dst.copy_from_slice(&row[p * PANEL..(p + 1) * PANEL]);
+            }
         }
     }
+    len
 }
 
 /// Rows `j0..` of `dw` (as many as `dw` holds); `x` with its [`pack`]ed
