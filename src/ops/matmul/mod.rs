@@ -6,6 +6,7 @@
 mod avx_rows;
 pub(crate) mod small_loops;
 pub(crate) mod sparse_input_grad;
+mod sparse_rows;
 pub(crate) mod sparse_weight_grad;
 
 use crate::real::Real;

@@ -15,6 +15,7 @@
 //! infinity in `w` reaches `dx` wherever the dense product would carry it,
 //! except through terms `0 · inf`, which the dense product turns into NaN.
 
+use super::sparse_rows::{Terms, portable, split};
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
 use rayon::prelude::*;
 
@@ -104,7 +105,7 @@ impl<T: Real> Rows<T> {
     }
 
     /// The nonzeros from index `from` to `to` of the whole.
-    fn terms(&self, from: u32, to: u32) -> (&[u32], &[T]) {
+    fn between(&self, from: u32, to: u32) -> (&[u32], &[T]) {
         let (from, to) = (from as usize, to as usize);
         (&self.col[from..to], &self.val[from..to])
     }
@@ -112,10 +113,17 @@ impl<T: Real> Rows<T> {
     /// Row `r`'s nonzeros.
     fn row(&self, r: usize) -> (&[u32], &[T]) {
         let stride = self.blocks + 1;
-        self.terms(
+        self.between(
             self.block_start[r * stride],
             self.block_start[r * stride + self.blocks],
         )
+    }
+}
+
+impl<T: Real> Terms<T> for Rows<T> {
+    /// Row `r` of `dx` sums the rows of `w` named in row `r` of `dy`.
+    fn terms(&self, r: usize) -> (&[u32], &[T]) {
+        self.row(r)
     }
 }
 
@@ -151,14 +159,7 @@ pub(crate) fn input_grad<T: Real>(
     if k == 0 || m == 0 {
         return;
     }
-    if threads > 1 && m > 1 {
-        let per = m.div_ceil(threads);
-        dx.par_chunks_mut(per * k)
-            .enumerate()
-            .for_each(|(i, part)| rows_of(part, i * per, add, dy, w, k));
-    } else {
-        rows_of(dx, 0, add, dy, w, k);
-    }
+    split(dx, k, threads, |part, r0| rows_of(part, r0, add, dy, w, k));
 }
 
 /// Rows `r0..` of `dx` (as many as `dx` holds).
@@ -174,29 +175,14 @@ fn rows_of<T: Real>(dx: &mut [T], r0: usize, add: bool, dy: &Rows<T>, w: &[T], k
             return avx::input_grad(dx, r0, add, dy, w, k);
         }
     }
-    rows_portable(dx, r0, add, dy, w, k);
-}
-
-/// The portable form of [`rows_of`] (f64, and f32 without FMA).
-fn rows_portable<T: Real>(dx: &mut [T], r0: usize, add: bool, dy: &Rows<T>, w: &[T], k: usize) {
-    for (r, dxr) in dx.chunks_exact_mut(k).enumerate() {
-        if !add {
-            dxr.fill(T::ZERO);
-        }
-        let (cols, vals) = dy.row(r0 + r);
-        for (&j, &v) in cols.iter().zip(vals) {
-            let wr = &w[j as usize * k..(j as usize + 1) * k];
-            for (d, &wv) in dxr.iter_mut().zip(wr) {
-                *d += v * wv;
-            }
-        }
-    }
+    portable(dx, r0, add, dy, w, k);
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::{BLOCK, Rows};
     use crate::ops::matmul::avx_rows::{Line, floats_mut, sum_rows};
+    use crate::ops::matmul::sparse_rows::avx::narrow;
 
     /// [`super::input_grad`] for f32: columns in panels of [`BLOCK`], and in
     /// each panel the rows of `w` a block of [`BLOCK`] at a time, copied
@@ -233,7 +219,7 @@ mod avx {
                 }
                 for (r, dxr) in dx.chunks_exact_mut(k).enumerate() {
                     let at = (r0 + r) * (blocks + 1) + b;
-                    let (cols, vals) = dy.terms(dy.block_start[at], dy.block_start[at + 1]);
+                    let (cols, vals) = dy.between(dy.block_start[at], dy.block_start[at + 1]);
                     // The first block writes (or adds onto what was there),
                     // the others add; a block without terms adds nothing.
                     if b > 0 && cols.is_empty() {
@@ -251,31 +237,8 @@ mod avx {
                 }
             }
         }
-        let mut c0 = k / BLOCK * BLOCK;
-        while c0 + 8 <= k {
-            for (r, dxr) in dx.chunks_exact_mut(k).enumerate() {
-                let (cols, vals) = dy.row(r0 + r);
-                let terms = cols
-                    .iter()
-                    .zip(vals)
-                    .map(|(&j, &v)| (v, w.as_ptr().wrapping_add(j as usize * k + c0)));
-                // SAFETY: columns c0..c0+8 of row r of `dx` and of the rows
-                // of `w` named (j < n, asserted) are in bounds.
-                unsafe { sum_rows::<1>(dxr.as_mut_ptr().add(c0), add, terms) };
-            }
-            c0 += 8;
-        }
-        // The last k % 8 columns, one by one.
-        for (r, dxr) in dx.chunks_exact_mut(k).enumerate() {
-            let (cols, vals) = dy.row(r0 + r);
-            for c in c0..k {
-                let init = if add { dxr[c] } else { 0.0 };
-                dxr[c] = cols
-                    .iter()
-                    .zip(vals)
-                    .fold(init, |s, (&j, &v)| v.mul_add(w[j as usize * k + c], s));
-            }
-        }
+        // SAFETY: `w` holds every row `dy` names (asserted).
+        unsafe { narrow(dx, r0, add, dy, w, (k / BLOCK * BLOCK, k)) };
     }
 }
 
@@ -294,21 +257,9 @@ mod tests {
         out
     }
 
-    /// `dy` with about one value in `keep` nonzero, and `w`, both exact in f32.
+    /// `dy` with about one value in `keep` nonzero, and `w`.
     fn operands(m: usize, n: usize, k: usize, keep: usize) -> (Vec<f64>, Vec<f64>) {
-        let dy = (0..m * n)
-            .map(|i| {
-                if (i * 7 + i / 5) % keep == 0 {
-                    ((i % 13) as f64 - 6.0) / 4.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let w = (0..n * k)
-            .map(|i| ((i * 31 % 17) as f64 - 8.0) / 8.0)
-            .collect();
-        (dy, w)
+        super::super::sparse_rows::test_operands(m, n, n, k, keep)
     }
 
     /// The kernel (whatever `of` would decide) against faer, replacing and
@@ -422,7 +373,7 @@ mod tests {
         let mut rows = Rows::default();
         rows.fill(&to(&dy), n, 1);
         let mut dx = vec![f32::NAN; m * k];
-        rows_portable(&mut dx, 0, false, &rows, &to(&w), k);
+        portable(&mut dx, 0, false, &rows, &to(&w), k);
         for (i, (g, w)) in dx.iter().zip(&want).enumerate() {
             assert!(
                 (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),

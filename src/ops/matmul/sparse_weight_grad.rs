@@ -12,8 +12,8 @@
 //! through terms `0 · inf`, which the dense product turns into NaN.
 
 use super::avx_rows::{Line, floats, floats_mut};
+use super::sparse_rows::{Terms, portable, split};
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
-use rayon::prelude::*;
 
 /// At most this share of `dy` nonzero (measured on the MNIST step: at 1/4
 /// the product takes about half faer's time, and the two tie near 1/2).
@@ -102,6 +102,13 @@ impl<T: Real> Columns<T> {
     }
 }
 
+impl<T: Real> Terms<T> for Columns<T> {
+    /// Row `j` of `dW` sums the rows of `x` named in column `j` of `dy`.
+    fn terms(&self, j: usize) -> (&[u32], &[T]) {
+        self.column(j)
+    }
+}
+
 /// The columns of `x` the f32 kernel sums in one sweep over the rows of `dw`
 /// (eight registers of eight).
 const PANEL: usize = 64;
@@ -118,20 +125,14 @@ pub(crate) fn weight_grad<T: Real>(
     threads: usize,
     panels: &mut Vec<Line>,
 ) {
-    let n = dw.len() / k.max(1);
     let packed = match as_f32(x) {
         Some(x) if has_fma() => pack(x, k, panels),
         _ => 0,
     };
     let panels = &floats(panels)[..packed];
-    if threads > 1 && n > 1 && k > 0 {
-        let per = n.div_ceil(threads);
-        dw.par_chunks_mut(per * k)
-            .enumerate()
-            .for_each(|(i, part)| rows_of(part, i * per, add, dy, (x, panels), k));
-    } else {
-        rows_of(dw, 0, add, dy, (x, panels), k);
-    }
+    split(dw, k, threads, |part, j0| {
+        rows_of(part, j0, add, dy, (x, panels), k)
+    });
 }
 
 /// Copies the first `k / PANEL` panels of `x` `[m, k]` (its columns
@@ -182,33 +183,17 @@ fn rows_of<T: Real>(
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = panels;
-    rows_portable(dw, j0, add, dy, x, k);
-}
-
-/// The portable form of [`rows_of`] (f64, and f32 without FMA).
-fn rows_portable<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
-    for (j, dwr) in dw.chunks_exact_mut(k.max(1)).enumerate() {
-        if !add {
-            dwr.fill(T::ZERO);
-        }
-        let (rows, vals) = dy.column(j0 + j);
-        for (&r, &v) in rows.iter().zip(vals) {
-            let xr = &x[r as usize * k..(r as usize + 1) * k];
-            for (d, &xv) in dwr.iter_mut().zip(xr) {
-                *d += v * xv;
-            }
-        }
-    }
+    portable(dw, j0, add, dy, x, k);
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::{Columns, PANEL};
-    use crate::ops::matmul::avx_rows::sum_rows;
+    use crate::ops::matmul::sparse_rows::avx::{columns, narrow};
 
     /// [`super::weight_grad`] for f32, in column chunks of 64 (eight
     /// registers: eight independent sums hide the multiply-add's latency)
-    /// read from the packed panels, then of 8 read from `x`, taken
+    /// read from the packed panels, then narrower ones read from `x`, taken
     /// outermost: the chunk of every row of `x` (25 KiB for 100 rows) stays
     /// in L1 while all rows of `dw` use it.
     ///
@@ -234,55 +219,10 @@ mod avx {
         for (p, panel) in panels.chunks_exact(m * PANEL).enumerate() {
             // SAFETY: the panel holds PANEL columns of m rows, and columns
             // p·PANEL..(p+1)·PANEL of `dw` are in bounds (p < k / PANEL).
-            unsafe { chunk::<8>(dw, j0, add, dy, (panel, PANEL, 0), (p * PANEL, k)) };
+            unsafe { columns::<8>(dw, j0, add, dy, (panel, PANEL, 0), (p * PANEL, k)) };
         }
-        let mut c0 = k / PANEL * PANEL;
-        while c0 + 8 <= k {
-            // SAFETY: columns c0..c0+8 are in bounds (c0 + 8 <= k).
-            unsafe { chunk::<1>(dw, j0, add, dy, (x, k, c0), (c0, k)) };
-            c0 += 8;
-        }
-        // The last k % 8 columns, one by one.
-        for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
-            let (rows, vals) = dy.column(j0 + j);
-            for c in c0..k {
-                let init = if add { dwr[c] } else { 0.0 };
-                dwr[c] = rows
-                    .iter()
-                    .zip(vals)
-                    .fold(init, |s, (&r, &v)| v.mul_add(x[r as usize * k + c], s));
-            }
-        }
-    }
-
-    /// Columns `c0..c0 + 8·R` of every row of `dw` (rows `j0..` of the
-    /// whole), from columns `s0..s0 + 8·R` of the rows of `src`, `stride`
-    /// apart (`x` itself, or a panel of it).
-    ///
-    /// # Safety
-    /// AVX and FMA must be available; `c0 + 8·R <= k`, `s0 + 8·R <= stride`,
-    /// `src` holds every row `dy` names, and the shapes are as
-    /// [`weight_grad`] asserts.
-    #[target_feature(enable = "avx,fma")]
-    unsafe fn chunk<const R: usize>(
-        dw: &mut [f32],
-        j0: usize,
-        add: bool,
-        dy: &Columns<f32>,
-        (src, stride, s0): (&[f32], usize, usize),
-        (c0, k): (usize, usize),
-    ) {
-        for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
-            let (rows, vals) = dy.column(j0 + j);
-            let terms = rows
-                .iter()
-                .zip(vals)
-                .map(|(&r, &v)| (v, src.as_ptr().wrapping_add(r as usize * stride + s0)));
-            // SAFETY: columns c0..c0+8R of row j of `dw` and s0..s0+8R of
-            // the rows of `src` named in `rows` are in bounds (the caller's
-            // guarantee).
-            unsafe { sum_rows::<R>(dwr.as_mut_ptr().add(c0), add, terms) };
-        }
+        // SAFETY: `x` holds every row `dy` names (asserted).
+        unsafe { narrow(dw, j0, add, dy, x, (k / PANEL * PANEL, k)) };
     }
 }
 
@@ -301,21 +241,9 @@ mod tests {
         out
     }
 
-    /// `dy` with about one value in `keep` nonzero, and `x`, both exact in f32.
+    /// `dy` with about one value in `keep` nonzero, and `x`.
     fn operands(m: usize, n: usize, k: usize, keep: usize) -> (Vec<f64>, Vec<f64>) {
-        let dy = (0..m * n)
-            .map(|i| {
-                if (i * 7 + i / 5) % keep == 0 {
-                    ((i % 13) as f64 - 6.0) / 4.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let x = (0..m * k)
-            .map(|i| ((i * 31 % 17) as f64 - 8.0) / 8.0)
-            .collect();
-        (dy, x)
+        super::super::sparse_rows::test_operands(m, n, m, k, keep)
     }
 
     fn check<T: Real>(m: usize, n: usize, k: usize, keep: usize) {
@@ -457,7 +385,7 @@ mod tests {
         cols.count(&to(&dy), n);
         cols.fill(&to(&dy), n);
         let mut dw = vec![f32::NAN; n * k];
-        rows_portable(&mut dw, 0, false, &cols, &to(&x), k);
+        portable(&mut dw, 0, false, &cols, &to(&x), k);
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
                 (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
