@@ -152,20 +152,19 @@ impl<T: Real> Sgd<T> {
             let bound = max_norms.iter().find(|m| m.0.index() == i).map(|m| m.1);
             // With a bound, parts and pieces are whole rows: each row is
             // constrained as soon as it is updated.
-            let (part, piece) = match bound {
-                Some(_) => max_norm::rows_of(p.value.cols(), CHUNK),
-                None => (CHUNK, CHUNK),
-            };
+            let cols = if bound.is_some() { p.value.cols() } else { 1 };
+            let part = max_norm::part_of(p.value.len(), cols);
+            let piece = if bound.is_some() { cols.max(1) } else { part };
             let constrain = |v: &mut [T]| {
                 if let Some(c) = bound {
                     max_norm::constrain(v, c);
                 }
             };
-            let grad = p.grad.as_slice().par_chunks(part);
-            let value = p.value.as_mut_slice().par_chunks_mut(part);
+            let (value, grad) = (p.value.as_mut_slice(), p.grad.as_slice());
+            let one = part >= value.len();
             if use_momentum {
-                let buf = self.momentum_buffers[i].par_chunks_mut(part);
-                value.zip(grad).zip(buf).for_each(|((v, g), b)| {
+                let buf = &mut self.momentum_buffers[i][..];
+                let update = |((v, g), b): ((&mut [T], &[T]), &mut [T])| {
                     let pieces = v
                         .chunks_mut(piece)
                         .zip(g.chunks(piece))
@@ -174,9 +173,15 @@ impl<T: Real> Sgd<T> {
                         with_momentum(v, g, b, &k, decay, first, c.nesterov);
                         constrain(v);
                     }
-                });
+                };
+                if one {
+                    update(((value, grad), buf));
+                } else {
+                    let parts = value.par_chunks_mut(part).zip(grad.par_chunks(part));
+                    parts.zip(buf.par_chunks_mut(part)).for_each(update);
+                }
             } else {
-                value.zip(grad).for_each(|(v, g)| {
+                let update = |(v, g): (&mut [T], &[T])| {
                     for (v, g) in v.chunks_mut(piece).zip(g.chunks(piece)) {
                         if decay {
                             plain::<T, true>(v, g, &k);
@@ -185,7 +190,13 @@ impl<T: Real> Sgd<T> {
                         }
                         constrain(v);
                     }
-                });
+                };
+                if one {
+                    update((value, grad));
+                } else {
+                    let parts = value.par_chunks_mut(part).zip(grad.par_chunks(part));
+                    parts.for_each(update);
+                }
             }
         }
         self.steps = self.steps.saturating_add(1);
@@ -215,14 +226,6 @@ impl<T: Real> Sgd<T> {
         Ok(())
     }
 }
-
-/// Elements a thread of rayon's current pool updates at a time: every element
-/// is updated alone, so the split changes no result. Large enough that
-/// handing a part over costs little beside it (128 KiB of f32 in each of the
-/// value, gradient and buffer), small enough that a 1024×1024 weight spreads
-/// over the threads: on the Table 9 net this memory-bound pass was the
-/// largest part of a step that ran on one thread only.
-const CHUNK: usize = 1 << 15;
 
 /// The step's scalars, rounded to `T`.
 struct Coeffs<T> {
@@ -323,7 +326,7 @@ mod tests {
     /// of three threads: the same bits, every update and flag.
     #[test]
     fn threads_share_out_a_large_parameter_without_changing_a_bit() {
-        let n = 3 * CHUNK + 17;
+        let n = 3 * max_norm::CHUNK + (1 << 18);
         let p0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
         let grads: Vec<Vec<f32>> = (0..3)
             .map(|s| (0..n).map(|i| ((i * 7 + s) as f32 * 0.11).cos()).collect())
@@ -355,7 +358,7 @@ mod tests {
     #[test]
     fn max_norm_in_the_step_is_the_step_then_the_constraint() {
         use crate::optim::{Optimizer, constrain_rows};
-        let (rows, cols) = (200, 700);
+        let (rows, cols) = (400, 700);
         let init = |p: &mut Params<f32>| {
             let w = Tensor::from_fn(rows, cols, |r, c| {
                 ((r * cols + c) as f32 * 0.37).sin() * 0.3
