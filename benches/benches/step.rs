@@ -23,8 +23,8 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
-use netc::optim::{Optimizer, SgdConfig, constrain_rows};
-use netc::{DropoutMode, Linear, NodeId, Params, Phase, Tape, Tensor};
+use netc::optim::{Optimizer, SgdConfig};
+use netc::{DropoutMode, Linear, NodeId, ParamId, Params, Phase, Tape, Tensor};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::hint::black_box;
@@ -51,8 +51,9 @@ fn batches(
 }
 
 /// Times training steps on `threads` threads (the tape's and a rayon pool's):
-/// `record` puts one batch's loss on the cleared tape, then backward, the
-/// optimizer's update and `after` (a constraint) run, cycling through `data`.
+/// `record` puts one batch's loss on the cleared tape, then backward and the
+/// optimizer's update with the max-norm constraints `max_norms` (as `netc
+/// train` steps) run, cycling through `data`.
 #[allow(clippy::too_many_arguments)]
 fn time_steps(
     g: &mut BenchmarkGroup<'_, WallTime>,
@@ -62,7 +63,7 @@ fn time_steps(
     params: &mut Params<f32>,
     opt: &mut Optimizer<f32>,
     mut record: impl FnMut(&mut Tape<f32>, &Params<f32>, &Tensor<f32>, &[u32]) -> NodeId + Send,
-    mut after: impl FnMut(&mut Params<f32>) + Send,
+    max_norms: &[(ParamId, f64)],
 ) {
     let mut tape = Tape::new();
     tape.set_threads(threads);
@@ -79,8 +80,7 @@ fn time_steps(
                 tape.clear();
                 let loss = record(&mut tape, params, x, y);
                 tape.backward_replacing(loss, params).unwrap();
-                opt.step(params).unwrap();
-                after(params);
+                opt.step_max_norm(params, max_norms).unwrap();
                 black_box(tape.scalar(loss).unwrap());
             })
         })
@@ -161,7 +161,7 @@ fn mnist(c: &mut Criterion) {
             &mut params,
             &mut opt,
             record,
-            |_| {},
+            &[],
         );
     }
     g.finish();
@@ -186,7 +186,7 @@ fn lenet(c: &mut Criterion) {
             &mut params,
             &mut opt,
             record,
-            |_| {},
+            &[],
         );
     }
     g.finish();
@@ -247,12 +247,7 @@ fn table9(c: &mut Criterion) {
             let lp = tape.log_softmax(h).unwrap();
             tape.nll(lp, y).unwrap()
         };
-        let weights: Vec<_> = layers.iter().map(|l| l.weight).collect();
-        let max_norm = |params: &mut Params<f32>| {
-            for &w in &weights {
-                constrain_rows(&mut params.get_mut(w).value, 3.0);
-            }
-        };
+        let max_norms: Vec<_> = layers.iter().map(|l| (l.weight, 3.0)).collect();
         time_steps(
             &mut g,
             &name,
@@ -261,7 +256,7 @@ fn table9(c: &mut Criterion) {
             &mut params,
             &mut opt,
             record,
-            max_norm,
+            &max_norms,
         );
     }
     // The peak to compare with, in the same run: raw faer on 1024³.

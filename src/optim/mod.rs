@@ -40,7 +40,7 @@ pub use schedule::{Decay, MomentumRamp, Schedule};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{OptimState, StateBuffer};
 
-use crate::params::Params;
+use crate::params::{ParamId, Params};
 use crate::range::Range;
 use crate::real::Real;
 use thiserror::Error;
@@ -158,9 +158,27 @@ impl<T: Real> Optimizer<T> {
 
     /// Updates every parameter from its gradient (the gradients are left as they are).
     pub fn step(&mut self, params: &mut Params<T>) -> Result<(), OptimError> {
+        self.step_max_norm(params, &[])
+    }
+
+    /// [`Optimizer::step`], then each parameter `id` of `max_norms` kept to
+    /// rows of norm at most `c` ([`constrain_rows`]): the same numbers as the
+    /// two calls. SGD constrains each row right after updating it, while it
+    /// is in cache, instead of reading every weight again.
+    pub fn step_max_norm(
+        &mut self,
+        params: &mut Params<T>,
+        max_norms: &[(ParamId, f64)],
+    ) -> Result<(), OptimError> {
         match self {
-            Optimizer::Sgd(o) => o.step(params),
-            Optimizer::Adam(o) => o.step(params),
+            Optimizer::Sgd(o) => o.step_max_norm(params, max_norms),
+            Optimizer::Adam(o) => {
+                o.step(params)?;
+                for &(id, c) in max_norms {
+                    constrain_rows(&mut params.get_mut(id).value, c);
+                }
+                Ok(())
+            }
         }
     }
 

@@ -1,10 +1,12 @@
 //! Stochastic gradient descent, as `torch.optim.SGD`.
 
+use super::max_norm;
 use super::state::{self, OptimState};
 use super::{OptimError, require};
-use crate::params::Params;
+use crate::params::{ParamId, Params};
 use crate::range::Range;
 use crate::real::Real;
+use rayon::prelude::*;
 
 pub(super) const NAME: &str = "sgd";
 const MOMENTUM_BUFFER: &str = "momentum_buffer";
@@ -114,6 +116,17 @@ impl<T: Real> Sgd<T> {
 
     /// One update of every parameter from its gradient.
     pub fn step(&mut self, params: &mut Params<T>) -> Result<(), OptimError> {
+        self.step_max_norm(params, &[])
+    }
+
+    /// [`Sgd::step`], each parameter `id` of `max_norms` then kept to rows of
+    /// norm at most `c`, row by row as they are updated (see
+    /// [`super::Optimizer::step_max_norm`]).
+    pub fn step_max_norm(
+        &mut self,
+        params: &mut Params<T>,
+        max_norms: &[(ParamId, f64)],
+    ) -> Result<(), OptimError> {
         let c = self.config;
         let use_momentum = c.momentum != 0.0;
         let first = self.momentum_buffers.is_empty();
@@ -136,15 +149,54 @@ impl<T: Real> Sgd<T> {
         };
         let decay = c.weight_decay != 0.0;
         for (i, p) in params.iter_mut().enumerate() {
-            let grad = p.grad.as_slice();
-            let value = p.value.as_mut_slice();
+            let bound = max_norms.iter().find(|m| m.0.index() == i).map(|m| m.1);
+            // With a bound, parts and pieces are whole rows: each row is
+            // constrained as soon as it is updated.
+            let cols = if bound.is_some() { p.value.cols() } else { 1 };
+            let part = max_norm::part_of(p.value.len(), cols);
+            let piece = if bound.is_some() { cols.max(1) } else { part };
+            let constrain = |v: &mut [T]| {
+                if let Some(c) = bound {
+                    max_norm::constrain(v, c);
+                }
+            };
+            let (value, grad) = (p.value.as_mut_slice(), p.grad.as_slice());
+            let one = part >= value.len();
             if use_momentum {
-                let buf = &mut self.momentum_buffers[i];
-                with_momentum(value, grad, buf, &k, decay, first, c.nesterov);
-            } else if decay {
-                plain::<T, true>(value, grad, &k);
+                let buf = &mut self.momentum_buffers[i][..];
+                let update = |((v, g), b): ((&mut [T], &[T]), &mut [T])| {
+                    let pieces = v
+                        .chunks_mut(piece)
+                        .zip(g.chunks(piece))
+                        .zip(b.chunks_mut(piece));
+                    for ((v, g), b) in pieces {
+                        with_momentum(v, g, b, &k, decay, first, c.nesterov);
+                        constrain(v);
+                    }
+                };
+                if one {
+                    update(((value, grad), buf));
+                } else {
+                    let parts = value.par_chunks_mut(part).zip(grad.par_chunks(part));
+                    parts.zip(buf.par_chunks_mut(part)).for_each(update);
+                }
             } else {
-                plain::<T, false>(value, grad, &k);
+                let update = |(v, g): (&mut [T], &[T])| {
+                    for (v, g) in v.chunks_mut(piece).zip(g.chunks(piece)) {
+                        if decay {
+                            plain::<T, true>(v, g, &k);
+                        } else {
+                            plain::<T, false>(v, g, &k);
+                        }
+                        constrain(v);
+                    }
+                };
+                if one {
+                    update((value, grad));
+                } else {
+                    let parts = value.par_chunks_mut(part).zip(grad.par_chunks(part));
+                    parts.for_each(update);
+                }
             }
         }
         self.steps = self.steps.saturating_add(1);
@@ -269,6 +321,92 @@ mod tests {
 
     // The hand computations below use dyadic numbers (sums of powers of two), so
     // every intermediate is exact in f32 and the comparisons are exact.
+
+    /// A parameter larger than a thread's part, stepped in pools of one and
+    /// of three threads: the same bits, every update and flag.
+    #[test]
+    fn threads_share_out_a_large_parameter_without_changing_a_bit() {
+        let n = 3 * max_norm::CHUNK + (1 << 18);
+        let p0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let grads: Vec<Vec<f32>> = (0..3)
+            .map(|s| (0..n).map(|i| ((i * 7 + s) as f32 * 0.11).cos()).collect())
+            .collect();
+        let grads: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+        for (momentum, weight_decay, nesterov) in
+            [(0.0, 0.0, false), (0.0, 0.01, false), (0.9, 0.01, true)]
+        {
+            let c = SgdConfig {
+                momentum,
+                weight_decay,
+                nesterov,
+                ..SgdConfig::new(0.1)
+            };
+            let on = |threads| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| run(c, &p0, &grads))
+            };
+            assert!(on(1) == on(3), "{c:?}");
+        }
+    }
+
+    /// Constraining each row as it is updated gives the numbers of a step
+    /// and then `constrain_rows`, bit for bit, on one thread and on three;
+    /// a parameter without a bound is left as the step left it.
+    #[test]
+    fn max_norm_in_the_step_is_the_step_then_the_constraint() {
+        use crate::optim::{Optimizer, constrain_rows};
+        let (rows, cols) = (400, 700);
+        let init = |p: &mut Params<f32>| {
+            let w = Tensor::from_fn(rows, cols, |r, c| {
+                ((r * cols + c) as f32 * 0.37).sin() * 0.3
+            });
+            let b = Tensor::from_fn(1, rows, |_, c| c as f32);
+            let (w, b) = (p.add("w", w).unwrap(), p.add("b", b).unwrap());
+            for id in [w, b] {
+                let g = p.get_mut(id).grad.as_mut_slice();
+                for (i, g) in g.iter_mut().enumerate() {
+                    *g = ((i * 7) as f32 * 0.11).cos() * (i % 3) as f32;
+                }
+            }
+            w
+        };
+        for momentum in [0.0, 0.9] {
+            let c = SgdConfig {
+                momentum,
+                ..SgdConfig::new(0.5)
+            };
+            let (mut apart, mut fused) = (Params::new(), Params::new());
+            let w = init(&mut apart);
+            init(&mut fused);
+            let mut opt = Optimizer::sgd(c).unwrap();
+            for _ in 0..2 {
+                opt.step(&mut apart).unwrap();
+                assert!(constrain_rows(&mut apart.get_mut(w).value, 3.0) > 0);
+            }
+            for threads in [1, 3] {
+                let mut fused = fused.clone();
+                let mut opt = Optimizer::sgd(c).unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for _ in 0..2 {
+                    pool.install(|| opt.step_max_norm(&mut fused, &[(w, 3.0)]))
+                        .unwrap();
+                }
+                for (a, f) in apart.iter().zip(fused.iter()) {
+                    assert!(
+                        a.value.as_slice() == f.value.as_slice(),
+                        "{} on {threads}",
+                        a.name
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn plain_sgd_is_p_minus_lr_g() {

@@ -223,8 +223,7 @@ fn train_here(
             return Err(stop(bad));
         }
         interval.clipped += u64::from(steering.clip(&mut params));
-        optim.step(&mut params)?;
-        steering.after_step(&mut params);
+        optim.step_max_norm(&mut params, steering.max_norms())?;
         step += 1;
 
         let rows_in = idx.len();
@@ -464,10 +463,20 @@ fn non_finite_term(
     Ok(("the loss".to_string(), tape.scalar(pass.loss)?))
 }
 
-/// The first parameter whose gradient holds a NaN or infinity.
+/// The first parameter whose gradient holds a NaN or infinity. The check
+/// runs every step over every gradient, so its parts are shared out among
+/// the pool's threads.
 fn non_finite_grad(params: &Params<f32>) -> Option<(String, f32)> {
+    use rayon::prelude::*;
     params.iter().find_map(|p| {
-        if crate::real::all_finite(p.grad.as_slice()) {
+        let grad = p.grad.as_slice();
+        // Only a large gradient is split: the MNIST net's are not worth a hand-over.
+        let finite = if grad.len() < 1 << 18 {
+            crate::real::all_finite(grad)
+        } else {
+            grad.par_chunks(1 << 15).all(crate::real::all_finite)
+        };
+        if finite {
             return None;
         }
         let bad = p.grad.as_slice().iter().copied().find(|v| !v.is_finite())?;
@@ -540,4 +549,44 @@ fn resume(
         dropout,
         rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Tensor;
+
+    /// A bad value in any part of a gradient larger than a thread's share
+    /// is found, and named with its parameter, on two threads as on one.
+    #[test]
+    fn a_non_finite_gradient_is_found_in_any_part() {
+        let n = (1 << 18) + (3 << 15);
+        for (at, bad) in [
+            (None, 0.0),
+            (Some(0), f32::NAN),
+            (Some(n - 1), f32::INFINITY),
+        ] {
+            let mut params = Params::<f32>::new();
+            params.add("a", Tensor::from_fn(1, 5, |_, _| 1.0)).unwrap();
+            let b = params.add("b", Tensor::from_fn(1, n, |_, _| 1.0)).unwrap();
+            if let Some(i) = at {
+                params.get_mut(b).grad.as_mut_slice()[i] = bad;
+            }
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let found = pool.install(|| non_finite_grad(&params));
+                match at {
+                    None => assert!(found.is_none()),
+                    Some(_) => {
+                        let (name, v) = found.unwrap();
+                        assert_eq!(name, "the gradient of `b`");
+                        assert_eq!(v.to_bits(), bad.to_bits());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! What a run does around each optimizer step beyond the step itself: the
 //! scheduled rate and ramped momentum set before it, the gradients clipped
-//! before it, the max-norm constraints applied after it.
+//! before it, the max-norm constraints applied with it.
 
 use super::TrainError;
 use crate::lang::Model;
 use crate::optim::schedule::Unit;
-use crate::optim::{MomentumRamp, Optimizer, Schedule, clip_grad_norm, constrain_rows};
+use crate::optim::{MomentumRamp, Optimizer, Schedule, clip_grad_norm};
 use crate::params::{ParamId, Params};
 
 /// The controls of one run, resolved against its parameters and length.
@@ -75,10 +75,9 @@ impl Steering {
         self.clip.is_some()
     }
 
-    /// Applies the max-norm constraints after an optimizer step.
-    pub fn after_step(&self, params: &mut Params<f32>) {
-        for &(id, c) in &self.max_norms {
-            constrain_rows(&mut params.get_mut(id).value, c);
-        }
+    /// The max-norm constraints, for the optimizer to apply as it steps
+    /// ([`Optimizer::step_max_norm`]).
+    pub fn max_norms(&self) -> &[(ParamId, f64)] {
+        &self.max_norms
     }
 }

@@ -1,14 +1,17 @@
 //! Matrix products: every choice between faer, the register loops for small
-//! products ([`small_loops`]) and the sparse weight gradient
-//! ([`sparse_weight_grad`]) is made here, with the threads and the workspace
-//! they use. The ops (`ops/linear.rs`) say what to multiply, never how.
+//! products ([`small_loops`]) and the sparse gradients of a linear layer
+//! ([`sparse_weight_grad`], [`sparse_input_grad`]) is made here, with the
+//! threads and the workspace they use. The ops (`ops/linear.rs`) say what to multiply, never how.
 
 mod avx_rows;
 pub(crate) mod small_loops;
+pub(crate) mod sparse_input_grad;
+mod sparse_rows;
 pub(crate) mod sparse_weight_grad;
 
 use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
+use sparse_input_grad::Rows;
 use sparse_weight_grad::Columns;
 
 /// Below this many multiply-adds (about 0.2 ms of one core here) a product
@@ -28,13 +31,15 @@ const PAR_MIN_FLOPS: usize = 1 << 24;
 /// convolutions (7.5M and 15.4M multiply-adds a pass at batch 64) split.
 const SPLIT_MIN_FLOPS: usize = 1 << 21;
 
-/// The threads products may use, and the workspace of the sparse weight
-/// gradient (kept between passes, so a step allocates nothing).
+/// The threads products may use, and the workspace of the sparse gradients
+/// (kept between passes, so a step allocates nothing).
 #[derive(Debug)]
 pub(crate) struct Products<T> {
-    par: Par,
     threads: usize,
     columns: Columns<T>,
+    rows: Rows<T>,
+    /// `x` packed for the sparse weight gradient's f32 kernel.
+    panels: Vec<avx_rows::Line>,
     /// Scratch space the ops lend themselves around their products (the
     /// convolution's unfolded patches), one buffer per part of a batch split
     /// across threads, kept between passes.
@@ -44,9 +49,10 @@ pub(crate) struct Products<T> {
 impl<T: Real> Default for Products<T> {
     fn default() -> Self {
         Products {
-            par: Par::Seq,
             threads: 1,
             columns: Columns::default(),
+            rows: Rows::default(),
+            panels: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -56,17 +62,16 @@ impl<T: Real> Products<T> {
     /// Lets large products use `threads` threads of rayon's current pool.
     pub(crate) fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
-        self.par = if threads <= 1 {
-            Par::Seq
-        } else {
-            Par::rayon(threads)
-        };
     }
 
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
     pub(crate) fn capacity(&self) -> usize {
         let scratch: usize = self.scratch.iter().map(Vec::capacity).sum();
-        self.columns.capacity() + scratch + self.scratch.capacity()
+        self.columns.capacity()
+            + self.rows.capacity()
+            + self.panels.capacity() * 16
+            + scratch
+            + self.scratch.capacity()
     }
 
     /// Into how many parts to split a batch of `n` samples, each part on a
@@ -82,12 +87,13 @@ impl<T: Real> Products<T> {
         }
     }
 
-    /// Single-threaded below a size where threads pay off.
-    fn par_for(&self, m: usize, k: usize, n: usize) -> Par {
+    /// The threads an `[m, k] · [k, n]` product takes: one below a size
+    /// where threads pay off.
+    fn threads_for(&self, m: usize, k: usize, n: usize) -> usize {
         if m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FLOPS {
-            Par::Seq
+            1
         } else {
-            self.par
+            self.threads
         }
     }
 
@@ -99,8 +105,8 @@ impl<T: Real> Products<T> {
         lhs: MatRef<'_, T>,
         rhs: MatRef<'_, T>,
     ) {
-        let par = self.par_for(lhs.nrows(), lhs.ncols(), rhs.ncols());
-        matmul(dst, accum, lhs, rhs, par);
+        let threads = self.threads_for(lhs.nrows(), lhs.ncols(), rhs.ncols());
+        split_product(dst, accum, lhs, rhs, threads);
     }
 
     /// A linear layer's forward: `out = x · wᵀ (+ bias on every row)`, `x`
@@ -134,9 +140,10 @@ impl<T: Real> Products<T> {
     }
 
     /// A linear layer's input gradient: `dx (=|+=) dy · w`, `dy` `[m, n]`,
-    /// `w` `[n, k]`.
+    /// `w` `[n, k]`: the register loops when small, the sparse kernel when
+    /// enough of `dy` is zero to pay, else faer.
     pub(crate) fn dy_w(
-        &self,
+        &mut self,
         dx: &mut [T],
         accum: Accum,
         dy: &[T],
@@ -145,6 +152,11 @@ impl<T: Real> Products<T> {
     ) {
         if small_loops::fits(m, k, n) {
             return small_loops::axpy_rows(dx, k, accum == Accum::Add, dy, (n, 1), w);
+        }
+        let threads = self.threads_for(m, k, n);
+        if self.rows.of(dy, n, k, threads) {
+            let add = accum == Accum::Add;
+            return sparse_input_grad::input_grad(dx, add, &self.rows, w, k, threads);
         }
         let dst = MatMut::from_row_major_slice_mut(dx, m, k);
         let dy = MatRef::from_row_major_slice(dy, m, n);
@@ -166,8 +178,9 @@ impl<T: Real> Products<T> {
         if small_loops::fits(m, k, n) {
             small_loops::axpy_rows(dw, k, add, dy, (1, n), x);
         } else if self.columns.of(dy, n, k) {
-            let par = self.par_for(m, k, n);
-            sparse_weight_grad::weight_grad(dw, add, &self.columns, x, k, par);
+            let threads = self.threads_for(m, k, n);
+            let (cols, panels) = (&self.columns, &mut self.panels);
+            sparse_weight_grad::weight_grad(dw, add, cols, x, k, threads, panels);
         } else {
             let dst = MatMut::from_row_major_slice_mut(dw, n, k);
             let dy = MatRef::from_row_major_slice(dy, m, n);
@@ -190,6 +203,54 @@ pub(crate) fn product_seq<T: Real>(
     rhs: MatRef<'_, T>,
 ) {
     matmul(dst, accum, lhs, rhs, Par::Seq);
+}
+
+/// A part of a split product's destination is at least this many rows or
+/// columns wide, and a multiple of it (faer's kernels work in tiles of 24 by
+/// 4 or 8; a ragged cut would leave a thin tail to each part).
+const SPLIT_ALIGN: usize = 32;
+
+/// `dst (=|+=) lhs · rhs` in `parts` parts, one a thread of rayon's current
+/// pool, each a one-thread faer product: `dst` is cut across its longer side
+/// (a linear layer's units, or its inputs for the input gradient), so each
+/// part reads its share of the weight and all of the (small) batch.
+///
+/// Why not faer's own threads (`Par::Rayon`): they meet at spinning
+/// barriers inside every product. At the Table 9 net's shapes (batch 100)
+/// one thread did most of the work while the other waited, and on a busy
+/// machine a descheduled thread stalled the barrier; the step ran 1.44×
+/// faster on two threads where faer's 1024³ product ran 2.2× faster. With
+/// `rayon::join` a part no other thread has taken yet is done by the thread
+/// that made it. Each part is a fixed range, so the result depends on
+/// `parts` alone.
+fn split_product<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    parts: usize,
+) {
+    let long = dst.nrows().max(dst.ncols());
+    if parts <= 1 || long < 2 * SPLIT_ALIGN {
+        return matmul(dst, accum, lhs, rhs, Par::Seq);
+    }
+    let first = parts / 2;
+    let at = (long * first / parts)
+        .next_multiple_of(SPLIT_ALIGN)
+        .min(long - SPLIT_ALIGN);
+    let (a, b) = if dst.ncols() >= dst.nrows() {
+        let (d0, d1) = dst.split_at_col_mut(at);
+        let (r0, r1) = rhs.split_at_col(at);
+        ((d0, lhs, r0), (d1, lhs, r1))
+    } else {
+        let (d0, d1) = dst.split_at_row_mut(at);
+        let (l0, l1) = lhs.split_at_row(at);
+        ((d0, l0, rhs), (d1, l1, rhs))
+    };
+    rayon::join(
+        || split_product(a.0, accum, a.1, a.2, first),
+        || split_product(b.0, accum, b.1, b.2, parts - first),
+    );
 }
 
 /// faer's product, then [`clean_upper_simd`].
@@ -218,5 +279,51 @@ fn clean_upper_simd() {
         // 128..256 of the vector registers, where none of our (SSE) code keeps
         // values; the compiler knows the intrinsic's effect on registers.
         unsafe { std::arch::x86_64::_mm256_zeroupper() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[rows, cols]` of numbers exact in f32, varied by `seed`.
+    fn matrix(rows: usize, cols: usize, seed: usize) -> Vec<f32> {
+        (0..rows * cols)
+            .map(|i| ((i * 37 + seed * 11) % 29) as f32 / 16.0 - 0.875)
+            .collect()
+    }
+
+    /// Cut into 2 or 3 parts on two threads, a product (`x · wᵀ`, `w`
+    /// transposed as a view, replacing or adding) is faer's on one thread to
+    /// rounding, and the same bits every time for the same number of parts.
+    #[test]
+    fn a_split_product_is_the_product_and_depends_on_its_parts_alone() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for (m, k, n) in [(100, 70, 300), (300, 50, 100), (64, 33, 64), (5, 7, 3)] {
+            let (x, w) = (matrix(m, k, 1), matrix(n, k, 2));
+            let x_ = MatRef::from_row_major_slice(&x, m, k);
+            let w_ = MatRef::from_row_major_slice(&w, n, k).transpose();
+            for accum in [Accum::Replace, Accum::Add] {
+                let mut want = matrix(m, n, 3);
+                let dst = MatMut::from_row_major_slice_mut(&mut want, m, n);
+                matmul(dst, accum, x_, w_, Par::Seq);
+                for parts in [2, 3] {
+                    let split = || {
+                        let mut got = matrix(m, n, 3);
+                        let dst = MatMut::from_row_major_slice_mut(&mut got, m, n);
+                        pool.install(|| split_product(dst, accum, x_, w_, parts));
+                        got
+                    };
+                    let got = split();
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "{m}x{k}x{n}");
+                    }
+                    assert!(split() == got, "{m}x{k}x{n} in {parts} parts");
+                }
+            }
+        }
     }
 }

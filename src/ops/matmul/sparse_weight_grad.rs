@@ -11,9 +11,9 @@
 //! still reaches `dW` wherever the dense product would carry it, except
 //! through terms `0 · inf`, which the dense product turns into NaN.
 
+use super::avx_rows::{Line, floats, floats_mut};
+use super::sparse_rows::{Terms, portable, split};
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
-use faer::Par;
-use rayon::prelude::*;
 
 /// At most this share of `dy` nonzero (measured on the MNIST step: at 1/4
 /// the product takes about half faer's time, and the two tie near 1/2).
@@ -102,33 +102,74 @@ impl<T: Real> Columns<T> {
     }
 }
 
+impl<T: Real> Terms<T> for Columns<T> {
+    /// Row `j` of `dW` sums the rows of `x` named in column `j` of `dy`.
+    fn terms(&self, j: usize) -> (&[u32], &[T]) {
+        self.column(j)
+    }
+}
+
+/// The columns of `x` the f32 kernel sums in one sweep over the rows of `dw`
+/// (eight registers of eight).
+const PANEL: usize = 64;
+
 /// `dw (=|+=) dyᵀ · x`, `dw` `[n, k]` and `x` `[m, k]`, with `dy`'s nonzeros
-/// gathered by [`Columns::of`]. Threads take whole rows of `dw`.
+/// gathered by [`Columns::of`]. `threads` threads take whole rows of `dw`. `panels` is
+/// the f32 kernel's workspace (see [`pack`]), kept between calls.
 pub(crate) fn weight_grad<T: Real>(
     dw: &mut [T],
     add: bool,
     dy: &Columns<T>,
     x: &[T],
     k: usize,
-    par: Par,
+    threads: usize,
+    panels: &mut Vec<Line>,
 ) {
-    let n = dw.len() / k.max(1);
-    let threads = match par {
-        Par::Seq => 1,
-        Par::Rayon(t) => t.get(),
+    let packed = match as_f32(x) {
+        Some(x) if has_fma() => pack(x, k, panels),
+        _ => 0,
     };
-    if threads > 1 && n > 1 && k > 0 {
-        let per = n.div_ceil(threads);
-        dw.par_chunks_mut(per * k)
-            .enumerate()
-            .for_each(|(i, part)| rows_of(part, i * per, add, dy, x, k));
-    } else {
-        rows_of(dw, 0, add, dy, x, k);
-    }
+    let panels = &floats(panels)[..packed];
+    split(dw, k, threads, |part, j0| {
+        rows_of(part, j0, add, dy, (x, panels), k)
+    });
 }
 
-/// Rows `j0..` of `dw` (as many as `dw` holds).
-fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
+/// Copies the first `k / PANEL` panels of `x` `[m, k]` (its columns
+/// `p·PANEL..(p+1)·PANEL`) into `panels`, one after the other, each `[m,
+/// PANEL]` row-major. Read in place, the rows of a panel lie `4·k` bytes
+/// apart: a multiple of 4 KiB for the Table 9 net's k = 1024 and 2048, so
+/// they all fall into the same few sets of the L1 cache and evict each other
+/// (the kernel then ran from L2 at a third of its speed). Packed, a panel is
+/// contiguous (25 KiB at batch 100), and stays in L1 while every row of `dw`
+/// reads it. Returns how many numbers it wrote.
+fn pack(x: &[f32], k: usize, panels: &mut Vec<Line>) -> usize {
+    let m = x.len().checked_div(k).unwrap_or(0);
+    let len = k / PANEL * m * PANEL;
+    if panels.len() * 16 < len {
+        panels.resize(len.div_ceil(16), Line::default());
+    }
+    if len > 0 {
+        let out = &mut floats_mut(panels)[..len];
+        for (p, panel) in out.chunks_exact_mut(m * PANEL).enumerate() {
+            for (row, dst) in x.chunks_exact(k).zip(panel.chunks_exact_mut(PANEL)) {
+                dst.copy_from_slice(&row[p * PANEL..(p + 1) * PANEL]);
+            }
+        }
+    }
+    len
+}
+
+/// Rows `j0..` of `dw` (as many as `dw` holds); `x` with its [`pack`]ed
+/// panels (empty unless the f32 kernel runs).
+fn rows_of<T: Real>(
+    dw: &mut [T],
+    j0: usize,
+    add: bool,
+    dy: &Columns<T>,
+    (x, panels): (&[T], &[f32]),
+    k: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(dw), Some(x)) = (as_f32_mut(dw), as_f32(x))
         && has_fma()
@@ -137,37 +178,24 @@ fn rows_of<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T]
         // `Columns<f32>`; AVX and FMA are available (checked).
         unsafe {
             let dy = &*(dy as *const Columns<T>).cast::<Columns<f32>>();
-            return avx::weight_grad(dw, j0, add, dy, x, k);
+            return avx::weight_grad(dw, j0, add, dy, (x, panels), k);
         }
     }
-    rows_portable(dw, j0, add, dy, x, k);
-}
-
-/// The portable form of [`rows_of`] (f64, and f32 without FMA).
-fn rows_portable<T: Real>(dw: &mut [T], j0: usize, add: bool, dy: &Columns<T>, x: &[T], k: usize) {
-    for (j, dwr) in dw.chunks_exact_mut(k.max(1)).enumerate() {
-        if !add {
-            dwr.fill(T::ZERO);
-        }
-        let (rows, vals) = dy.column(j0 + j);
-        for (&r, &v) in rows.iter().zip(vals) {
-            let xr = &x[r as usize * k..(r as usize + 1) * k];
-            for (d, &xv) in dwr.iter_mut().zip(xr) {
-                *d += v * xv;
-            }
-        }
-    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = panels;
+    portable(dw, j0, add, dy, x, k);
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    use super::Columns;
-    use crate::ops::matmul::avx_rows::sum_rows;
+    use super::{Columns, PANEL};
+    use crate::ops::matmul::sparse_rows::avx::{columns, narrow};
 
     /// [`super::weight_grad`] for f32, in column chunks of 64 (eight
-    /// registers: eight independent sums hide the multiply-add's latency),
-    /// then of 8, taken outermost: the chunk of every row of `x` (16 KiB for
-    /// 64 rows) stays in L1 while all rows of `dw` use it.
+    /// registers: eight independent sums hide the multiply-add's latency)
+    /// read from the packed panels, then narrower ones read from `x`, taken
+    /// outermost: the chunk of every row of `x` (25 KiB for 100 rows) stays
+    /// in L1 while all rows of `dw` use it.
     ///
     /// # Safety
     /// AVX and FMA must be available.
@@ -177,7 +205,7 @@ mod avx {
         j0: usize,
         add: bool,
         dy: &Columns<f32>,
-        x: &[f32],
+        (x, panels): (&[f32], &[f32]),
         k: usize,
     ) {
         if k == 0 {
@@ -186,63 +214,22 @@ mod avx {
         let n = dw.len() / k;
         let m = x.len() / k;
         assert!(dw.len() == n * k && x.len() == m * k && j0 + n <= dy.begin.len());
+        assert!(panels.len() == k / PANEL * m * PANEL);
         assert!((j0..j0 + n).all(|j| dy.column(j).0.iter().all(|&r| (r as usize) < m)));
-        let mut c0 = 0;
-        while c0 + 64 <= k {
-            // SAFETY: columns c0..c0+64 are in bounds (c0 + 64 <= k).
-            unsafe { chunk::<8>(dw, j0, add, dy, x, k, c0) };
-            c0 += 64;
+        for (p, panel) in panels.chunks_exact(m * PANEL).enumerate() {
+            // SAFETY: the panel holds PANEL columns of m rows, and columns
+            // p·PANEL..(p+1)·PANEL of `dw` are in bounds (p < k / PANEL).
+            unsafe { columns::<8>(dw, j0, add, dy, (panel, PANEL, 0), (p * PANEL, k)) };
         }
-        while c0 + 8 <= k {
-            // SAFETY: columns c0..c0+8 are in bounds (c0 + 8 <= k).
-            unsafe { chunk::<1>(dw, j0, add, dy, x, k, c0) };
-            c0 += 8;
-        }
-        // The last k % 8 columns, one by one.
-        for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
-            let (rows, vals) = dy.column(j0 + j);
-            for c in c0..k {
-                let init = if add { dwr[c] } else { 0.0 };
-                dwr[c] = rows
-                    .iter()
-                    .zip(vals)
-                    .fold(init, |s, (&r, &v)| v.mul_add(x[r as usize * k + c], s));
-            }
-        }
-    }
-
-    /// Columns `c0..c0 + 8·R` of every row of `dw` (rows `j0..` of the whole).
-    ///
-    /// # Safety
-    /// AVX and FMA must be available; `c0 + 8·R <= k`, and the shapes and
-    /// rows are as [`weight_grad`] asserts.
-    #[target_feature(enable = "avx,fma")]
-    unsafe fn chunk<const R: usize>(
-        dw: &mut [f32],
-        j0: usize,
-        add: bool,
-        dy: &Columns<f32>,
-        x: &[f32],
-        k: usize,
-        c0: usize,
-    ) {
-        for (j, dwr) in dw.chunks_exact_mut(k).enumerate() {
-            let (rows, vals) = dy.column(j0 + j);
-            let terms = rows
-                .iter()
-                .zip(vals)
-                .map(|(&r, &v)| (v, x.as_ptr().wrapping_add(r as usize * k + c0)));
-            // SAFETY: columns c0..c0+8R of row j of `dw` and of the rows of
-            // `x` named in `rows` are in bounds (the caller's guarantee).
-            unsafe { sum_rows::<R>(dwr.as_mut_ptr().add(c0), add, terms) };
-        }
+        // SAFETY: `x` holds every row `dy` names (asserted).
+        unsafe { narrow(dw, j0, add, dy, x, (k / PANEL * PANEL, k)) };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faer::{Accum, MatMut, MatRef};
+    use faer::{Accum, MatMut, MatRef, Par};
 
     /// `dyᵀ · x` by faer.
     fn dense(dy: &[f64], x: &[f64], m: usize, n: usize, k: usize) -> Vec<f64> {
@@ -254,21 +241,9 @@ mod tests {
         out
     }
 
-    /// `dy` with about one value in `keep` nonzero, and `x`, both exact in f32.
+    /// `dy` with about one value in `keep` nonzero, and `x`.
     fn operands(m: usize, n: usize, k: usize, keep: usize) -> (Vec<f64>, Vec<f64>) {
-        let dy = (0..m * n)
-            .map(|i| {
-                if (i * 7 + i / 5) % keep == 0 {
-                    ((i % 13) as f64 - 6.0) / 4.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let x = (0..m * k)
-            .map(|i| ((i * 31 % 17) as f64 - 8.0) / 8.0)
-            .collect();
-        (dy, x)
+        super::super::sparse_rows::test_operands(m, n, m, k, keep)
     }
 
     fn check<T: Real>(m: usize, n: usize, k: usize, keep: usize) {
@@ -286,7 +261,7 @@ mod tests {
         cols.count(&to(&dy), n);
         cols.fill(&to(&dy), n);
         let mut dw = vec![T::from_f64(f64::NAN); n * k];
-        weight_grad(&mut dw, false, &cols, &to(&x), k, Par::Seq);
+        weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
         let tol = if size_of::<T>() == 4 { 1e-5 } else { 1e-12 };
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
@@ -296,9 +271,9 @@ mod tests {
         }
         // Threads split rows, never a sum: the same bits.
         let mut threaded = vec![T::ZERO; n * k];
-        weight_grad(&mut threaded, false, &cols, &to(&x), k, Par::rayon(3));
+        weight_grad(&mut threaded, false, &cols, &to(&x), k, 3, &mut Vec::new());
         assert!(threaded == dw, "{m}x{n}x{k}: three threads differ");
-        weight_grad(&mut dw, true, &cols, &to(&x), k, Par::rayon(3));
+        weight_grad(&mut dw, true, &cols, &to(&x), k, 3, &mut Vec::new());
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
                 (g.to_f64() - 2.0 * w).abs() <= 2.0 * tol * (1.0 + w.abs()),
@@ -372,7 +347,7 @@ mod tests {
             cols.count(&to(&dy), n);
             cols.fill(&to(&dy), n);
             let mut dw = vec![f32::NAN; n * k];
-            weight_grad(&mut dw, false, &cols, &to(&x), k, Par::Seq);
+            weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
             for (g, w) in dw.iter().zip(&want) {
                 assert!(
                     (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
@@ -410,7 +385,7 @@ mod tests {
         cols.count(&to(&dy), n);
         cols.fill(&to(&dy), n);
         let mut dw = vec![f32::NAN; n * k];
-        rows_portable(&mut dw, 0, false, &cols, &to(&x), k);
+        portable(&mut dw, 0, false, &cols, &to(&x), k);
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
                 (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
