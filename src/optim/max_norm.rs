@@ -39,7 +39,7 @@ pub fn constrain_rows<T: Real>(w: &mut Tensor<T>, c: f64) -> usize {
 
 /// A thread's part of a pass over `len` elements in rows of `cols`: whole
 /// rows of about [`CHUNK`] elements, or all `len` below [`PAR_MIN`].
-pub(super) fn part_of(len: usize, cols: usize) -> usize {
+pub(crate) fn part_of(len: usize, cols: usize) -> usize {
     let cols = cols.max(1);
     if len < PAR_MIN {
         len.max(1)

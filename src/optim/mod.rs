@@ -36,6 +36,7 @@ mod state;
 pub use adam::{Adam, AdamConfig};
 pub use clip::clip_grad_norm;
 pub use max_norm::constrain_rows;
+pub(crate) use max_norm::part_of;
 pub use schedule::{Decay, MomentumRamp, Schedule};
 pub use sgd::{Sgd, SgdConfig};
 pub use state::{OptimState, StateBuffer};

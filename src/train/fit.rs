@@ -470,11 +470,13 @@ fn non_finite_grad(params: &Params<f32>) -> Option<(String, f32)> {
     use rayon::prelude::*;
     params.iter().find_map(|p| {
         let grad = p.grad.as_slice();
-        // Only a large gradient is split: the MNIST net's are not worth a hand-over.
-        let finite = if grad.len() < 1 << 18 {
+        // Parts as the optimizer's passes take them: a small gradient (the
+        // MNIST net's) is not worth a hand-over.
+        let part = crate::optim::part_of(grad.len(), 1);
+        let finite = if part >= grad.len() {
             crate::real::all_finite(grad)
         } else {
-            grad.par_chunks(1 << 15).all(crate::real::all_finite)
+            grad.par_chunks(part).all(crate::real::all_finite)
         };
         if finite {
             return None;
