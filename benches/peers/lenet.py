@@ -17,6 +17,12 @@ of the same shapes, and the output says so.
 
 Prints one line per thread count; --json PATH writes the figures for
 compare.sh's table.py (keys lenet/epoch/tN).
+
+--accuracy N --seeds 0,1,2 instead trains the whole recipe for each seed (N
+epochs, one thread unless --threads says, the order shuffled again each epoch
+as a DataLoader with shuffle=True does) and prints the test accuracy after
+every epoch: PyTorch's seed-to-seed spread, beside netc's seeds in README.md.
+--steps and --quick do not apply to it.
 """
 
 import argparse
@@ -42,10 +48,16 @@ def parse_args(argv):
                    help="train this many steps instead of a whole epoch (938)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--accuracy", type=int, metavar="EPOCHS",
+                   help="train this many epochs per seed and print the test accuracy "
+                        "after each, instead of timing one epoch")
+    p.add_argument("--seeds", default="0",
+                   help="comma-separated seeds for --accuracy (default: 0)")
     p.add_argument("--quick", action="store_true",
                    help="a smoke test: 100 steps; the figures are not a comparison")
     args = p.parse_args(argv)
     args.threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    args.seeds = [int(t) for t in args.seeds.split(",") if t.strip()]
     if args.quick and args.steps is None:
         args.steps = 100
     # what torch_peers.load_mnist reads
@@ -75,6 +87,34 @@ def train_steps(torch, model, opt, x_all, y_all, order, steps):
         opt.step()
 
 
+def test_accuracy(torch, model, test_x, test_y):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for lo in range(0, len(test_x), 1000):
+            pred = model(test_x[lo:lo + 1000]).argmax(dim=1)
+            correct += int((pred == test_y[lo:lo + 1000]).sum())
+    model.train()
+    return correct / len(test_x)
+
+
+def accuracy_run(torch, cfg, data, seed):
+    """The test accuracy after each of cfg.accuracy epochs of the recipe."""
+    train_x, train_y, test_x, test_y = data
+    torch.set_num_threads(cfg.threads[0])
+    torch.manual_seed(seed)
+    model = lenet(torch)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    shuffle = torch.Generator().manual_seed(seed)
+    n = len(train_x)
+    accs = []
+    for _ in range(cfg.accuracy):
+        order = torch.randperm(n, generator=shuffle)
+        train_steps(torch, model, opt, train_x, train_y, order, -(-n // BATCH))
+        accs.append(test_accuracy(torch, model, test_x, test_y))
+    return accs
+
+
 def epoch(torch, cfg, data, threads):
     """(seconds of training, steps, test accuracy) of one epoch on `threads` threads."""
     train_x, train_y, test_x, test_y = data
@@ -99,14 +139,7 @@ def epoch(torch, cfg, data, threads):
     t0 = time.perf_counter()
     train_steps(torch, model, opt, train_x, train_y, order, steps)
     seconds = time.perf_counter() - t0
-
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for lo in range(0, len(test_x), 1000):
-            pred = model(test_x[lo:lo + 1000]).argmax(dim=1)
-            correct += int((pred == test_y[lo:lo + 1000]).sum())
-    return seconds, steps, correct / len(test_x)
+    return seconds, steps, test_accuracy(torch, model, test_x, test_y)
 
 
 def main(argv):
@@ -119,6 +152,11 @@ def main(argv):
     train_x, train_y, test_x, test_y, what = torch_peers.load_mnist(torch, cfg)
     images = (train_x.reshape(-1, 1, 28, 28), train_y, test_x.reshape(-1, 1, 28, 28), test_y)
     print(f"  (data: {what}, {len(train_x)} training samples)", flush=True)
+    if cfg.accuracy:
+        for seed in cfg.seeds:
+            accs = accuracy_run(torch, cfg, images, seed)
+            print(f"seed {seed}: " + " ".join(f"{100 * a:.2f}" for a in accs), flush=True)
+        return
     results = {}
     for threads in cfg.threads:
         seconds, steps, acc = epoch(torch, cfg, images, threads)
