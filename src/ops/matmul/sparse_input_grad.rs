@@ -50,18 +50,23 @@ pub(crate) struct Rows<T> {
 }
 
 impl<T: Real> Rows<T> {
-    /// Gathers the nonzeros of `dy` `[m, n]` on `threads` threads, if few
-    /// enough for [`input_grad`] to pay with `k` columns of `w`.
+    /// Gathers the nonzeros of `dy` `[m, n]` on `threads` threads; whether
+    /// they are few enough for [`input_grad`] to pay with `k` columns of `w`
+    /// (nothing is gathered below its size).
     pub(crate) fn of(&mut self, dy: &[T], n: usize, k: usize, threads: usize) -> bool {
         if n == 0 || dy.len().saturating_mul(k) < MIN_MACS || dy.len() > u32::MAX as usize {
             return false;
         }
-        let nnz: usize = dy.iter().map(|&v| usize::from(v != T::ZERO)).sum();
-        if nnz as f64 > MAX_DENSITY * dy.len() as f64 {
-            return false;
-        }
+        // Gathered first and counted from the rows' ends: the gathering is
+        // shared among threads, a count before it would not be.
         self.fill(dy, n, threads);
-        true
+        let stride = self.blocks + 1;
+        let ends = self
+            .block_start
+            .chunks_exact(stride)
+            .map(|s| s[self.blocks]);
+        let nnz: usize = ends.enumerate().map(|(r, end)| end as usize - r * n).sum();
+        nnz as f64 <= MAX_DENSITY * dy.len() as f64
     }
 
     /// Writes each row's nonzeros into its places, and where its blocks start.
@@ -105,12 +110,14 @@ impl<T: Real> Rows<T> {
     }
 
     /// The nonzeros from index `from` to `to` of the whole.
+    #[inline]
     fn between(&self, from: u32, to: u32) -> (&[u32], &[T]) {
         let (from, to) = (from as usize, to as usize);
         (&self.col[from..to], &self.val[from..to])
     }
 
     /// Row `r`'s nonzeros.
+    #[inline]
     fn row(&self, r: usize) -> (&[u32], &[T]) {
         let stride = self.blocks + 1;
         self.between(
@@ -122,6 +129,7 @@ impl<T: Real> Rows<T> {
 
 impl<T: Real> Terms<T> for Rows<T> {
     /// Row `r` of `dx` sums the rows of `w` named in row `r` of `dy`.
+    #[inline]
     fn terms(&self, r: usize) -> (&[u32], &[T]) {
         self.row(r)
     }
@@ -380,6 +388,8 @@ mod tests {
         // Parts take whole columns (f32) or rows: the same bits; a part
         // dropped leaves NaN, a part done twice doubles it in the sum below.
         for threads in [2, 3] {
+            let mut rows = Rows::default();
+            assert_eq!(rows.of(&to(&dy), n, k, threads), taken);
             let mut threaded = vec![T::from_f64(f64::NAN); m * k];
             rows.fill(&to(&dy), n, threads);
             input_grad(&mut threaded, false, &rows, &to(&w), k, threads);
