@@ -177,7 +177,7 @@ impl<T: Real> Products<T> {
         let add = accum == Accum::Add;
         if small_loops::fits(m, k, n) {
             small_loops::axpy_rows(dw, k, add, dy, (1, n), x);
-        } else if self.columns.of(dy, n, k) {
+        } else if self.columns.of(dy, n, k, self.threads_for(m, k, n)) {
             let threads = self.threads_for(m, k, n);
             let (cols, panels) = (&self.columns, &mut self.panels);
             sparse_weight_grad::weight_grad(dw, add, cols, x, k, threads, panels);

@@ -14,6 +14,7 @@
 use super::avx_rows::{Line, floats, floats_mut};
 use super::sparse_rows::{Terms, portable, split};
 use crate::real::{Real, as_f32, as_f32_mut, has_fma};
+use rayon::prelude::*;
 
 /// At most this share of `dy` nonzero (measured on the MNIST step: at 1/4
 /// the product takes about half faer's time, and the two tie near 1/2).
@@ -36,30 +37,39 @@ pub(crate) struct Columns<T> {
 }
 
 impl<T: Real> Columns<T> {
-    /// Gathers the nonzeros of `dy`, if few enough for [`weight_grad`] to pay.
-    pub(crate) fn of(&mut self, dy: &[T], n: usize, k: usize) -> bool {
+    /// Gathers the nonzeros of `dy`, if few enough for [`weight_grad`] to
+    /// pay, sharing its columns out among `threads` threads.
+    pub(crate) fn of(&mut self, dy: &[T], n: usize, k: usize, threads: usize) -> bool {
         if n == 0 || dy.len().saturating_mul(k) < MIN_MACS {
             return false;
         }
-        let nnz = self.count(dy, n);
+        let nnz = self.count(dy, n, threads);
         if nnz as f64 > MAX_DENSITY * dy.len() as f64 {
             return false;
         }
-        self.fill(dy, n);
+        self.fill(dy, n, threads);
         true
     }
 
     /// Places each column's part (its nonzeros and a spare); returns the
     /// number of nonzeros.
-    fn count(&mut self, dy: &[T], n: usize) -> usize {
-        // `end[j]` counts first (branch-free, so it vectorizes).
+    fn count(&mut self, dy: &[T], n: usize, threads: usize) -> usize {
+        // `end[j]` counts first (branch-free, so it vectorizes), each thread
+        // its own columns.
         self.end.clear();
         self.end.resize(n, 0);
-        for r in dy.chunks_exact(n) {
-            for (count, &v) in self.end.iter_mut().zip(r) {
-                *count += u32::from(v != T::ZERO);
-            }
-        }
+        let per = column_share(n, threads);
+        self.end
+            .par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(i, counts)| {
+                let j0 = i * per;
+                for r in dy.chunks_exact(n) {
+                    for (count, &v) in counts.iter_mut().zip(&r[j0..]) {
+                        *count += u32::from(v != T::ZERO);
+                    }
+                }
+            });
         self.begin.clear();
         let mut at = 0;
         for &count in &self.end {
@@ -78,24 +88,17 @@ impl<T: Real> Columns<T> {
         self.row.capacity() + self.val.capacity() + self.begin.capacity() + self.end.capacity()
     }
 
-    /// Writes the nonzeros into their columns ([`Columns::count`] first).
-    /// Every element is written and only a nonzero advances its column: no
-    /// branch to mispredict. A zero after a column's last nonzero lands in
-    /// the spare place.
-    fn fill(&mut self, dy: &[T], n: usize) {
+    /// Writes the nonzeros into their columns ([`Columns::count`] first),
+    /// each of `threads` threads its own columns, which own their places.
+    fn fill(&mut self, dy: &[T], n: usize, threads: usize) {
         self.end.clear();
         self.end.extend_from_slice(&self.begin);
+        let per = column_share(n, threads);
         let (row, val, end) = (&mut self.row[..], &mut self.val[..], &mut self.end[..]);
-        for (r, dr) in dy.chunks_exact(n).enumerate() {
-            for (e, &v) in end.iter_mut().zip(dr) {
-                let p = *e as usize;
-                row[p] = r as u32;
-                val[p] = v;
-                *e += u32::from(v != T::ZERO);
-            }
-        }
+        fill_parts(dy, n, &self.begin, (0, end), (row, val, 0), per);
     }
 
+    #[inline]
     fn column(&self, j: usize) -> (&[u32], &[T]) {
         let (from, to) = (self.begin[j] as usize, self.end[j] as usize);
         (&self.row[from..to], &self.val[from..to])
@@ -104,8 +107,72 @@ impl<T: Real> Columns<T> {
 
 impl<T: Real> Terms<T> for Columns<T> {
     /// Row `j` of `dW` sums the rows of `x` named in column `j` of `dy`.
+    #[inline]
     fn terms(&self, j: usize) -> (&[u32], &[T]) {
         self.column(j)
+    }
+}
+
+/// How many columns of `dy` `[_, n]` each of `threads` threads gathers: a
+/// multiple of [`FILL_BLOCK`], all of them on one thread.
+fn column_share(n: usize, threads: usize) -> usize {
+    if threads <= 1 {
+        n.max(1)
+    } else {
+        n.div_ceil(threads).next_multiple_of(FILL_BLOCK)
+    }
+}
+
+/// The columns [`fill_columns`] writes in one sweep over the rows of `dy`:
+/// 64 places written side by side stay in L1, where a sweep across all of
+/// a wide layer's (2048) wrote too far apart.
+const FILL_BLOCK: usize = 64;
+
+/// [`fill_columns`] on columns `j0..j0 + end.len()`, `per` of them a part,
+/// the parts on rayon's current pool. Where each column's places start is
+/// `begin`; they lie from index `base` of the whole in `row` and `val`, and
+/// each part takes its columns' places.
+fn fill_parts<T: Real>(
+    dy: &[T],
+    n: usize,
+    begin: &[u32],
+    (j0, end): (usize, &mut [u32]),
+    (row, val, base): (&mut [u32], &mut [T], usize),
+    per: usize,
+) {
+    if end.len() <= per {
+        return fill_columns(dy, n, (j0, end), (row, val, base));
+    }
+    let cut = begin[j0 + per] as usize;
+    let (end0, end1) = end.split_at_mut(per);
+    let (row0, row1) = row.split_at_mut(cut - base);
+    let (val0, val1) = val.split_at_mut(cut - base);
+    rayon::join(
+        || fill_columns(dy, n, (j0, end0), (row0, val0, base)),
+        || fill_parts(dy, n, begin, (j0 + per, end1), (row1, val1, cut), per),
+    );
+}
+
+/// Columns `j0..j0 + end.len()` of `dy`'s nonzeros into their places, which
+/// start at index `base` of the whole in `row` and `val`. Every element is
+/// written and only a nonzero advances its column: no branch to mispredict.
+/// A zero after a column's last nonzero lands in the spare place.
+fn fill_columns<T: Real>(
+    dy: &[T],
+    n: usize,
+    (j0, end): (usize, &mut [u32]),
+    (row, val, base): (&mut [u32], &mut [T], usize),
+) {
+    for (b, ends) in end.chunks_mut(FILL_BLOCK).enumerate() {
+        let c0 = j0 + b * FILL_BLOCK;
+        for (r, dr) in dy.chunks_exact(n).enumerate() {
+            for (e, &v) in ends.iter_mut().zip(&dr[c0..]) {
+                let p = *e as usize - base;
+                row[p] = r as u32;
+                val[p] = v;
+                *e += u32::from(v != T::ZERO);
+            }
+        }
     }
 }
 
@@ -252,14 +319,15 @@ mod tests {
         let to = |v: &[f64]| v.iter().map(|&a| T::from_f64(a)).collect::<Vec<T>>();
         let mut cols = Columns::default();
         // Below MIN_MACS `of` declines; the kernel itself works at any size.
-        let taken = cols.of(&to(&dy), n, k);
+        let taken = cols.of(&to(&dy), n, k, 1);
         assert_eq!(
             taken,
             m * n * k >= MIN_MACS && keep >= 4,
             "{m}x{n}x{k} 1/{keep}"
         );
-        cols.count(&to(&dy), n);
-        cols.fill(&to(&dy), n);
+        let nnz = dy.iter().filter(|&&v| v != 0.0).count();
+        assert_eq!(cols.count(&to(&dy), n, 1), nnz);
+        cols.fill(&to(&dy), n, 1);
         let mut dw = vec![T::from_f64(f64::NAN); n * k];
         weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
         let tol = if size_of::<T>() == 4 { 1e-5 } else { 1e-12 };
@@ -269,10 +337,25 @@ mod tests {
                 "{m}x{n}x{k} [{i}]: {g} vs {w}"
             );
         }
-        // Threads split rows, never a sum: the same bits.
-        let mut threaded = vec![T::ZERO; n * k];
-        weight_grad(&mut threaded, false, &cols, &to(&x), k, 3, &mut Vec::new());
-        assert!(threaded == dw, "{m}x{n}x{k}: three threads differ");
+        // Threads split the columns of dy and the rows of dw, never a sum:
+        // the same bits. A part of the gathering dropped leaves zeros in
+        // place of terms, one done twice writes past its columns' places.
+        for threads in [2, 3] {
+            let mut split = Columns::default();
+            assert_eq!(split.count(&to(&dy), n, threads), nnz);
+            split.fill(&to(&dy), n, threads);
+            let mut threaded = vec![T::from_f64(f64::NAN); n * k];
+            weight_grad(
+                &mut threaded,
+                false,
+                &split,
+                &to(&x),
+                k,
+                threads,
+                &mut Vec::new(),
+            );
+            assert!(threaded == dw, "{m}x{n}x{k}: {threads} threads differ");
+        }
         weight_grad(&mut dw, true, &cols, &to(&x), k, 3, &mut Vec::new());
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
             assert!(
@@ -344,8 +427,8 @@ mod tests {
             let (dy, x) = operands(m, n, k, 3);
             let want = dense(&dy, &x, m, n, k);
             let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
-            cols.count(&to(&dy), n);
-            cols.fill(&to(&dy), n);
+            cols.count(&to(&dy), n, 2);
+            cols.fill(&to(&dy), n, 2);
             let mut dw = vec![f32::NAN; n * k];
             weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
             for (g, w) in dw.iter().zip(&want) {
@@ -365,6 +448,7 @@ mod tests {
             (4, 8, 32),
             (9, 7, 33),
             (64, 128, 784),
+            (20, 300, 40),
             (5, 3, 100),
         ] {
             for keep in [1, 2, 4, 50] {
@@ -382,8 +466,8 @@ mod tests {
         let want = dense(&dy, &x, m, n, k);
         let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
         let mut cols = Columns::default();
-        cols.count(&to(&dy), n);
-        cols.fill(&to(&dy), n);
+        cols.count(&to(&dy), n, 1);
+        cols.fill(&to(&dy), n, 1);
         let mut dw = vec![f32::NAN; n * k];
         portable(&mut dw, 0, false, &cols, &to(&x), k);
         for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
