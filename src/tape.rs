@@ -15,6 +15,7 @@
 //! way to write (first time) or add (after) a gradient, on the tape or in the
 //! parameter store alike.
 
+mod awake;
 mod back;
 
 use crate::error::{Error, Result};
@@ -25,6 +26,7 @@ use crate::ops::pool::{Pool2dGeom, Pooling};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
+pub use awake::awake;
 pub(crate) use back::{Back, Grads};
 
 /// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept

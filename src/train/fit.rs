@@ -216,35 +216,39 @@ fn train_here(
             let idx = &order[lo..(lo + spec.batch).min(n)];
 
             let t0 = Instant::now();
-            steering.before_step(&mut optim, base_lr, step);
-            tape.clear();
-            let pass = net.record(
-                &mut tape,
-                &mut params,
-                &data.train,
-                idx,
-                &mut batch,
-                Mode::Train,
-                &mut dropout_rng,
-            )?;
-            let loss = tape.scalar(pass.loss)?;
-            let stop = |(what, value): (String, f32)| TrainError::NonFinite {
-                step: step + 1,
-                epoch: epoch + 1,
-                what,
-                value,
-                kept: files.checkpoint.exists().then(|| files.checkpoint.clone()),
-            };
-            if !loss.is_finite() {
-                return Err(stop(non_finite_term(model, &tape, &pass)?));
-            }
-            // Sets the gradients (no zeroing pass before).
-            tape.backward_replacing(pass.loss, &mut params)?;
-            if let Some(bad) = non_finite_grad(&params) {
-                return Err(stop(bad));
-            }
-            interval.clipped += u64::from(steering.clip(&mut params));
-            optim.step_max_norm(&mut params, steering.max_norms())?;
+            // The other threads spin through the step, ready for each op's parts.
+            let (pass, loss) = crate::tape::awake(|| -> Result<_, TrainError> {
+                steering.before_step(&mut optim, base_lr, step);
+                tape.clear();
+                let pass = net.record(
+                    &mut tape,
+                    &mut params,
+                    &data.train,
+                    idx,
+                    &mut batch,
+                    Mode::Train,
+                    &mut dropout_rng,
+                )?;
+                let loss = tape.scalar(pass.loss)?;
+                let stop = |(what, value): (String, f32)| TrainError::NonFinite {
+                    step: step + 1,
+                    epoch: epoch + 1,
+                    what,
+                    value,
+                    kept: files.checkpoint.exists().then(|| files.checkpoint.clone()),
+                };
+                if !loss.is_finite() {
+                    return Err(stop(non_finite_term(model, &tape, &pass)?));
+                }
+                // Sets the gradients (no zeroing pass before).
+                tape.backward_replacing(pass.loss, &mut params)?;
+                if let Some(bad) = non_finite_grad(&params) {
+                    return Err(stop(bad));
+                }
+                interval.clipped += u64::from(steering.clip(&mut params));
+                optim.step_max_norm(&mut params, steering.max_norms())?;
+                Ok((pass, loss))
+            })?;
             step += 1;
 
             let rows_in = idx.len();
