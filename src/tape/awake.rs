@@ -35,7 +35,9 @@ pub fn awake<R: Send>(step: impl FnOnce() -> R + Send) -> R {
                 }
                 while !done.load(Ordering::Acquire) {
                     if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        std::hint::spin_loop();
+                        // The core goes to whatever else wants it: spinning
+                        // on a shared core held the step's own parts back.
+                        std::thread::yield_now();
                     }
                 }
             });
