@@ -79,7 +79,7 @@ mod tests {
             let a: u64 = (0..100_000u64).into_par_iter().map(|i| i * i % 7).sum();
             let (b, c) = rayon::join(
                 || (0..1000u64).into_par_iter().sum::<u64>(),
-                || rayon::current_thread_index(),
+                rayon::current_thread_index,
             );
             (a, b, c.is_some())
         };
