@@ -225,11 +225,11 @@ impl<T: Real> Tape<T> {
         self.products.set_threads(threads);
     }
 
-    /// Whether any op recorded or differentiated on this tape (since it was
-    /// made, through every [`Tape::clear`]) shared its work among threads:
-    /// when none did, a pool of threads only costs the step its hand-offs.
-    pub fn shared_out(&self) -> bool {
-        self.products.shared_out()
+    /// Whether any op recorded or differentiated on this tape since this was
+    /// last asked (through every [`Tape::clear`]) shared its work among
+    /// threads: when none did, a pool of threads only costs it hand-offs.
+    pub fn take_shared_out(&self) -> bool {
+        self.products.take_shared_out()
     }
 
     /// Forgets every node but keeps the buffers, for the next pass.

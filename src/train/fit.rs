@@ -201,10 +201,15 @@ fn train_here(
     // those sharing each op's parts (its caches warm), not another waiting.
     // A net whose step shares nothing out runs its loop here instead: on a
     // pool it paid for the hand-offs alone (the MNIST epoch 2% slower on two
-    // threads than on one). The first step tells, being the largest batch;
-    // evaluations, in larger batches, always use the pool.
+    // threads than on one). The first step tells, being the largest batch.
+    // Such a net then trains as on one thread, its evaluations too: on the
+    // pool, each moved the loop's buffers to another core and back (the
+    // digits net, which evaluates every 29 steps, 3% slower on two threads).
     let first = total.min(step + 1);
-    let mut steps = |until: u64| -> Result<bool, TrainError> {
+    let mut steps = |until: u64, pool: Option<&rayon::ThreadPool>| -> Result<bool, TrainError> {
+        if pool.is_none() {
+            tape.set_threads(1);
+        }
         while step < until && !stopped_early && !output_closed {
             let epoch = step / per_epoch;
             if epoch != order_epoch {
@@ -323,10 +328,11 @@ fn train_here(
                 }
             }
         }
-        Ok(tape.shared_out() || params_shared_out(&params))
+        Ok(tape.take_shared_out() || params_shared_out(&params))
     };
-    let shared = on(pool, || steps(first))?;
-    on(pool.filter(|_| shared), || steps(total))?;
+    let shared = on(pool, || steps(first, pool))?;
+    let pool = pool.filter(|_| shared);
+    on(pool, || steps(total, pool))?;
     if finished_on_resume {
         let state = train_state(step, per_epoch, &dropout_rng);
         let record = run_record(model, opts, seed, &state, total);

@@ -92,12 +92,12 @@ impl<T: Real> Products<T> {
     }
 
     /// Whether any decision of [`Products::parts`] or of a product's threads
-    /// has given more than one thread work since these were made.
-    pub(crate) fn shared_out(&self) -> bool {
-        self.shared.load(Ordering::Relaxed)
+    /// has given more than one thread work since this was last asked.
+    pub(crate) fn take_shared_out(&self) -> bool {
+        self.shared.swap(false, Ordering::Relaxed)
     }
 
-    /// `threads`, noted in [`Products::shared_out`] when more than one.
+    /// `threads`, noted for [`Products::take_shared_out`] when more than one.
     fn shares(&self, threads: usize) -> usize {
         if threads > 1 {
             self.shared.store(true, Ordering::Relaxed);
@@ -312,7 +312,8 @@ mod tests {
     }
 
     /// A decision that gives work to several threads is remembered; one
-    /// thread, or work too small to split, leaves nothing to remember.
+    /// thread, or work too small to split, leaves nothing to remember; asking
+    /// forgets.
     #[test]
     fn sharing_out_is_noted_only_when_it_happens() {
         let mut pr = Products::<f32>::default();
@@ -322,15 +323,16 @@ mod tests {
         pr.set_threads(2);
         assert_eq!(pr.parts(64, SPLIT_MIN_FLOPS - 1), 1);
         assert_eq!(pr.threads_for(1, 1, PAR_MIN_FLOPS - 1), 1);
-        assert!(!pr.shared_out());
+        assert!(!pr.take_shared_out());
         assert_eq!(pr.parts(64, SPLIT_MIN_FLOPS), 2);
-        assert!(pr.shared_out());
+        assert!(pr.take_shared_out());
+        assert!(!pr.take_shared_out(), "asked once");
         let pr = Products::<f32> {
             threads: 2,
             ..Products::default()
         };
         assert_eq!(pr.threads_for(1, 1, PAR_MIN_FLOPS), 2);
-        assert!(pr.shared_out());
+        assert!(pr.take_shared_out());
     }
 
     /// Cut into 2 or 3 parts on two threads, a product (`x · wᵀ`, `w`
