@@ -15,6 +15,7 @@
 //! way to write (first time) or add (after) a gradient, on the tape or in the
 //! parameter store alike.
 
+mod awake;
 mod back;
 
 use crate::error::{Error, Result};
@@ -25,6 +26,7 @@ use crate::ops::pool::{Pool2dGeom, Pooling};
 use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tensor::Tensor;
+pub use awake::awake;
 pub(crate) use back::{Back, Grads};
 
 /// A node on a [`Tape`]: its index, and the pass it belongs to (so an id kept
@@ -221,6 +223,13 @@ impl<T: Real> Tape<T> {
     /// does), so the recording thread takes its share of each product.
     pub fn set_threads(&mut self, threads: usize) {
         self.products.set_threads(threads);
+    }
+
+    /// Whether any op recorded or differentiated on this tape since this was
+    /// last asked (through every [`Tape::clear`]) shared its work among
+    /// threads: when none did, a pool of threads only costs it hand-offs.
+    pub fn take_shared_out(&self) -> bool {
+        self.products.take_shared_out()
     }
 
     /// Forgets every node but keeps the buffers, for the next pass.

@@ -77,11 +77,14 @@ fn time_steps(
             b.iter(|| {
                 let (x, y) = &data[i % BATCHES];
                 i += 1;
-                tape.clear();
-                let loss = record(&mut tape, params, x, y);
-                tape.backward_replacing(loss, params).unwrap();
-                opt.step_max_norm(params, max_norms).unwrap();
-                black_box(tape.scalar(loss).unwrap());
+                // As `netc train` steps: the pool's other threads awake throughout.
+                netc::tape::awake(|| {
+                    tape.clear();
+                    let loss = record(&mut tape, params, x, y);
+                    tape.backward_replacing(loss, params).unwrap();
+                    opt.step_max_norm(params, max_norms).unwrap();
+                    black_box(tape.scalar(loss).unwrap());
+                })
             })
         })
     });

@@ -45,12 +45,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut last = 0.0;
         for step in 0..steps {
             let (x, y) = &batches[step % batches.len()];
-            tape.clear();
-            let loss = lenet.record(&mut tape, &params, x, y, &mut rng)?;
-            tape.backward_replacing(loss, &mut params)?;
-            opt.step(&mut params)
-                .map_err(|e| netc::Error::Invalid(e.to_string()))?;
-            last = tape.scalar(loss)?;
+            // As `netc train` steps: the pool's other threads awake throughout.
+            last = netc::tape::awake(|| -> netc::Result<f32> {
+                tape.clear();
+                let loss = lenet.record(&mut tape, &params, x, y, &mut rng)?;
+                tape.backward_replacing(loss, &mut params)?;
+                opt.step(&mut params)
+                    .map_err(|e| netc::Error::Invalid(e.to_string()))?;
+                tape.scalar(loss)
+            })?;
         }
         Ok(last)
     })?;

@@ -84,23 +84,36 @@ pub fn train(
     observer: &mut (dyn Observer + Send),
 ) -> Result<Outcome, TrainError> {
     if opts.threads <= 1 {
-        return train_here(model, opts, observer);
+        return train_here(model, opts, observer, None);
     }
-    // The whole loop runs on the pool, so the thread recording a step is one
-    // of the two sharing each product (its caches warm), not a third waiting:
-    // the MNIST step measured 1.26x faster on two threads this way, and no
-    // faster with the loop outside the pool.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
         .map_err(|e| TrainError::Settings(format!("cannot start {} threads: {e}", opts.threads)))?;
-    pool.install(|| train_here(model, opts, observer))
+    train_here(model, opts, observer, Some(&pool))
+}
+
+/// Runs `f` on `pool` when there is one, else on this thread.
+fn on<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+/// Whether the optimizer and the finiteness check share out a parameter of
+/// `params` among threads (they do from a size on, whatever the threads).
+fn params_shared_out(params: &Params<f32>) -> bool {
+    params
+        .iter()
+        .any(|p| crate::optim::part_of(p.value.len(), 1) < p.value.len())
 }
 
 fn train_here(
     model: &Model,
     opts: &Config,
     observer: &mut (dyn Observer + Send),
+    pool: Option<&rayon::ThreadPool>,
 ) -> Result<Outcome, TrainError> {
     let wall = Instant::now();
     let dir = opts.dir.clone();
@@ -184,117 +197,142 @@ fn train_here(
     let finished_on_resume = (step == total || stopped) && opts.resume.is_some();
     let mut output_closed = false;
     let mut stopped_early = stopped;
-    while step < total && !stopped_early {
-        let epoch = step / per_epoch;
-        if epoch != order_epoch {
-            let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, SHUFFLE ^ epoch));
-            data::shuffled_indices(n, &mut rng, &mut order);
-            order_epoch = epoch;
+    // The loop runs on the pool, so the thread recording a step is one of
+    // those sharing each op's parts (its caches warm), not another waiting.
+    // A net whose step shares nothing out runs its loop here instead: on a
+    // pool it paid for the hand-offs alone (the MNIST epoch 2% slower on two
+    // threads than on one). The first step tells, being the largest batch.
+    // Such a net then trains as on one thread, its evaluations too: on the
+    // pool, each moved the loop's buffers to another core and back (the
+    // digits net, which evaluates every 29 steps, 3% slower on two threads).
+    let first = total.min(step + 1);
+    let mut steps = |until: u64, pool: Option<&rayon::ThreadPool>| -> Result<bool, TrainError> {
+        if pool.is_none() {
+            tape.set_threads(1);
         }
-        let lo = ((step % per_epoch) as usize) * spec.batch;
-        let idx = &order[lo..(lo + spec.batch).min(n)];
-
-        let t0 = Instant::now();
-        steering.before_step(&mut optim, base_lr, step);
-        tape.clear();
-        let pass = net.record(
-            &mut tape,
-            &mut params,
-            &data.train,
-            idx,
-            &mut batch,
-            Mode::Train,
-            &mut dropout_rng,
-        )?;
-        let loss = tape.scalar(pass.loss)?;
-        let stop = |(what, value): (String, f32)| TrainError::NonFinite {
-            step: step + 1,
-            epoch: epoch + 1,
-            what,
-            value,
-            kept: files.checkpoint.exists().then(|| files.checkpoint.clone()),
-        };
-        if !loss.is_finite() {
-            return Err(stop(non_finite_term(model, &tape, &pass)?));
-        }
-        // Sets the gradients (no zeroing pass before).
-        tape.backward_replacing(pass.loss, &mut params)?;
-        if let Some(bad) = non_finite_grad(&params) {
-            return Err(stop(bad));
-        }
-        interval.clipped += u64::from(steering.clip(&mut params));
-        optim.step_max_norm(&mut params, steering.max_norms())?;
-        step += 1;
-
-        let rows_in = idx.len();
-        interval.loss += loss as f64 * rows_in as f64;
-        for (sum, &p) in interval.penalties.iter_mut().zip(&pass.penalties) {
-            *sum += tape.scalar(p)? as f64 * rows_in as f64;
-        }
-        interval.rows += rows_in;
-        let dt = t0.elapsed().as_secs_f64();
-        interval.seconds += dt;
-        train_secs += dt;
-        trained += rows_in;
-        if step.is_multiple_of(32) {
-            observer.stepped(
-                step,
-                interval.loss / interval.rows as f64,
-                trained as f64 / train_secs,
-            );
-        }
-
-        let at_eval = step.is_multiple_of(per_epoch)
-            || every.is_some_and(|e| step.is_multiple_of(e))
-            || step == total;
-        if at_eval {
-            let train_scores =
-                eval::evaluate(&net, &mut params, &mut tape, &data.train, &mut batch)?;
-            let val_scores = match &val {
-                Some(v) => Some(eval::evaluate(&net, &mut params, &mut tape, v, &mut batch)?),
-                None => None,
-            };
-            let test_scores = eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)?;
-            let k = interval.rows.max(1) as f64;
-            let row = Row {
-                epoch: step as f64 / per_epoch as f64,
-                step,
-                train_loss: interval.loss / k,
-                penalties: interval.penalties.iter().map(|p| p / k).collect(),
-                train_acc: train_scores.acc,
-                val_loss: val_scores.map(|v| v.loss),
-                val_acc: val_scores.and_then(|v| v.acc),
-                test_loss: test_scores.loss,
-                test_acc: test_scores.acc,
-                lr: Some(optim.lr()),
-                momentum: optim.momentum(),
-                clipped: steering.clips().then_some(interval.clipped),
-                seconds: interval.seconds,
-            };
-            let shown = observer.evaluated(&row, &labels);
-            let improved = watch.as_mut().is_some_and(|w| w.observe(&row));
-            rows.push(row);
-            last_test = Some(test_scores);
-            let state = train_state(step, per_epoch, &dropout_rng);
-            let record = run_record(model, opts, seed, &state, total);
-            if improved {
-                files.write_best(&record, &params)?;
+        while step < until && !stopped_early && !output_closed {
+            let epoch = step / per_epoch;
+            if epoch != order_epoch {
+                let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, SHUFFLE ^ epoch));
+                data::shuffled_indices(n, &mut rng, &mut order);
+                order_epoch = epoch;
             }
-            files.write_evaluation(&record, &params, &optim, &state, &labels, &rows)?;
-            observer.written(&files, &labels, &rows)?;
-            stopped_early = watch.as_ref().is_some_and(Watch::should_stop);
-            interval = Interval {
-                penalties: vec![0.0; labels.len()],
-                ..Interval::default()
-            };
-            if !shown {
-                // Nobody reads on: stop here, resumable from the checkpoint
-                // just written.
-                output_closed = true;
-                break;
+            let lo = ((step % per_epoch) as usize) * spec.batch;
+            let idx = &order[lo..(lo + spec.batch).min(n)];
+
+            let t0 = Instant::now();
+            // The other threads spin through the step, ready for each op's parts.
+            let (pass, loss) = crate::tape::awake(|| -> Result<_, TrainError> {
+                steering.before_step(&mut optim, base_lr, step);
+                tape.clear();
+                let pass = net.record(
+                    &mut tape,
+                    &mut params,
+                    &data.train,
+                    idx,
+                    &mut batch,
+                    Mode::Train,
+                    &mut dropout_rng,
+                )?;
+                let loss = tape.scalar(pass.loss)?;
+                let stop = |(what, value): (String, f32)| TrainError::NonFinite {
+                    step: step + 1,
+                    epoch: epoch + 1,
+                    what,
+                    value,
+                    kept: files.checkpoint.exists().then(|| files.checkpoint.clone()),
+                };
+                if !loss.is_finite() {
+                    return Err(stop(non_finite_term(model, &tape, &pass)?));
+                }
+                // Sets the gradients (no zeroing pass before).
+                tape.backward_replacing(pass.loss, &mut params)?;
+                if let Some(bad) = non_finite_grad(&params) {
+                    return Err(stop(bad));
+                }
+                interval.clipped += u64::from(steering.clip(&mut params));
+                optim.step_max_norm(&mut params, steering.max_norms())?;
+                Ok((pass, loss))
+            })?;
+            step += 1;
+
+            let rows_in = idx.len();
+            interval.loss += loss as f64 * rows_in as f64;
+            for (sum, &p) in interval.penalties.iter_mut().zip(&pass.penalties) {
+                *sum += tape.scalar(p)? as f64 * rows_in as f64;
+            }
+            interval.rows += rows_in;
+            let dt = t0.elapsed().as_secs_f64();
+            interval.seconds += dt;
+            train_secs += dt;
+            trained += rows_in;
+            if step.is_multiple_of(32) {
+                observer.stepped(
+                    step,
+                    interval.loss / interval.rows as f64,
+                    trained as f64 / train_secs,
+                );
+            }
+
+            let at_eval = step.is_multiple_of(per_epoch)
+                || every.is_some_and(|e| step.is_multiple_of(e))
+                || step == total;
+            if at_eval {
+                let (train_scores, val_scores, test_scores) = on(pool, || {
+                    let mut scores =
+                        |split| eval::evaluate(&net, &mut params, &mut tape, split, &mut batch);
+                    let train_scores = scores(&data.train)?;
+                    let val_scores = match &val {
+                        Some(v) => Some(scores(v)?),
+                        None => None,
+                    };
+                    Ok::<_, TrainError>((train_scores, val_scores, scores(&data.test)?))
+                })?;
+                let k = interval.rows.max(1) as f64;
+                let row = Row {
+                    epoch: step as f64 / per_epoch as f64,
+                    step,
+                    train_loss: interval.loss / k,
+                    penalties: interval.penalties.iter().map(|p| p / k).collect(),
+                    train_acc: train_scores.acc,
+                    val_loss: val_scores.map(|v| v.loss),
+                    val_acc: val_scores.and_then(|v| v.acc),
+                    test_loss: test_scores.loss,
+                    test_acc: test_scores.acc,
+                    lr: Some(optim.lr()),
+                    momentum: optim.momentum(),
+                    clipped: steering.clips().then_some(interval.clipped),
+                    seconds: interval.seconds,
+                };
+                let shown = observer.evaluated(&row, &labels);
+                let improved = watch.as_mut().is_some_and(|w| w.observe(&row));
+                rows.push(row);
+                last_test = Some(test_scores);
+                let state = train_state(step, per_epoch, &dropout_rng);
+                let record = run_record(model, opts, seed, &state, total);
+                if improved {
+                    files.write_best(&record, &params)?;
+                }
+                files.write_evaluation(&record, &params, &optim, &state, &labels, &rows)?;
+                observer.written(&files, &labels, &rows)?;
+                stopped_early = watch.as_ref().is_some_and(Watch::should_stop);
+                interval = Interval {
+                    penalties: vec![0.0; labels.len()],
+                    ..Interval::default()
+                };
+                if !shown {
+                    // Nobody reads on: stop here, resumable from the checkpoint
+                    // just written.
+                    output_closed = true;
+                    break;
+                }
             }
         }
-    }
+        Ok(tape.take_shared_out() || params_shared_out(&params))
+    };
+    let shared = on(pool, || steps(first, pool))?;
+    let pool = pool.filter(|_| shared);
+    on(pool, || steps(total, pool))?;
     if finished_on_resume {
         let state = train_state(step, per_epoch, &dropout_rng);
         let record = run_record(model, opts, seed, &state, total);
@@ -304,20 +342,24 @@ fn train_here(
     observer.finished();
     let test = match last_test {
         Some(t) => t,
-        None => eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)?,
+        None => on(pool, || {
+            eval::evaluate(&net, &mut params, &mut tape, &data.test, &mut batch)
+        })?,
     };
     let mc = match spec.eval.mc_passes {
         Some(m) if !output_closed => {
             let mut rng = Pcg64Mcg::seed_from_u64(stream(seed, MC_SALT));
-            Some(eval::evaluate_mc(
-                &net,
-                &mut params,
-                &mut tape,
-                &data.test,
-                &mut batch,
-                m,
-                &mut rng,
-            )?)
+            Some(on(pool, || {
+                eval::evaluate_mc(
+                    &net,
+                    &mut params,
+                    &mut tape,
+                    &data.test,
+                    &mut batch,
+                    m,
+                    &mut rng,
+                )
+            })?)
         }
         _ => None,
     };
@@ -590,5 +632,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Where the loop ran its steps: the pool's thread index, `None` off
+    /// the pool.
+    #[derive(Default)]
+    struct Threads(Vec<Option<usize>>);
+
+    impl Observer for Threads {
+        fn stepped(&mut self, _: u64, _: f64, _: f64) {
+            self.0.push(rayon::current_thread_index());
+        }
+    }
+
+    fn threads_of(body: &str) -> Vec<Option<usize>> {
+        let text = format!(
+            "net t v1\n{body}\nloss = cross_entropy(out, y)\ntrain {{\n    \
+             data: synthetic(samples: 128)\n    batch: 64\n    steps: 64\n    \
+             optimizer: sgd(lr: 0.01)\n}}\n"
+        );
+        let model = crate::lang::parse_and_check("t.net", &text).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let config = Config {
+            dir: tmp.path().join("run"),
+            threads: 2,
+            ..Config::default()
+        };
+        let mut threads = Threads::default();
+        train(&model, &config, &mut threads).unwrap();
+        assert_eq!(threads.0.len(), 2);
+        threads.0
+    }
+
+    /// On two threads a net whose step shares nothing out trains on the
+    /// calling thread, and one whose convolution splits trains on the pool.
+    #[test]
+    fn the_loop_runs_on_the_pool_only_when_a_step_shares_work_out() {
+        let small = threads_of("input x: 4\nlabel y: classes(2)\nout = linear(x, 2)");
+        assert_eq!(small, [None, None]);
+        let conv = threads_of(
+            "input x: 1x28x28\nlabel y: classes(2)\nc = conv2d(x, 6, 5, padding: 2)\n\
+             out = linear(flatten(c), 2)",
+        );
+        assert!(conv.iter().all(Option::is_some), "{conv:?}");
     }
 }

@@ -13,6 +13,7 @@ use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
 use sparse_input_grad::Rows;
 use sparse_weight_grad::Columns;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Below this many multiply-adds (about 0.2 ms of one core here) a product
 /// runs on one thread: handing half of it to another thread costs a wake-up
@@ -44,6 +45,8 @@ pub(crate) struct Products<T> {
     /// convolution's unfolded patches), one buffer per part of a batch split
     /// across threads, kept between passes.
     pub(crate) scratch: Vec<Vec<T>>,
+    /// Some work was shared among threads (see [`Products::shared_out`]).
+    shared: AtomicBool,
 }
 
 impl<T: Real> Default for Products<T> {
@@ -54,6 +57,7 @@ impl<T: Real> Default for Products<T> {
             rows: Rows::default(),
             panels: Vec::new(),
             scratch: Vec::new(),
+            shared: AtomicBool::new(false),
         }
     }
 }
@@ -83,8 +87,22 @@ impl<T: Real> Products<T> {
         if self.threads <= 1 || flops < SPLIT_MIN_FLOPS {
             1
         } else {
-            self.threads.min(n).max(1)
+            self.shares(self.threads.min(n).max(1))
         }
+    }
+
+    /// Whether any decision of [`Products::parts`] or of a product's threads
+    /// has given more than one thread work since this was last asked.
+    pub(crate) fn take_shared_out(&self) -> bool {
+        self.shared.swap(false, Ordering::Relaxed)
+    }
+
+    /// `threads`, noted for [`Products::take_shared_out`] when more than one.
+    fn shares(&self, threads: usize) -> usize {
+        if threads > 1 {
+            self.shared.store(true, Ordering::Relaxed);
+        }
+        threads
     }
 
     /// The threads an `[m, k] · [k, n]` product takes: one below a size
@@ -93,7 +111,7 @@ impl<T: Real> Products<T> {
         if m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FLOPS {
             1
         } else {
-            self.threads
+            self.shares(self.threads)
         }
     }
 
@@ -291,6 +309,30 @@ mod tests {
         (0..rows * cols)
             .map(|i| ((i * 37 + seed * 11) % 29) as f32 / 16.0 - 0.875)
             .collect()
+    }
+
+    /// A decision that gives work to several threads is remembered; one
+    /// thread, or work too small to split, leaves nothing to remember; asking
+    /// forgets.
+    #[test]
+    fn sharing_out_is_noted_only_when_it_happens() {
+        let mut pr = Products::<f32>::default();
+        pr.set_threads(1);
+        assert_eq!(pr.parts(64, 1 << 30), 1);
+        assert_eq!(pr.threads_for(1 << 10, 1 << 10, 1 << 10), 1);
+        pr.set_threads(2);
+        assert_eq!(pr.parts(64, SPLIT_MIN_FLOPS - 1), 1);
+        assert_eq!(pr.threads_for(1, 1, PAR_MIN_FLOPS - 1), 1);
+        assert!(!pr.take_shared_out());
+        assert_eq!(pr.parts(64, SPLIT_MIN_FLOPS), 2);
+        assert!(pr.take_shared_out());
+        assert!(!pr.take_shared_out(), "asked once");
+        let pr = Products::<f32> {
+            threads: 2,
+            ..Products::default()
+        };
+        assert_eq!(pr.threads_for(1, 1, PAR_MIN_FLOPS), 2);
+        assert!(pr.take_shared_out());
     }
 
     /// Cut into 2 or 3 parts on two threads, a product (`x · wᵀ`, `w`
