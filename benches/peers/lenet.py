@@ -87,17 +87,6 @@ def train_steps(torch, model, opt, x_all, y_all, order, steps):
         opt.step()
 
 
-def test_accuracy(torch, model, test_x, test_y):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for lo in range(0, len(test_x), 1000):
-            pred = model(test_x[lo:lo + 1000]).argmax(dim=1)
-            correct += int((pred == test_y[lo:lo + 1000]).sum())
-    model.train()
-    return correct / len(test_x)
-
-
 def accuracy_run(torch, cfg, data, seed):
     """The test accuracy after each of cfg.accuracy epochs of the recipe."""
     train_x, train_y, test_x, test_y = data
@@ -111,7 +100,7 @@ def accuracy_run(torch, cfg, data, seed):
     for _ in range(cfg.accuracy):
         order = torch.randperm(n, generator=shuffle)
         train_steps(torch, model, opt, train_x, train_y, order, -(-n // BATCH))
-        accs.append(test_accuracy(torch, model, test_x, test_y))
+        accs.append(torch_peers.test_accuracy(torch, model, test_x, test_y))
     return accs
 
 
@@ -139,7 +128,7 @@ def epoch(torch, cfg, data, threads):
     t0 = time.perf_counter()
     train_steps(torch, model, opt, train_x, train_y, order, steps)
     seconds = time.perf_counter() - t0
-    return seconds, steps, test_accuracy(torch, model, test_x, test_y)
+    return seconds, steps, torch_peers.test_accuracy(torch, model, test_x, test_y)
 
 
 def main(argv):
