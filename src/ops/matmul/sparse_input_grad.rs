@@ -344,6 +344,7 @@ mod avx {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sparse_rows::{assert_near, test_cast};
     use super::*;
     use faer::{Accum, MatMut, MatRef, Par};
 
@@ -367,7 +368,7 @@ mod tests {
     fn check<T: Real>(m: usize, n: usize, k: usize, keep: usize) {
         let (dy, w) = operands(m, n, k, keep);
         let want = dense(&dy, &w, m, n, k);
-        let to = |v: &[f64]| v.iter().map(|&a| T::from_f64(a)).collect::<Vec<T>>();
+        let to = test_cast::<T>;
         let mut rows = Rows::default();
         let taken = rows.of(&to(&dy), n, k, 1);
         assert_eq!(
@@ -379,12 +380,7 @@ mod tests {
         let mut dx = vec![T::from_f64(f64::NAN); m * k];
         input_grad(&mut dx, false, &rows, &to(&w), k, 1);
         let tol = if size_of::<T>() == 4 { 1e-5 } else { 1e-12 };
-        for (i, (g, w)) in dx.iter().zip(&want).enumerate() {
-            assert!(
-                (g.to_f64() - w).abs() <= tol * (1.0 + w.abs()),
-                "{m}x{n}x{k} 1/{keep} [{i}]: {g} vs {w}"
-            );
-        }
+        assert_near(&dx, &want, tol, &format!("{m}x{n}x{k} 1/{keep}"));
         // Parts take whole columns (f32) or rows: the same bits; a part
         // dropped leaves NaN, a part done twice doubles it in the sum below.
         for threads in [2, 3] {
@@ -475,17 +471,12 @@ mod tests {
     fn portable_f32(m: usize, n: usize, k: usize, keep: usize) {
         let (dy, w) = operands(m, n, k, keep);
         let want = dense(&dy, &w, m, n, k);
-        let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let to = test_cast::<f32>;
         let mut rows = Rows::default();
         rows.fill(&to(&dy), n, 1);
         let mut dx = vec![f32::NAN; m * k];
         portable(&mut dx, 0, false, &rows, &to(&w), k);
-        for (i, (g, w)) in dx.iter().zip(&want).enumerate() {
-            assert!(
-                (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                "portable {m}x{n}x{k} [{i}]: {g} vs {w}"
-            );
-        }
+        assert_near(&dx, &want, 1e-5, &format!("portable {m}x{n}x{k}"));
     }
 
     /// The buffers keep what a bigger batch left (as an epoch's last, short
@@ -497,16 +488,11 @@ mod tests {
         for m in [64, 5] {
             let (dy, w) = operands(m, n, k, 3);
             let want = dense(&dy, &w, m, n, k);
-            let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+            let to = test_cast::<f32>;
             rows.fill(&to(&dy), n, 2);
             let mut dx = vec![f32::NAN; m * k];
             input_grad(&mut dx, false, &rows, &to(&w), k, 1);
-            for (g, w) in dx.iter().zip(&want) {
-                assert!(
-                    (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                    "m {m}: {g} vs {w}"
-                );
-            }
+            assert_near(&dx, &want, 1e-5, &format!("m {m}"));
         }
     }
 }

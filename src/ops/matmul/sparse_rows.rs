@@ -85,6 +85,25 @@ pub(crate) fn test_operands(
     (terms, src)
 }
 
+/// `v` in the sparse kernels' tests' element type.
+#[cfg(test)]
+pub(crate) fn test_cast<T: Real>(v: &[f64]) -> Vec<T> {
+    v.iter().map(|&a| T::from_f64(a)).collect()
+}
+
+/// Asserts each of `got` is `want` to `tol` relative to `1 + |want|`.
+#[cfg(test)]
+pub(crate) fn assert_near<T: Real>(got: &[T], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let g = g.to_f64();
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what} [{i}]: {g} vs {w}"
+        );
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx {
     use super::Terms;

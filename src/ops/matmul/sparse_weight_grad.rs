@@ -295,6 +295,7 @@ mod avx {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sparse_rows::{assert_near, test_cast};
     use super::*;
     use faer::{Accum, MatMut, MatRef, Par};
 
@@ -316,7 +317,7 @@ mod tests {
     fn check<T: Real>(m: usize, n: usize, k: usize, keep: usize) {
         let (dy, x) = operands(m, n, k, keep);
         let want = dense(&dy, &x, m, n, k);
-        let to = |v: &[f64]| v.iter().map(|&a| T::from_f64(a)).collect::<Vec<T>>();
+        let to = test_cast::<T>;
         let mut cols = Columns::default();
         // Below MIN_MACS `of` declines; the kernel itself works at any size.
         let taken = cols.of(&to(&dy), n, k, 1);
@@ -331,12 +332,7 @@ mod tests {
         let mut dw = vec![T::from_f64(f64::NAN); n * k];
         weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
         let tol = if size_of::<T>() == 4 { 1e-5 } else { 1e-12 };
-        for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
-            assert!(
-                (g.to_f64() - w).abs() <= tol * (1.0 + w.abs()),
-                "{m}x{n}x{k} [{i}]: {g} vs {w}"
-            );
-        }
+        assert_near(&dw, &want, tol, &format!("{m}x{n}x{k}"));
         // Threads split the columns of dy and the rows of dw, never a sum:
         // the same bits. A part of the gathering dropped leaves zeros in
         // place of terms, one done twice writes past its columns' places.
@@ -426,17 +422,12 @@ mod tests {
         for m in [64, 5] {
             let (dy, x) = operands(m, n, k, 3);
             let want = dense(&dy, &x, m, n, k);
-            let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+            let to = test_cast::<f32>;
             cols.count(&to(&dy), n, 2);
             cols.fill(&to(&dy), n, 2);
             let mut dw = vec![f32::NAN; n * k];
             weight_grad(&mut dw, false, &cols, &to(&x), k, 1, &mut Vec::new());
-            for (g, w) in dw.iter().zip(&want) {
-                assert!(
-                    (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                    "m {m}: {g} vs {w}"
-                );
-            }
+            assert_near(&dw, &want, 1e-5, &format!("m {m}"));
         }
     }
 
@@ -464,17 +455,12 @@ mod tests {
     fn portable_f32(m: usize, n: usize, k: usize, keep: usize) {
         let (dy, x) = operands(m, n, k, keep);
         let want = dense(&dy, &x, m, n, k);
-        let to = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let to = test_cast::<f32>;
         let mut cols = Columns::default();
         cols.count(&to(&dy), n, 1);
         cols.fill(&to(&dy), n, 1);
         let mut dw = vec![f32::NAN; n * k];
         portable(&mut dw, 0, false, &cols, &to(&x), k);
-        for (i, (g, w)) in dw.iter().zip(&want).enumerate() {
-            assert!(
-                (*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                "portable {m}x{n}x{k} [{i}]: {g} vs {w}"
-            );
-        }
+        assert_near(&dw, &want, 1e-5, &format!("portable {m}x{n}x{k}"));
     }
 }
