@@ -7,12 +7,14 @@
 //! at p = 0.5). The draws come from a few PCG streams seeded from the caller's
 //! generator (see [`mask_kernel`]), so a seed fixes the mask.
 
+use super::ELEMENTWISE_COST;
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::tape::{Back, DropoutMode, NodeId, Op, Phase, Tape};
 use faer::Accum;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
 
 impl<T: Real> Tape<T> {
     /// Zeroes each unit of `x` with probability `p` in training and rescales as
@@ -98,13 +100,10 @@ impl<T: Real> Tape<T> {
         let off = self.masks.len();
         self.masks.resize(off + n.len().div_ceil(64), 0);
         fill(&mut self.masks[off..]);
+        let parts = self.products.parts(n.len(), n.len() * ELEMENTWISE_COST);
         let (before, out) = self.values.split_at_mut(self.nodes[id.index()].off);
-        apply(
-            &mut out[..n.len()],
-            &before[n.range()],
-            &self.masks[off..],
-            scale,
-        );
+        let (out, x) = (&mut out[..n.len()], &before[n.range()]);
+        in_parts(parts, apply, out, x, &self.masks[off..], scale);
         Ok(id)
     }
 }
@@ -244,15 +243,39 @@ pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
     }
 }
 
+/// `kernel(out, x, mask, scale)` in `parts` pieces of whole mask words, one a
+/// thread: each unit's result depends on its own values alone, so the
+/// numbers are the same however it is split. (The Table 9 net's four
+/// dropouts, half a million units a step each way, were most of what its
+/// two-thread step left on one thread.)
+fn in_parts<T: Real>(
+    parts: usize,
+    kernel: fn(&mut [T], &[T], &[u64], T),
+    out: &mut [T],
+    x: &[T],
+    mask: &[u64],
+    scale: T,
+) {
+    if parts <= 1 {
+        return kernel(out, x, mask, scale);
+    }
+    let words = out.len().div_ceil(64).div_ceil(parts).max(1);
+    out.par_chunks_mut(64 * words)
+        .zip(x.par_chunks(64 * words))
+        .zip(mask.par_chunks(words))
+        .for_each(|((out, x), mask)| kernel(out, x, mask, scale));
+}
+
 pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, scale: T) {
     let (gy, mask) = (b.gy, b.mask());
+    let parts = b.products.parts(gy.len(), gy.len() * ELEMENTWISE_COST);
     if let Some(d) = b.grads.of(x) {
-        if d.accum == Accum::Replace {
-            // the forward kernel is exactly "write gy · scale where kept, else 0"
-            apply(d.buf, gy, mask, scale);
-        } else {
-            apply_backward(d.buf, gy, mask, scale);
-        }
+        // The forward kernel is exactly "write gy · scale where kept, else 0".
+        let kernel = match d.accum {
+            Accum::Replace => apply,
+            Accum::Add => apply_backward,
+        };
+        in_parts(parts, kernel, d.buf, gy, mask, scale);
     }
 }
 
@@ -360,6 +383,33 @@ mod tests {
             let kept: u32 = words.iter().map(|w| w.count_ones()).sum();
             let frac = kept as f64 / (64 << 14) as f64;
             assert!((frac - (1.0 - p)).abs() < 2.5e-3, "p={p}: kept {frac}");
+        }
+    }
+
+    /// Split into two or three parts (lengths that end inside a word or a
+    /// part), both kernels give the bits of one part, and a mask longer than
+    /// the units (as a node's mask is, the later nodes' following) changes
+    /// nothing.
+    #[test]
+    fn the_kernels_split_into_parts_give_the_same_bits() {
+        let mut rng = Pcg64Mcg::seed_from_u64(5);
+        for len in [1usize, 64, 65, 129, 64 * 3 + 1, 70_001] {
+            let mut mask = vec![0u64; len.div_ceil(64) + 3];
+            mask_kernel(&mut mask, 0.3, &mut rng);
+            let x: Vec<f32> = (0..len).map(|i| (i % 97) as f32 * 0.37 - 11.0).collect();
+            for (kernel, start) in [
+                (apply as fn(&mut [f32], &[f32], &[u64], f32), f32::NAN),
+                (apply_backward, 0.25),
+            ] {
+                let mut want = vec![start; len];
+                kernel(&mut want, &x, &mask, 1.25);
+                for parts in [2, 3] {
+                    let mut got = vec![start; len];
+                    in_parts(parts, kernel, &mut got, &x, &mask, 1.25);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{len} units, {parts} parts");
+                }
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use crate::params::{ParamId, Params};
 use crate::real::Real;
 use crate::tape::{Arg, Back, NodeId, Op, Tape};
 use faer::{Accum, MatMut, MatRef};
+use rayon::prelude::*;
 
 impl<T: Real> Tape<T> {
     /// `a · b`: `[m, k] · [k, n] -> [m, n]`.
@@ -199,10 +200,52 @@ pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, w: Arg, bias: Op
     if let Some(d) = b.grads.of(w) {
         b.products.dyt_x(d.buf, d.accum, gy, xv, shape);
     }
+    let parts = b
+        .products
+        .parts(gy.len(), gy.len() * super::ELEMENTWISE_COST);
     if let Some(d) = bias.and_then(|bias| b.grads.of(bias)) {
-        let g = d.zeroed();
-        for row in gy.chunks_exact(b.out.cols.max(1)) {
-            super::elementwise::add_into(g, row);
+        bias_grad(parts, d.zeroed(), gy);
+    }
+}
+
+/// `gb +=` every row of `dy`, row after row. On several threads each part
+/// takes a range of columns, whose sums it alone writes, in the same order.
+fn bias_grad<T: Real>(parts: usize, gb: &mut [T], dy: &[T]) {
+    let cols = gb.len().max(1);
+    let per = cols.div_ceil(parts.max(1));
+    let part = |(i, gb): (usize, &mut [T])| {
+        for row in dy.chunks_exact(cols) {
+            super::elementwise::add_into(gb, &row[i * per..i * per + gb.len()]);
+        }
+    };
+    if parts <= 1 {
+        return part((0, gb));
+    }
+    gb.par_chunks_mut(per).enumerate().for_each(part);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Split into parts of columns (some widths not a multiple of the
+    /// parts), the bias gradient has the bits of the rows added in order.
+    #[test]
+    fn the_bias_gradient_split_by_columns_gives_the_same_bits() {
+        for (rows, cols) in [(1, 1), (3, 5), (7, 64), (5, 1027)] {
+            let dy: Vec<f32> = (0..rows * cols)
+                .map(|i| ((i * 7919) % 201) as f32 * 10f32.powi((i % 9) as i32 - 4))
+                .collect();
+            let mut want = vec![0.5f32; cols];
+            for row in dy.chunks_exact(cols) {
+                want.iter_mut().zip(row).for_each(|(w, &v)| *w += v);
+            }
+            for parts in 1..=3 {
+                let mut got = vec![0.5f32; cols];
+                bias_grad(parts, &mut got, &dy);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{rows}x{cols}, {parts} parts");
+            }
         }
     }
 }
