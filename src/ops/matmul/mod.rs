@@ -47,6 +47,8 @@ pub(crate) struct Products<T> {
     pub(crate) scratch: Vec<Vec<T>>,
     /// Some work was shared among threads (see [`Products::shared_out`]).
     shared: AtomicBool,
+    /// Some batch was split into parts (see [`Products::threads_for`]).
+    split_batches: AtomicBool,
 }
 
 impl<T: Real> Default for Products<T> {
@@ -58,6 +60,7 @@ impl<T: Real> Default for Products<T> {
             panels: Vec::new(),
             scratch: Vec::new(),
             shared: AtomicBool::new(false),
+            split_batches: AtomicBool::new(false),
         }
     }
 }
@@ -66,6 +69,7 @@ impl<T: Real> Products<T> {
     /// Lets large products use `threads` threads of rayon's current pool.
     pub(crate) fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+        self.split_batches = AtomicBool::new(false);
     }
 
     /// The capacity of the workspace (see [`crate::Tape::capacities`]).
@@ -87,7 +91,11 @@ impl<T: Real> Products<T> {
         if self.threads <= 1 || flops < SPLIT_MIN_FLOPS {
             1
         } else {
-            self.shares(self.threads.min(n).max(1))
+            let parts = self.shares(self.threads.min(n).max(1));
+            if parts > 1 {
+                self.split_batches.store(true, Ordering::Relaxed);
+            }
+            parts
         }
     }
 
@@ -106,9 +114,20 @@ impl<T: Real> Products<T> {
     }
 
     /// The threads an `[m, k] · [k, n]` product takes: one below a size
-    /// where threads pay off.
+    /// where threads pay off. That size is [`PAR_MIN_FLOPS`], unless this
+    /// tape has split a batch into parts since its threads were set: such a
+    /// net keeps the pool's threads at work through its step (a trainer
+    /// keeps them [`crate::tape::awake`]), so a product pays off split from
+    /// the size a batch does ([`SPLIT_MIN_FLOPS`]). LeNet's first linear
+    /// layer (3.1M multiply-adds a pass) then splits; the MNIST net, which
+    /// splits nothing, keeps its products on one thread.
     fn threads_for(&self, m: usize, k: usize, n: usize) -> usize {
-        if m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FLOPS {
+        let min = if self.split_batches.load(Ordering::Relaxed) {
+            SPLIT_MIN_FLOPS
+        } else {
+            PAR_MIN_FLOPS
+        };
+        if m.saturating_mul(k).saturating_mul(n) < min {
             1
         } else {
             self.shares(self.threads)
@@ -333,6 +352,31 @@ mod tests {
         };
         assert_eq!(pr.threads_for(1, 1, PAR_MIN_FLOPS), 2);
         assert!(pr.take_shared_out());
+    }
+
+    /// Products split from [`PAR_MIN_FLOPS`] until a batch has been split
+    /// into parts, from [`SPLIT_MIN_FLOPS`] after, until the threads are set
+    /// again; on one thread never.
+    #[test]
+    fn products_split_smaller_once_a_batch_has_been_split() {
+        let mut pr = Products::<f32>::default();
+        pr.set_threads(2);
+        assert_eq!(pr.threads_for(1, 1, SPLIT_MIN_FLOPS), 1);
+        assert_eq!(pr.parts(1, SPLIT_MIN_FLOPS), 1, "one sample: no split");
+        assert_eq!(pr.threads_for(1, 1, SPLIT_MIN_FLOPS), 1);
+        assert_eq!(pr.parts(64, SPLIT_MIN_FLOPS), 2);
+        assert_eq!(pr.threads_for(1, 1, SPLIT_MIN_FLOPS - 1), 1);
+        assert_eq!(pr.threads_for(1, 1, SPLIT_MIN_FLOPS), 2);
+        assert_eq!(
+            pr.threads_for(64, 400, 120),
+            2,
+            "LeNet's first linear layer"
+        );
+        pr.set_threads(2);
+        assert_eq!(pr.threads_for(1, 1, SPLIT_MIN_FLOPS), 1);
+        pr.set_threads(1);
+        assert_eq!(pr.parts(64, 1 << 30), 1);
+        assert_eq!(pr.threads_for(1 << 10, 1 << 10, 1 << 10), 1);
     }
 
     /// Cut into 2 or 3 parts on two threads, a product (`x · wᵀ`, `w`
