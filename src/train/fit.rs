@@ -83,14 +83,19 @@ pub fn train(
     opts: &Config,
     observer: &mut (dyn Observer + Send),
 ) -> Result<Outcome, TrainError> {
-    if opts.threads <= 1 {
-        return train_here(model, opts, observer, None);
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+    let pool = pool_of(opts.threads)?;
+    train_here(model, opts, observer, &pool)
+}
+
+/// The pool a run's work is shared on: `threads` threads, one on `--threads
+/// 1`. Outside a pool of its own a run's parallel sections (the optimizer's
+/// and the finiteness check's parts of a large parameter) would go to
+/// rayon's global pool, a thread a core, on one thread too.
+fn pool_of(threads: usize) -> Result<rayon::ThreadPool, TrainError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
         .build()
-        .map_err(|e| TrainError::Settings(format!("cannot start {} threads: {e}", opts.threads)))?;
-    train_here(model, opts, observer, Some(&pool))
+        .map_err(|e| TrainError::Settings(format!("cannot start {threads} threads: {e}")))
 }
 
 /// Runs `f` on `pool` when there is one, else on this thread.
@@ -102,7 +107,8 @@ fn on<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -
 }
 
 /// Whether the optimizer and the finiteness check share out a parameter of
-/// `params` among threads (they do from a size on, whatever the threads).
+/// `params` among the pool's threads (they do from a size on, however many
+/// the pool has).
 fn params_shared_out(params: &Params<f32>) -> bool {
     params
         .iter()
@@ -113,7 +119,7 @@ fn train_here(
     model: &Model,
     opts: &Config,
     observer: &mut (dyn Observer + Send),
-    pool: Option<&rayon::ThreadPool>,
+    pool: &rayon::ThreadPool,
 ) -> Result<Outcome, TrainError> {
     let wall = Instant::now();
     let dir = opts.dir.clone();
@@ -330,8 +336,8 @@ fn train_here(
         }
         Ok(tape.take_shared_out() || params_shared_out(&params))
     };
-    let shared = on(pool, || steps(first, pool))?;
-    let pool = pool.filter(|_| shared);
+    let shared = pool.install(|| steps(first, Some(pool)))?;
+    let pool = Some(pool).filter(|_| shared);
     on(pool, || steps(total, pool))?;
     if finished_on_resume {
         let state = train_state(step, per_epoch, &dropout_rng);
@@ -634,18 +640,19 @@ mod tests {
         }
     }
 
-    /// Where the loop ran its steps: the pool's thread index, `None` off
-    /// the pool.
+    /// Where the loop ran its steps: the pool's thread index (`None` off the
+    /// pool), and the threads its parallel sections would use.
     #[derive(Default)]
-    struct Threads(Vec<Option<usize>>);
+    struct Threads(Vec<(Option<usize>, usize)>);
 
     impl Observer for Threads {
         fn stepped(&mut self, _: u64, _: f64, _: f64) {
-            self.0.push(rayon::current_thread_index());
+            self.0
+                .push((rayon::current_thread_index(), rayon::current_num_threads()));
         }
     }
 
-    fn threads_of(body: &str) -> Vec<Option<usize>> {
+    fn threads_of(body: &str, threads: usize) -> Vec<(Option<usize>, usize)> {
         let text = format!(
             "net t v1\n{body}\nloss = cross_entropy(out, y)\ntrain {{\n    \
              data: synthetic(samples: 128)\n    batch: 64\n    steps: 64\n    \
@@ -655,25 +662,47 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let config = Config {
             dir: tmp.path().join("run"),
-            threads: 2,
+            threads,
             ..Config::default()
         };
-        let mut threads = Threads::default();
-        train(&model, &config, &mut threads).unwrap();
-        assert_eq!(threads.0.len(), 2);
-        threads.0
+        let mut seen = Threads::default();
+        train(&model, &config, &mut seen).unwrap();
+        assert_eq!(seen.0.len(), 2);
+        seen.0
     }
 
     /// On two threads a net whose step shares nothing out trains on the
     /// calling thread, and one whose convolution splits trains on the pool.
     #[test]
     fn the_loop_runs_on_the_pool_only_when_a_step_shares_work_out() {
-        let small = threads_of("input x: 4\nlabel y: classes(2)\nout = linear(x, 2)");
-        assert_eq!(small, [None, None]);
+        let small = threads_of("input x: 4\nlabel y: classes(2)\nout = linear(x, 2)", 2);
+        assert!(small.iter().all(|&(at, _)| at.is_none()), "{small:?}");
         let conv = threads_of(
             "input x: 1x28x28\nlabel y: classes(2)\nc = conv2d(x, 6, 5, padding: 2)\n\
              out = linear(flatten(c), 2)",
+            2,
         );
-        assert!(conv.iter().all(Option::is_some), "{conv:?}");
+        assert!(
+            conv.iter().all(|&(at, n)| at.is_some() && n == 2),
+            "{conv:?}"
+        );
+    }
+
+    /// On one thread, a net with a parameter large enough for the optimizer
+    /// to share out trains on a pool of one thread, not next to rayon's
+    /// global pool (a thread a core), which would take those parts.
+    #[test]
+    fn one_thread_is_one_thread_for_the_optimizer_too() {
+        let wide = "input x: 1024\nlabel y: classes(2)\nh = relu(linear(x, 300))\n\
+                    out = linear(h, 2)";
+        assert!(
+            crate::optim::part_of(300 * 1024, 1) < 300 * 1024,
+            "shared out"
+        );
+        let seen = threads_of(wide, 1);
+        assert!(
+            seen.iter().all(|&(at, n)| at.is_some() && n == 1),
+            "{seen:?}"
+        );
     }
 }
