@@ -48,7 +48,7 @@ pub struct SweepArgs {
     /// Passed to each trial's `netc train`.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Threads per trial for large matrix products.
+    /// Threads per trial (each trial's `netc train --threads`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     threads: u64,
     /// Print the trials instead of running them: `lines` (the default), one

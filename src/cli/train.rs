@@ -52,7 +52,8 @@ pub struct TrainArgs {
     /// bar on a terminal, a line per evaluation otherwise).
     #[arg(long)]
     pub quiet: bool,
-    /// Threads for large matrix products.
+    /// Threads for the run: large products, batches split into parts, the
+    /// optimizer's large parameters (1: all of it on one thread).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Changes a number of the file for this run: `d.p=0.2`, `h1.units=256`,

@@ -40,7 +40,8 @@ pub struct Config {
     pub data_places: Vec<SearchDir>,
     /// The checkpoint to continue.
     pub resume: Option<PathBuf>,
-    /// Threads for large matmuls (1 = sequential).
+    /// Threads for the run's work: large products, batches split into parts, the
+    /// optimizer's large parameters (1 = all of it on one thread).
     pub threads: usize,
     /// Overrides applied to the file, recorded in the run's metadata.
     pub overrides: Vec<String>,
