@@ -268,8 +268,8 @@ fn in_parts<T: Real>(
 
 pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, scale: T) {
     let (gy, mask) = (b.gy, b.mask());
-    let parts = b.products.parts(gy.len(), gy.len() * ELEMENTWISE_COST);
     if let Some(d) = b.grads.of(x) {
+        let parts = b.products.parts(gy.len(), gy.len() * ELEMENTWISE_COST);
         // The forward kernel is exactly "write gy · scale where kept, else 0".
         let kernel = match d.accum {
             Accum::Replace => apply,

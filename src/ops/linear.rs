@@ -200,10 +200,10 @@ pub(crate) fn backward<T: Real>(b: &mut Back<'_, T>, x: NodeId, w: Arg, bias: Op
     if let Some(d) = b.grads.of(w) {
         b.products.dyt_x(d.buf, d.accum, gy, xv, shape);
     }
-    let parts = b
-        .products
-        .parts(gy.len(), gy.len() * super::ELEMENTWISE_COST);
     if let Some(d) = bias.and_then(|bias| b.grads.of(bias)) {
+        let parts = b
+            .products
+            .parts(gy.len(), gy.len() * super::ELEMENTWISE_COST);
         bias_grad(parts, d.zeroed(), gy);
     }
 }
