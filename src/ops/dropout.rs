@@ -246,8 +246,8 @@ pub fn apply<T: Real>(out: &mut [T], x: &[T], mask: &[u64], scale: T) {
 /// `kernel(out, x, mask, scale)` in `parts` pieces of whole mask words, one a
 /// thread: each unit's result depends on its own values alone, so the
 /// numbers are the same however it is split. (The Table 9 net's four
-/// dropouts, half a million units a step each way, were most of what its
-/// two-thread step left on one thread.)
+/// dropouts, half a million units a step each way, were among the largest
+/// pieces its two-thread step left on one thread in a perf profile.)
 fn in_parts<T: Real>(
     parts: usize,
     kernel: fn(&mut [T], &[T], &[u64], T),
